@@ -1,0 +1,37 @@
+# Two commands for a fresh machine: `make demo` (the main job) and `make test` (all tests + lint + types).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export LEARNACT_DATA_DIR ?= $(abspath ../shared/data)
+
+.PHONY: demo test unit lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/learnact demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check learnact_langgraph tests benchmarks
+	$(BIN)/ruff format --check learnact_langgraph tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit_tests tests/security -q --disable-socket --allow-unix-socket
+
+test: lint typecheck $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

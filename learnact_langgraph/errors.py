@@ -1,0 +1,19 @@
+"""Errors users see. Each message is one sentence that says what to do."""
+
+from __future__ import annotations
+
+
+class LearnActError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class DataDirError(LearnActError):
+    """The benchmark data directory is missing or incomplete."""
+
+
+class EnvironmentError_(LearnActError):  # noqa: N801 - avoid shadowing the builtin
+    """An environment was used wrongly (unknown task, domain, action or object)."""
+
+
+class PDDLError(EnvironmentError_):
+    """A PDDL domain or problem file could not be read."""
