@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export LEARNACT_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: demo test unit lint typecheck bench clean
+.PHONY: demo test unit integration lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,8 +26,10 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit_tests tests/security -q --disable-socket --allow-unix-socket
 
-test: lint typecheck $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider
+integration: $(STAMP)
+	$(BIN)/pytest tests/integration_tests -q
+
+test: lint typecheck unit integration
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]"

@@ -1,0 +1,85 @@
+"""Scripted chat models for tests and offline demos: no network, no API key.
+
+A :class:`ScriptedChatModel` answers with a *function of the conversation*, so a test
+can say "when the prompt asks for a revision, return this fix" instead of relying on
+the order of calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import ConfigDict, Field
+
+Responder = Callable[[list[BaseMessage]], "str | AIMessage"]
+
+
+def _approx_tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+class ScriptedChatModel(BaseChatModel):
+    """A chat model whose reply is ``respond(messages)``.
+
+    ``bind_tools`` is accepted (and remembered in ``bound_tools``) so the model works
+    inside ``create_agent`` and ``ToolNode`` graphs; the responder decides whether to
+    return tool calls. Token usage is estimated (4 characters a token) so cost
+    accounting has numbers to add up. ``calls`` records every prompt it was sent.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    respond: Callable[[list[BaseMessage]], Any]
+    model_name: str = "scripted"
+    bound_tools: list[Any] = Field(default_factory=list)
+    calls: list[list[BaseMessage]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name}
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:  # type: ignore[override]
+        self.bound_tools = list(tools)
+        return self
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.calls.append(list(messages))
+        reply = self.respond(list(messages))
+        message = reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
+        if stop and isinstance(message.content, str):
+            cut = min((message.content.find(s) for s in stop if s in message.content), default=-1)
+            if cut >= 0:
+                message = AIMessage(content=message.content[:cut], tool_calls=message.tool_calls)
+        prompt_text = "".join(str(m.content) for m in messages)
+        message.usage_metadata = {
+            "input_tokens": _approx_tokens(prompt_text),
+            "output_tokens": _approx_tokens(str(message.content)),
+            "total_tokens": _approx_tokens(prompt_text) + _approx_tokens(str(message.content)),
+        }
+        message.response_metadata = {"model_name": self.model_name}
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def scripted(respond: Callable[[list[BaseMessage]], Any], name: str = "scripted") -> ScriptedChatModel:
+    """Shorthand: ``scripted(lambda msgs: "move('rooma', 'roomb')")``."""
+    return ScriptedChatModel(respond=respond, model_name=name)
+
+
+def last_text(messages: list[BaseMessage]) -> str:
+    """The text of the last message (what most responders look at)."""
+    return str(messages[-1].content) if messages else ""
