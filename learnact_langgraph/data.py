@@ -1,6 +1,7 @@
 """Where benchmark data lives, and checking that it is all there.
 
-Data never ships inside the package. It is read from a data directory:
+Benchmark files never ship inside the package (only their checksums and the tiny
+split metadata do). They are read from a data directory:
 ``LEARNACT_DATA_DIR`` if set, otherwise ``<user cache dir>/learnact/data``.
 ``learnact data fetch <dataset>`` fills it and verifies every file against the
 SHA-256 sums shipped in ``learnact_langgraph/data_checksums/``.
@@ -8,10 +9,12 @@ SHA-256 sums shipped in ``learnact_langgraph/data_checksums/``.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -22,17 +25,21 @@ ENV_VAR = "LEARNACT_DATA_DIR"
 
 @dataclass(frozen=True)
 class Dataset:
-    """A named set of files under the data directory."""
+    """A named set of files under the data directory, and where upstream keeps them."""
 
     name: str
     subdir: str
     checksums_file: str
+    #: Default download location: ``<source_url>/<relative path>`` for every listed file.
+    source_url: str = ""
 
     def checksums(self) -> dict[str, str]:
         """Relative path (under ``subdir``) -> expected SHA-256."""
-        text = resources.files("learnact_langgraph.data_checksums").joinpath(
-            self.checksums_file
-        ).read_text()
+        text = (
+            resources.files("learnact_langgraph.data_checksums")
+            .joinpath(self.checksums_file)
+            .read_text()
+        )
         sums: dict[str, str] = {}
         for line in text.splitlines():
             if line.strip():
@@ -41,9 +48,18 @@ class Dataset:
         return sums
 
 
+AGENTBOARD_COMMIT = "bb7255e2daf1989069a186dad9e53f70680961db"
+AGENTBOARD_PDDL_URL = (
+    f"https://raw.githubusercontent.com/hkust-nlp/AgentBoard/{AGENTBOARD_COMMIT}"
+    "/agentboard/environment/pddl_env/pddlgym/pddl"
+)
+
 DATASETS: dict[str, Dataset] = {
-    "robotic-planning": Dataset("robotic-planning", "agentboard_pddl", "robotic-planning.txt"),
+    "robotic-planning": Dataset(
+        "robotic-planning", "agentboard_pddl", "robotic-planning.txt", AGENTBOARD_PDDL_URL
+    ),
 }
+SPLITS_FILE = "splits.json"
 
 
 def default_data_dir() -> Path:
@@ -66,11 +82,18 @@ def get_dataset(name: str) -> Dataset:
         raise DataDirError(f"Unknown dataset {name!r}; choose one of: {known}.") from None
 
 
+def missing_files(name: str, path: str | os.PathLike[str] | None = None) -> list[str]:
+    """Relative paths of the dataset's files that are absent (presence only, no hashing)."""
+    ds = get_dataset(name)
+    root = data_dir(path) / ds.subdir
+    return [rel for rel in ds.checksums() if not (root / rel).is_file()]
+
+
 def require(name: str, path: str | os.PathLike[str] | None = None) -> Path:
     """Return the dataset's directory, or raise one clear error naming the fix."""
     ds = get_dataset(name)
     root = data_dir(path) / ds.subdir
-    missing = [rel for rel in ds.checksums() if not (root / rel).is_file()]
+    missing = missing_files(name, path)
     if missing:
         what = "is missing" if len(missing) == len(ds.checksums()) else "is incomplete"
         raise DataDirError(
@@ -78,3 +101,33 @@ def require(name: str, path: str | os.PathLike[str] | None = None) -> Path:
             f"run `learnact data fetch {name}` or set {ENV_VAR} to a directory that has it."
         )
     return root
+
+
+def load_splits(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The paper's fixed train indices per task type.
+
+    ``<data dir>/splits.json`` wins when present (so a user can pin their own split);
+    otherwise the copy shipped with the package is used, since the splits are tiny
+    metadata that ``learnact data fetch`` has no upstream source for.
+    """
+    local = data_dir(path) / SPLITS_FILE
+    try:
+        text = (
+            local.read_text()
+            if local.is_file()
+            else resources.files("learnact_langgraph.data_checksums")
+            .joinpath(SPLITS_FILE)
+            .read_text()
+        )
+        splits = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise DataDirError(
+            f"Could not read the split file {local if local.is_file() else SPLITS_FILE} ({exc}): "
+            f"fix or delete {local}."
+        ) from None
+    if not isinstance(splits, dict) or not isinstance(splits.get("train"), dict):
+        raise DataDirError(
+            f"The split file {local} has no 'train' mapping: fix it or delete it to use the "
+            "packaged splits."
+        )
+    return splits

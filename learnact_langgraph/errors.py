@@ -17,3 +17,15 @@ class EnvironmentError_(LearnActError):  # noqa: N801 - avoid shadowing the buil
 
 class PDDLError(EnvironmentError_):
     """A PDDL domain or problem file could not be read."""
+
+
+class ActionValidationError(LearnActError):
+    """A learned action's name or source is unusable (not an identifier, does not parse, ...)."""
+
+
+class LibraryError(LearnActError):
+    """The action library was asked for something it does not hold (unknown action, version)."""
+
+
+class ConflictError(LibraryError):
+    """A compare-and-set on an action's version failed: re-read the action and retry."""

@@ -203,7 +203,9 @@ class Environment(ABC):
             if t.id == ref:
                 return t
         known = ", ".join(t.id for t in all_tasks[:5])
-        raise EnvironmentError_(f"Unknown task {ref!r} for {self.name}; known ids look like {known}.")
+        raise EnvironmentError_(
+            f"Unknown task {ref!r} for {self.name}; known ids look like {known}."
+        )
 
     def split(self, split: Split | Literal["all"] = "all") -> list[Task]:
         """Tasks of one split of the fixed train/test split, or all of them."""
@@ -352,6 +354,10 @@ class Environment(ABC):
                 f"This snapshot belongs to {snap.env_name}/{snap.task_id}, "
                 f"not to {self.name}/{self._task.id if self._task else None}."
             )
+        if self._task is None and snap.task_id is not None:
+            # A fresh instance (e.g. in another process) adopts the snapshot's task.
+            self._task = self.get_task(snap.task_id)
+            self._goal_text = self.goal_text()
         self._set_state(snap.state)
         self._best_progress, self._done, self._steps, self._observation = snap.bookkeeping
 

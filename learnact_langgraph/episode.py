@@ -1,0 +1,247 @@
+"""One episode of the acting agent, as plain Python.
+
+Each step the model writes one line of Python calling base or learned actions; the
+sandbox runs it against the environment and the observation comes back. The agent
+graph (``graphs/agent.py``) wraps these functions in nodes; the learner calls
+:func:`run_episode` directly to evaluate candidate action sets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+from langchain_core.language_models import BaseChatModel
+
+from learnact_langgraph import prompts
+from learnact_langgraph.envs.base import Environment, format_call
+from learnact_langgraph.models import Usage, invoke_text
+from learnact_langgraph.parsing import called_names, parse_action
+
+StepKind = Literal["base", "learned", "mixed", "think", "unparsable"]
+
+
+class ActionView(Protocol):
+    """What the agent needs to know of a learned action."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def notes(self) -> Sequence[str]: ...
+
+
+@dataclass(frozen=True)
+class SimpleAction:
+    """A learned action as the agent sees it (the learner's candidates use this)."""
+
+    name: str
+    source: str
+    signature: str
+    description: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One agent step with the structured outcome of running it."""
+
+    action: str
+    observation: str
+    kind: StepKind
+    valid: bool
+    state_before: str = ""
+    learned_call: str | None = None
+    error_kind: str | None = None
+    message: str = ""
+    substeps: tuple[dict[str, Any], ...] = ()
+    failed_substep: int | None = None
+    rolled_back: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Step:
+        data = dict(data)
+        data["substeps"] = tuple(data.get("substeps", ()))
+        return cls(**data)
+
+
+@dataclass
+class Trajectory:
+    task_id: str
+    goal: str
+    initial_observation: str
+    steps: list[Step] = field(default_factory=list)
+    success: bool = False
+    progress: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def valid_share(self) -> float:
+        acts = [s for s in self.steps if s.kind != "think"]
+        return sum(s.valid for s in acts) / len(acts) if acts else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["steps"] = [s.to_dict() for s in self.steps]
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trajectory:
+        data = dict(data)
+        data["steps"] = [Step.from_dict(s) for s in data.get("steps", [])]
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    max_steps: int = 30
+    memory_steps: int = 10
+    react: bool = False
+
+
+def action_lines(env: Environment) -> list[str]:
+    return [f"{a.signature}: {a.description}" for a in env.base_actions()]
+
+
+def environment_prefix(env: Environment, examples: Sequence[str] = ()) -> str:
+    """Instruction, base actions and examples: the part every prompt starts with."""
+    parts = [env.instruction.strip(), prompts.AGENT_ACTIONS_HEADER, prompts.bullet_lines(action_lines(env))]
+    if examples:
+        parts += [prompts.AGENT_EXAMPLES_HEADER, "\n\n".join(e.strip() for e in examples)]
+    return "\n".join(p for p in parts if p)
+
+
+def build_agent_prompt(
+    env: Environment,
+    actions: Sequence[ActionView],
+    trajectory: Trajectory,
+    *,
+    settings: AgentSettings,
+    examples: Sequence[str] = (),
+    usage_examples: Sequence[str] = (),
+    reflections: Sequence[str] = (),
+) -> str:
+    """The agent's prompt, laid out as in the paper; notes come before the examples."""
+    parts = [env.instruction.strip(), prompts.AGENT_ACTIONS_HEADER, prompts.bullet_lines(action_lines(env))]
+    if actions:
+        parts.append(prompts.AGENT_LEARNED_HEADER)
+        parts.append(prompts.bullet_lines(f"{a.signature}: {a.description}" for a in actions))
+        noted = [a for a in actions if a.notes]
+        if noted:
+            parts.append(prompts.AGENT_NOTES_HEADER)
+            parts.append(prompts.bullet_lines(f"{a.signature}: {' '.join(a.notes)}" for a in noted))
+    shown = [*usage_examples, *examples]
+    if shown:
+        parts.append(prompts.AGENT_EXAMPLES_HEADER)
+        parts.append("\n\n".join(e.strip() for e in shown))
+    if settings.react:
+        parts.append(prompts.REACT_HINT)
+    if reflections:
+        parts.append(prompts.REFLECTION_HEADER)
+        parts.append(prompts.bullet_lines(reflections))
+    parts.append(prompts.AGENT_GOAL.format(goal=trajectory.goal))
+    recent = trajectory.steps[-settings.memory_steps :] if settings.memory_steps else trajectory.steps
+    if len(recent) < len(trajectory.steps):
+        parts.append(f"({len(trajectory.steps) - len(recent)} earlier steps are not shown.)")
+        first = recent[0].state_before if recent else trajectory.initial_observation
+    else:
+        first = trajectory.initial_observation
+    parts.append(prompts.history_lines(first, [(s.action, s.observation) for s in recent]))
+    parts.append(prompts.AGENT_ACTION_CUE)
+    return "\n".join(p for p in parts if p)
+
+
+class Runner(Protocol):
+    """What executes an agent line: the sandbox (``Sandbox.run``) or a test double."""
+
+    def run(self, code: str) -> Any: ...
+
+
+def execute_line(
+    runner: Runner,
+    env: Environment,
+    reply: str,
+    learned_names: set[str],
+    *,
+    allow_think: bool = False,
+) -> Step:
+    """Turn one model reply into a step: parse it, run it in the sandbox, classify it."""
+    before = env.observation
+    parsed = parse_action(reply, allow_think=allow_think)
+    if parsed.kind == "think":
+        return Step(f"Think: {parsed.text}", prompts.THINK_OBSERVATION, "think", True, before)
+    if parsed.kind == "unparsable":
+        example = next((format_call(a.name, [a.params[0].name] * a.arity)
+                        for a in env.base_actions()), "action(...)")
+        obs = f"{prompts.UNPARSABLE_ACTION.format(example=example)} ({parsed.reason})"
+        return Step(parsed.text, obs, "unparsable", False, before, error_kind="unparsable",
+                    message=parsed.reason)
+    names = called_names(parsed.text)
+    base = {a.name for a in env.base_actions()}
+    used_learned = [n for n in names if n in learned_names]
+    kind: StepKind = "learned" if used_learned and all(n in learned_names for n in names) else (
+        "base" if names and all(n in base for n in names) else "mixed")
+    learned_call = used_learned[0] if len(names) == 1 and used_learned else None
+    result = runner.run(parsed.text)
+    substeps = tuple(
+        {"name": s.name, "args": list(s.args), "valid": s.valid, "observation": s.observation,
+         "error": s.error}
+        for s in result.substeps
+    )
+    return Step(
+        action=parsed.text,
+        observation=result.observation,
+        kind=kind,
+        valid=bool(result.ok),
+        state_before=before,
+        learned_call=learned_call,
+        error_kind=result.error_kind,
+        message=result.message,
+        substeps=substeps,
+        failed_substep=getattr(result, "failed_substep", None),
+        rolled_back=bool(result.rolled_back),
+    )
+
+
+def run_episode(
+    env: Environment,
+    runner: Runner,
+    model: BaseChatModel,
+    task: Any,
+    *,
+    actions: Sequence[ActionView] = (),
+    settings: AgentSettings | None = None,
+    examples: Sequence[str] = (),
+    usage_examples: Sequence[str] = (),
+    reflections: Sequence[str] = (),
+    usage: Usage | None = None,
+    node: str = "act",
+) -> Trajectory:
+    """Reset ``env`` to ``task`` and let the model act until success or the step limit."""
+    settings = settings or AgentSettings()
+    start = time.perf_counter()
+    initial = env.reset(task)
+    traj = Trajectory(env.task.id, env.goal, initial, progress=env.progress)
+    learned = {a.name for a in actions}
+    system = prompts.REACT_SYSTEM if settings.react else prompts.AGENT_SYSTEM
+    while len(traj.steps) < settings.max_steps and not env.done:
+        prompt = build_agent_prompt(
+            env, actions, traj, settings=settings, examples=examples,
+            usage_examples=usage_examples, reflections=reflections,
+        )
+        reply = invoke_text(model, prompt, usage=usage, node=node, system=system)
+        traj.steps.append(execute_line(runner, env, reply, learned, allow_think=settings.react))
+    traj.success = env.done
+    traj.progress = env.progress
+    traj.seconds = time.perf_counter() - start
+    return traj

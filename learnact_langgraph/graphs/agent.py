@@ -1,0 +1,167 @@
+"""The acting agent as a LangGraph graph (Act and ReAct variants).
+
+::
+
+    start -> decide -> execute -> decide ... -> END (goal reached or step limit)
+
+``decide`` asks the model for one line of Python; ``execute`` runs it in the sandbox
+against the live environment. The environment session is kept per run in this
+process; a run resumed elsewhere rebuilds it by replaying its recorded steps, so the
+graph state holds only plain data.
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from typing_extensions import TypedDict
+
+from learnact_langgraph import prompts
+from learnact_langgraph.episode import (
+    AgentSettings,
+    SimpleAction,
+    Step,
+    Trajectory,
+    build_agent_prompt,
+    execute_line,
+)
+from learnact_langgraph.graphs.sessions import Session, open_session
+from learnact_langgraph.models import Usage, invoke_text, resolve_model
+
+
+class AgentState(TypedDict, total=False):
+    task: str
+    session_id: str
+    goal: str
+    initial_observation: str
+    steps: Annotated[list[dict[str, Any]], operator.add]
+    pending: str
+    done: bool
+    success: bool
+    progress: float
+    usage: dict[str, Any]
+
+
+@dataclass
+class AgentContext:
+    """Settings of an agent run. ``actions`` are learned actions (dicts or objects with
+    ``name``, ``source``, ``signature``, ``description``, ``notes``)."""
+
+    env: str = "gripper"
+    tasks: str = "benchmark"
+    data_dir: str | None = None
+    model: Any = None
+    react: bool = False
+    max_steps: int = 30
+    memory_steps: int = 10
+    actions: list[Any] = field(default_factory=list)
+    reflections: list[str] = field(default_factory=list)
+    sandbox_backend: str = "subprocess"
+    env_factory: Any = None
+
+
+def _views(ctx: AgentContext) -> list[SimpleAction]:
+    out = []
+    for a in ctx.actions:
+        get = a.get if isinstance(a, dict) else lambda k, _a=a: getattr(_a, k)
+        out.append(SimpleAction(get("name"), get("source"), get("signature"),
+                                get("description") or "", tuple(get("notes") or ())))
+    return out
+
+
+class _Sessions:
+    """Live sessions of running agent graphs, keyed by ``session_id``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[str, tuple[Any, Session]] = {}
+
+    def get(self, state: AgentState, ctx: AgentContext) -> Session:
+        sid = state["session_id"]
+        with self._lock:
+            if sid in self._open:
+                return self._open[sid][1]
+        manager = open_session(ctx, sources={a.name: a.source for a in _views(ctx)})
+        session = manager.__enter__()
+        session.env.reset(state["task"])
+        for step in state.get("steps", []):
+            if step["kind"] not in ("think", "unparsable"):
+                session.sandbox.run(step["action"])
+        with self._lock:
+            self._open[sid] = (manager, session)
+        return session
+
+    def close(self, sid: str) -> None:
+        with self._lock:
+            entry = self._open.pop(sid, None)
+        if entry:
+            entry[0].__exit__(None, None, None)
+
+
+SESSIONS = _Sessions()
+
+
+def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    sid = state.get("session_id") or uuid.uuid4().hex
+    session = SESSIONS.get({"session_id": sid, "task": state["task"], "steps": []}, runtime.context)
+    env = session.env
+    return {"session_id": sid, "goal": env.goal, "initial_observation": env.observation,
+            "done": env.done, "success": env.done, "progress": env.progress}
+
+
+def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    session = SESSIONS.get(state, ctx)
+    settings = AgentSettings(ctx.max_steps, ctx.memory_steps, ctx.react)
+    traj = Trajectory(state["task"], state.get("goal", ""), state.get("initial_observation", ""),
+                      [Step.from_dict(s) for s in state.get("steps", [])])
+    prompt = build_agent_prompt(session.env, _views(ctx), traj, settings=settings,
+                                examples=session.examples, reflections=ctx.reflections)
+    usage = Usage()
+    usage.merge(state.get("usage") or {})
+    system = prompts.REACT_SYSTEM if ctx.react else prompts.AGENT_SYSTEM
+    reply = invoke_text(resolve_model(ctx.model, temperature=0) if isinstance(ctx.model, str)
+                        or ctx.model is None else ctx.model, prompt, usage=usage, node="decide",
+                        system=system)
+    return {"pending": reply, "usage": usage.to_dict()}
+
+
+def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    session = SESSIONS.get(state, ctx)
+    learned = {a.name for a in _views(ctx)}
+    step = execute_line(session.sandbox, session.env, state.get("pending", ""), learned,
+                        allow_think=ctx.react)
+    env = session.env
+    finished = env.done or len(state.get("steps", [])) + 1 >= ctx.max_steps
+    if finished:
+        SESSIONS.close(state["session_id"])
+    return {"steps": [step.to_dict()], "pending": "", "done": finished, "success": env.done,
+            "progress": env.progress}
+
+
+def route(state: AgentState) -> str:
+    return END if state.get("done") else "decide"
+
+
+def build_agent_graph() -> StateGraph[Any, Any, Any, Any]:
+    """The uncompiled Act/ReAct agent graph (``react=True`` in the context for ReAct)."""
+    g: StateGraph[Any, Any, Any, Any] = StateGraph(AgentState, context_schema=AgentContext)
+    g.add_node("start", start)
+    g.add_node("decide", decide)
+    g.add_node("execute", execute)
+    g.add_edge(START, "start")
+    g.add_conditional_edges("start", route, ["decide", END])
+    g.add_edge("decide", "execute")
+    g.add_conditional_edges("execute", route, ["decide", END])
+    return g
+
+
+def agent_graph(checkpointer: Any = None, store: Any = None) -> Any:
+    return build_agent_graph().compile(checkpointer=checkpointer, store=store, name="learnact_agent")

@@ -1,0 +1,339 @@
+"""The LearnAct learning loop as a LangGraph state machine.
+
+::
+
+    create_actions -> act (Send: candidate x training task) -> evaluate -> select
+        -> detect_failure -> update_actions -> act ... (until no failure or rounds spent)
+        -> publish (optional human approval) -> END
+
+Nodes are small functions of the state; the work is done by plain functions in
+``learning.py``, ``episode.py`` and ``scoring.py``. Run settings live in
+:class:`LearnerContext` (``context_schema``), so LangGraph Studio can set them.
+Evaluation branches write their trajectories through a reducer, so a run resumed from
+its checkpoint does not redo finished episodes. The previous best candidate keeps its
+recorded evaluation instead of being re-run.
+"""
+
+from __future__ import annotations
+
+import operator
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Send, interrupt
+from typing_extensions import TypedDict
+
+from learnact_langgraph.episode import AgentSettings, Trajectory, run_episode
+from learnact_langgraph.graphs.sessions import Session, open_session, training_tasks
+from learnact_langgraph.learning import Candidate, create_candidate, revise_candidate, usage_examples_from
+from learnact_langgraph.models import Usage, model_id, resolve_model
+from learnact_langgraph.scoring import DEFAULT_SCORE, Failure, ScoreTerm, analyze, find_failure, select_best
+
+
+def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    return {**(left or {}), **(right or {})}
+
+
+def merge_usage(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    total = Usage()
+    for part in (left, right):
+        if part:
+            total.merge(part)
+    return total.to_dict()
+
+
+def add_seconds(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+    out = dict(left or {})
+    for k, v in (right or {}).items():
+        out[k] = round(out.get(k, 0.0) + v, 6)
+    return out
+
+
+class LearnerState(TypedDict, total=False):
+    round: int
+    candidates: list[dict[str, Any]]
+    results: Annotated[dict[str, dict[str, Any]], merge_dicts]
+    scores: dict[str, dict[str, float]]
+    best: dict[str, Any] | None
+    failure: dict[str, Any] | None
+    log: Annotated[list[dict[str, Any]], operator.add]
+    usage: Annotated[dict[str, Any], merge_usage]
+    node_seconds: Annotated[dict[str, float], add_seconds]
+    release: dict[str, Any] | None
+    status: str
+
+
+@dataclass
+class LearnerContext:
+    """Settings of one learning run (LangGraph ``context_schema``).
+
+    ``env`` names a built-in environment (a PDDL domain); ``env_factory`` takes any
+    :class:`~learnact_langgraph.envs.Environment` instead. Models are
+    ``init_chat_model`` strings or chat model objects; learner and agent may differ.
+    """
+
+    env: str = "gripper"
+    tasks: Literal["benchmark", "generated"] = "benchmark"
+    data_dir: str | None = None
+    learner_model: Any = None
+    agent_model: Any = None
+    k: int = 4
+    rounds: int = 2
+    train_steps: int = 10
+    memory_steps: int = 10
+    max_attempts: int = 4
+    temperature: float = 0.7
+    seed: int = 0
+    score_terms: tuple[ScoreTerm, ...] = DEFAULT_SCORE
+    train_task_ids: list[str] | None = None
+    require_approval: bool = False
+    sandbox_backend: str = "subprocess"
+    env_factory: Callable[[], Any] | None = None
+    library: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _models(ctx: LearnerContext) -> tuple[BaseChatModel, BaseChatModel]:
+    learner = resolve_model(ctx.learner_model, temperature=ctx.temperature) if isinstance(
+        ctx.learner_model, str) or ctx.learner_model is None else ctx.learner_model
+    agent_spec = ctx.agent_model if ctx.agent_model is not None else ctx.learner_model
+    agent = resolve_model(agent_spec, temperature=0) if isinstance(agent_spec, str) or (
+        agent_spec is None) else agent_spec
+    return learner, agent
+
+
+def _timed(node: str, start: float) -> dict[str, float]:
+    return {node: time.perf_counter() - start}
+
+
+def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
+    """Sample K candidate action sets, each checked and repaired (paper step A)."""
+    start = time.perf_counter()
+    ctx = runtime.context
+    learner, _ = _models(ctx)
+    usage = Usage()
+    candidates = []
+    with open_session(ctx) as session:
+        for k in range(ctx.k):
+            cand = create_candidate(
+                learner, session.env, candidate_id=f"r0c{k}", examples=session.examples,
+                action_example=session.action_example, tool_example=session.tool_example,
+                check=session.sandbox.check, seed=ctx.seed + k, max_attempts=ctx.max_attempts,
+                usage=usage,
+            )
+            if cand is not None:
+                candidates.append(cand.to_dict())
+    return {
+        "round": 0,
+        "candidates": candidates,
+        "usage": usage.to_dict(),
+        "node_seconds": _timed("create_actions", start),
+        "log": [{"node": "create_actions", "sampled": ctx.k, "kept": len(candidates),
+                 "model": model_id(learner)}],
+        "status": "created" if candidates else "no_candidates",
+    }
+
+
+def result_key(round_: int, candidate_id: str, task_id: str) -> str:
+    return f"{round_}|{candidate_id}|{task_id}"
+
+
+def fan_out(state: LearnerState, runtime: Runtime[LearnerContext]) -> list[Send] | str:
+    """One ``act`` branch per (candidate, training task) not evaluated yet."""
+    sends = []
+    round_ = state.get("round", 0)
+    done = state.get("results", {})
+    for cand in state.get("candidates", []):
+        if cand["id"] == (state.get("best") or {}).get("id"):
+            continue
+        for task_id in training_tasks(runtime.context):
+            if result_key(round_, cand["id"], task_id) not in done:
+                sends.append(Send("act", {"candidate": cand, "task_id": task_id, "round": round_}))
+    return sends or "evaluate"
+
+
+def act(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, Any]:
+    """Run the acting agent with one candidate on one training task (10 steps)."""
+    start = time.perf_counter()
+    ctx = runtime.context
+    _, agent = _models(ctx)
+    cand = Candidate.from_dict(payload["candidate"])
+    usage = Usage()
+    with open_session(ctx, sources=cand.sources()) as session:
+        traj = run_episode(
+            session.env, session.sandbox, agent, payload["task_id"],
+            actions=list(cand.actions.values()),
+            settings=AgentSettings(max_steps=ctx.train_steps, memory_steps=ctx.memory_steps),
+            examples=session.examples, usage_examples=cand.usage_examples, usage=usage, node="act",
+        )
+    key = result_key(payload["round"], cand.id, payload["task_id"])
+    return {"results": {key: traj.to_dict()}, "usage": usage.to_dict(),
+            "node_seconds": _timed("act", start)}
+
+
+def _trajectories(state: LearnerState, round_: int, cand_id: str, tasks: list[str]) -> list[Trajectory]:
+    results = state.get("results", {})
+    return [Trajectory.from_dict(results[result_key(round_, cand_id, t)])
+            for t in tasks if result_key(round_, cand_id, t) in results]
+
+
+def evaluate(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
+    """Score every candidate of this round from its training trajectories (paper step B)."""
+    start = time.perf_counter()
+    ctx = runtime.context
+    tasks = training_tasks(ctx)
+    round_ = state.get("round", 0)
+    best = state.get("best")
+    scores = {}
+    for cand in state.get("candidates", []):
+        if best and cand["id"] == best["id"]:
+            scores[cand["id"]] = best["stats"]
+            continue
+        stats = analyze(_trajectories(state, round_, cand["id"], tasks))
+        scores[cand["id"]] = stats.to_dict(ctx.score_terms)
+    return {"scores": scores, "node_seconds": _timed("evaluate", start)}
+
+
+def select(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
+    """Keep the highest-scoring candidate; ties go to the incumbent."""
+    start = time.perf_counter()
+    cands = state.get("candidates", [])
+    scores = state.get("scores", {})
+    idx = select_best([scores[c["id"]]["score"] for c in cands])
+    chosen = dict(cands[idx])
+    best = state.get("best")
+    round_ = state.get("round", 0)
+    if best and chosen["id"] == best["id"]:
+        chosen = dict(best)
+    else:
+        trajs = _trajectories(state, round_, chosen["id"], training_tasks(runtime.context))
+        chosen["usage_examples"] = usage_examples_from(trajs)
+        chosen["stats"] = scores[chosen["id"]]
+        chosen["eval_round"] = round_
+    return {
+        "best": chosen,
+        "node_seconds": _timed("select", start),
+        "log": [{"node": "select", "round": round_, "best": chosen["id"],
+                 "scores": {c["id"]: scores[c["id"]]["score"] for c in cands}}],
+    }
+
+
+def detect_failure(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
+    """Find the first failed learned-action call in the best candidate's episodes."""
+    best = state["best"] or {}
+    trajs = _trajectories(state, best.get("eval_round", 0), best["id"], training_tasks(runtime.context))
+    failure = find_failure(trajs)
+    return {"failure": None if failure is None else {
+        "task_id": failure.task_id, "goal": failure.goal, "step_index": failure.step_index,
+        "step": failure.step.to_dict()}}
+
+
+def after_failure(state: LearnerState, runtime: Runtime[LearnerContext]) -> str:
+    if state.get("failure") and state.get("round", 0) < runtime.context.rounds:
+        return "update_actions"
+    return "publish"
+
+
+def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
+    """Sample K Update/Plan revisions of the best set from its failure (paper step C)."""
+    from learnact_langgraph.episode import Step
+
+    start = time.perf_counter()
+    ctx = runtime.context
+    learner, _ = _models(ctx)
+    usage = Usage()
+    best = Candidate.from_dict({k: v for k, v in state["best"].items()  # type: ignore[union-attr]
+                                if k in Candidate.__dataclass_fields__})
+    f = state["failure"] or {}
+    failure = Failure(f["task_id"], f["goal"], f["step_index"], Step.from_dict(f["step"]))
+    round_ = state.get("round", 0) + 1
+    revised = []
+    with open_session(ctx) as session:
+        for k in range(ctx.k):
+            cand = revise_candidate(
+                learner, session.env, best, failure, candidate_id=f"r{round_}c{k}", round_=round_,
+                examples=session.examples, check=session.sandbox.check,
+                seed=ctx.seed + 1000 * round_ + k, max_attempts=ctx.max_attempts, usage=usage,
+            )
+            if cand is not None:
+                revised.append(cand.to_dict())
+    return {
+        "round": round_,
+        "candidates": [state["best"], *revised],
+        "usage": usage.to_dict(),
+        "node_seconds": _timed("update_actions", start),
+        "log": [{"node": "update_actions", "round": round_, "kept": len(revised),
+                 "kinds": [c["origin"] for c in revised]}],
+    }
+
+
+def publish(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
+    """Publish the best set as one library release (after approval when asked)."""
+    from learnact_langgraph.graphs.publishing import publish_release
+
+    best = state.get("best")
+    if not best:
+        return {"release": None, "status": "no_candidates"}
+    ctx = runtime.context
+    if ctx.require_approval:
+        answer = interrupt({"question": "Publish these learned actions?",
+                            "actions": {n: a["source"] for n, a in best["actions"].items()},
+                            "stats": best.get("stats")})
+        decision = answer if isinstance(answer, str) else (answer or {}).get("decision", "approve")
+        if decision == "reject":
+            return {"release": None, "status": "rejected"}
+        if isinstance(answer, dict) and answer.get("edit"):
+            best = _apply_edits(best, answer["edit"])
+    release = publish_release(ctx, best, state)
+    return {"release": release, "status": "published"}
+
+
+def _apply_edits(best: dict[str, Any], edits: dict[str, str]) -> dict[str, Any]:
+    from learnact_langgraph.learning import signature_of
+
+    actions = dict(best["actions"])
+    for name, source in edits.items():
+        old = actions.get(name, {"description": "", "notes": ()})
+        actions[name] = {**old, "name": name, "source": source,
+                         "signature": signature_of(source, name)}
+    return {**best, "actions": actions, "edited_by_human": sorted(edits)}
+
+
+def after_create(state: LearnerState, runtime: Runtime[LearnerContext]) -> list[Send] | str:
+    if not state.get("candidates"):
+        return "publish"
+    return fan_out(state, runtime)
+
+
+def build_learner_graph() -> StateGraph[Any, Any, Any, Any]:
+    """The uncompiled learner graph (compile it with your checkpointer and store)."""
+    g: StateGraph[Any, Any, Any, Any] = StateGraph(LearnerState, context_schema=LearnerContext)
+    g.add_node("create_actions", create_actions)
+    g.add_node("act", act)  # type: ignore[arg-type]
+    g.add_node("evaluate", evaluate)
+    g.add_node("select", select)
+    g.add_node("detect_failure", detect_failure)
+    g.add_node("update_actions", update_actions)
+    g.add_node("publish", publish)
+    g.add_edge(START, "create_actions")
+    g.add_conditional_edges("create_actions", after_create, ["act", "evaluate", "publish"])
+    g.add_edge("act", "evaluate")
+    g.add_edge("evaluate", "select")
+    g.add_edge("select", "detect_failure")
+    g.add_conditional_edges("detect_failure", after_failure, ["update_actions", "publish"])
+    g.add_conditional_edges("update_actions", fan_out, ["act", "evaluate"])
+    g.add_edge("publish", END)
+    return g
+
+
+def learner_graph(checkpointer: Any = None, store: Any = None) -> Any:
+    """The compiled learner graph (no checkpointer by default: servers supply one)."""
+    return build_learner_graph().compile(checkpointer=checkpointer, store=store, name="learnact_learner")
+
+
+__all__ = ["LearnerContext", "LearnerState", "Session", "build_learner_graph", "learner_graph"]

@@ -1,0 +1,84 @@
+"""Turning the learner's best candidate into a library release.
+
+The whole set is published as one release, so agents reading the library see either
+the previous set or the new one. Each action version records where it came from:
+the run, round, candidate, the training task and failure that led to it, the models
+and the candidate's scores.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from learnact_langgraph.actions import Provenance
+from learnact_langgraph.models import model_id
+
+
+def _run_id() -> str:
+    try:
+        from langgraph.config import get_config
+
+        configurable = get_config().get("configurable", {})
+        return str(configurable.get("thread_id") or configurable.get("run_id") or uuid.uuid4().hex)
+    except RuntimeError:
+        return uuid.uuid4().hex
+
+
+def _candidate_index(candidate_id: str) -> int | None:
+    m = re.search(r"c(\d+)$", candidate_id)
+    return int(m.group(1)) if m else None
+
+
+def publish_release(ctx: Any, best: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """Write ``best`` to ``ctx.library`` (when given) and describe the release."""
+    from learnact_langgraph.graphs.learner import _models
+
+    learner, agent = _models(ctx)
+    models = {"learner": model_id(learner), "agent": model_id(agent)}
+    run_id = _run_id()
+    revision = best.get("revision") or {}
+    stats = {k: float(v) for k, v in (best.get("stats") or {}).items()}
+    provenance = Provenance(
+        run_id=run_id,
+        round=int(best.get("round", 0)),
+        candidate=_candidate_index(best["id"]),
+        task_id=revision.get("task"),
+        failure=(f"{revision.get('error_kind')}: {revision.get('reason', '')}".strip()
+                 if revision else None),
+        models=models,
+        extra={"origin": best.get("origin", "create"), "seed": best.get("seed")},
+    )
+    actions = {
+        name: {**a, "notes": list(a.get("notes", ()))} for name, a in best["actions"].items()
+    }
+    generation = None
+    library = getattr(ctx, "library", None)
+    if library is not None:
+        if hasattr(library, "set_base_actions") and not library.base_actions():
+            from learnact_langgraph.graphs.sessions import make_env
+
+            library.set_base_actions(make_env(ctx))
+        existing = set(library.names())
+        with library.release(run_id=run_id, message=f"learnact run {run_id}") as rel:
+            for name, a in actions.items():
+                fields = {"description": a.get("description", ""), "notes": a["notes"],
+                          "provenance": provenance, "scores": stats}
+                if name in existing:
+                    rel.revise(name, source=a["source"], **fields)
+                else:
+                    rel.add(a["source"], name=name, **fields)
+        generation = library.generation()
+    return {
+        "run_id": run_id,
+        "candidate": best["id"],
+        "round": best.get("round", 0),
+        "stats": stats,
+        "actions": actions,
+        "usage_examples": list(best.get("usage_examples", [])),
+        "models": models,
+        "library_generation": generation,
+        "usage": state.get("usage", {}),
+        "node_seconds": state.get("node_seconds", {}),
+    }

@@ -1,0 +1,382 @@
+"""ActionLibrary: versioned, persistent, shared learned actions on a LangGraph ``BaseStore``.
+
+``BaseStore`` has neither versions nor transactions, so both are built from keys.
+Under a library prefix ``P`` (several libraries, e.g. one per domain, share a store):
+
+=============================  ==========  ===============================================
+namespace                      key         value
+=============================  ==========  ===============================================
+``(*P, "versions", name)``     ``v000003`` one immutable :class:`LearnedAction` version
+``(*P, "heads")``              ``name``    ``latest`` version number and ``released``:
+                                           generation -> version (``null`` = retired)
+``(*P, "releases")``           ``g000007`` immutable release record (what changed, why)
+``(*P, "meta")``               ``current`` the release pointer: generation + skipped ones
+``(*P, "meta")``               ``library`` schema version and base actions
+``(*P, "catalog")``            ``name``    search text of the released version (indexed)
+=============================  ==========  ===============================================
+
+**Releases.** Every write publishes a new *generation*: a single add is a release of
+one change, ``with library.release(run_id=...) as rel:`` publishes many at once. A
+commit writes version records and head entries for generation ``N`` first and moves the
+``current`` pointer to ``N`` last. A reader reads the pointer once and, for each action,
+takes the newest head entry at or below that generation, so it sees either the whole
+old set or the whole new one, never a mix, and without taking any lock. Generations
+allocated by a writer that died before moving the pointer are recorded as skipped.
+
+**Compare-and-set.** Commits run under a lock from :mod:`library_locks` (in-process,
+``flock`` beside a SQLite file, or ``pg_advisory_lock`` on PostgreSQL), because
+``BaseStore`` cannot put conditionally. Inside the lock the commit checks every
+``expected_version`` against the released version and raises :class:`ConflictError`
+if another writer got there first; the caller re-reads and retries. Changes given as
+deltas (``revise(name, note=...)`` without ``expected_version``) are applied to the
+newest version inside the lock, so they never lose an update either.
+
+Old versions are never overwritten: revise, retire and rollback add versions or
+generations; ``history`` shows everything.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from langgraph.store.base import BaseStore, GetOp
+
+from learnact_langgraph.actions import LearnedAction, Provenance
+from learnact_langgraph.envs.base import BaseAction, Environment, Param
+from learnact_langgraph.errors import LibraryError
+from learnact_langgraph.library_locks import Locker, default_locker
+from learnact_langgraph.library_release import Release, ReleaseBuilder, get_many, resolve, vkey
+from learnact_langgraph.library_search import keyword_rank
+
+if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
+
+__all__ = ["SCHEMA_VERSION", "ActionLibrary", "ActionStatus", "Release", "ReleaseBuilder"]
+
+SCHEMA_VERSION = 1
+_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class ActionStatus:
+    name: str
+    latest: int
+    released: int | None
+    retired: bool
+
+
+class ActionLibrary:
+    """Learned actions of one environment/domain, stored under ``prefix`` in ``store``.
+
+    ``base_actions`` (a list of :class:`BaseAction` or an :class:`Environment`) is saved
+    with the library the first time it is given; learned names may not shadow them,
+    and exports use them to write base-action stubs.
+    """
+
+    def __init__(
+        self,
+        store: BaseStore,
+        prefix: Sequence[str] = ("learnact", "library"),
+        *,
+        base_actions: Sequence[BaseAction] | Environment | None = None,
+        locker: Locker | None = None,
+    ) -> None:
+        self.store = store
+        self.prefix = tuple(prefix)
+        if not self.prefix or any(not p or "." in p for p in self.prefix):
+            raise LibraryError(
+                f"Library prefix {self.prefix!r} is invalid; use non-empty labels without dots."
+            )
+        self.locker = locker or default_locker(store)
+        self.lock_key = "learnact-library:" + "/".join(self.prefix)
+        if base_actions is not None:
+            self.set_base_actions(base_actions)
+
+    # ----- namespaces -----------------------------------------------------------------
+    def ns(self, *parts: str) -> tuple[str, ...]:
+        return (*self.prefix, *parts)
+
+    # ----- base actions ---------------------------------------------------------------
+    def set_base_actions(self, base: Sequence[BaseAction] | Environment) -> None:
+        actions = base.base_actions() if isinstance(base, Environment) else base
+        record = {
+            "schema_version": SCHEMA_VERSION,
+            "base_actions": [
+                {
+                    "name": a.name,
+                    "params": [{"name": p.name, "annotation": p.annotation} for p in a.params],
+                    "description": a.description,
+                }
+                for a in actions
+            ],
+        }
+        with self.locker.hold(self.lock_key):
+            current = self.store.get(self.ns("meta"), "library")
+            if current is None or current.value != record:
+                self.store.put(self.ns("meta"), "library", record, index=False)
+
+    @property
+    def base_actions(self) -> tuple[BaseAction, ...]:
+        item = self.store.get(self.ns("meta"), "library")
+        if item is None:
+            return ()
+        return tuple(
+            BaseAction(
+                b["name"],
+                tuple(Param(p["name"], p.get("annotation") or "str") for p in b["params"]),
+                b.get("description", ""),
+            )
+            for b in item.value.get("base_actions", [])
+        )
+
+    # ----- reading ----------------------------------------------------------------------
+    def pointer(self) -> tuple[int, frozenset[int]]:
+        """The current generation and the generations that were never published."""
+        item = self.store.get(self.ns("meta"), "current")
+        if item is None:
+            return 0, frozenset()
+        return int(item.value["generation"]), frozenset(item.value.get("skipped", []))
+
+    @property
+    def generation(self) -> int:
+        return self.pointer()[0]
+
+    def head(self, name: str) -> dict[str, Any] | None:
+        item = self.store.get(self.ns("heads"), name)
+        return dict(item.value) if item else None
+
+    def heads(self) -> list[dict[str, Any]]:
+        """Every head record (one per action ever added), sorted by name."""
+        out: dict[str, dict[str, Any]] = {}
+        offset = 0
+        while True:
+            page = self.store.search(self.ns("heads"), limit=_PAGE, offset=offset)
+            for item in page:
+                if item.namespace == self.ns("heads"):
+                    out[item.key] = dict(item.value)
+            if len(page) < _PAGE:
+                break
+            offset += _PAGE
+        return [out[k] for k in sorted(out)]
+
+    def _read_versions(self, pairs: Sequence[tuple[str, int]]) -> list[LearnedAction]:
+        ops = [GetOp(self.ns("versions", n), vkey(v)) for n, v in pairs]
+        items = get_many(self.store, ops)
+        out = []
+        for (name, version), item in zip(pairs, items, strict=True):
+            if item is None:
+                raise LibraryError(f"{name!r} has no version {version}; see `history({name!r})`.")
+            out.append(LearnedAction.from_record(item.value))
+        return out
+
+    def release_contents(self, generation: int | None = None) -> dict[str, int]:
+        """``{name: version}`` of a generation (the current one by default)."""
+        gen, skipped = self.pointer()
+        if generation is not None:
+            if not 0 <= generation <= gen or generation in skipped:
+                raise LibraryError(f"Release {generation} does not exist; see `releases()`.")
+            gen = generation
+        out = {}
+        for head in self.heads():
+            version = resolve(head, gen, skipped)
+            if version is not None:
+                out[head["name"]] = version
+        return out
+
+    def actions(self, generation: int | None = None) -> list[LearnedAction]:
+        """The actions of a release, sorted by name: what agents see."""
+        return self._read_versions(sorted(self.release_contents(generation).items()))
+
+    def names(self, generation: int | None = None) -> list[str]:
+        return sorted(self.release_contents(generation))
+
+    def __len__(self) -> int:
+        return len(self.release_contents())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.status(name).released is not None
+
+    def status(self, name: str) -> ActionStatus:
+        head = self._require_head(name)
+        gen, skipped = self.pointer()
+        released = resolve(head, gen, skipped)
+        return ActionStatus(name, int(head["latest"]), released, released is None)
+
+    def _require_head(self, name: str) -> dict[str, Any]:
+        head = self.head(name)
+        if head is None:
+            raise LibraryError(
+                f"The library has no action named {name!r}; list them with `learnact library ls`."
+            )
+        return head
+
+    def get(self, name: str, version: int | None = None) -> LearnedAction:
+        """A given version, or the version in the current release."""
+        if version is None:
+            status = self.status(name)
+            if status.released is None:
+                raise LibraryError(
+                    f"{name!r} is retired; pass a version, or revise or roll it back to restore it."
+                )
+            version = status.released
+        else:
+            self._require_head(name)
+        return self._read_versions([(name, version)])[0]
+
+    def history(self, name: str) -> list[LearnedAction]:
+        """Every version of ``name``, oldest first."""
+        head = self._require_head(name)
+        return self._read_versions([(name, v) for v in range(1, int(head["latest"]) + 1)])
+
+    def diff(self, name: str, old: int, new: int | None = None) -> str:
+        """A unified diff between two versions (``new`` defaults to the released one)."""
+        a = self.get(name, old)
+        b = self.get(name, new)
+
+        def lines(x: LearnedAction) -> list[str]:
+            meta = [f"# description: {x.description}"] + [f"# note: {n}" for n in x.notes]
+            return [line + "\n" for line in meta] + x.source.splitlines(keepends=True)
+
+        return "".join(
+            difflib.unified_diff(lines(a), lines(b), f"{name}@v{a.version}", f"{name}@v{b.version}")
+        )
+
+    def releases(self) -> list[Release]:
+        """Every published release, oldest first."""
+        items = self.store.search(self.ns("releases"), limit=1_000_000)
+        return sorted((Release.from_record(i.value) for i in items), key=lambda r: r.generation)
+
+    # ----- writing ----------------------------------------------------------------------
+    @contextmanager
+    def release(self, *, run_id: str | None = None, message: str = "") -> Iterator[ReleaseBuilder]:
+        """Publish several changes as one release when the block exits without error."""
+        builder = ReleaseBuilder(self)
+        yield builder
+        builder.commit(run_id=run_id, message=message)
+
+    def add(
+        self,
+        action: LearnedAction | str,
+        *,
+        description: str = "",
+        notes: Sequence[str] = (),
+        provenance: Provenance | None = None,
+        scores: dict[str, float] | None = None,
+        name: str | None = None,
+        message: str = "",
+    ) -> LearnedAction:
+        """Add a new action (``action`` is a LearnedAction or its source)."""
+        builder = ReleaseBuilder(self)
+        builder.add(
+            action,
+            description=description,
+            notes=notes,
+            provenance=provenance,
+            scores=scores,
+            name=name,
+        )
+        return builder.commit(message=message or "add")[0]
+
+    def revise(
+        self,
+        name: str,
+        *,
+        source: str | None = None,
+        description: str | None = None,
+        notes: Sequence[str] | None = None,
+        note: str | None = None,
+        provenance: Provenance | None = None,
+        scores: dict[str, float] | None = None,
+        expected_version: int | None = None,
+        message: str = "",
+    ) -> LearnedAction:
+        """Write a new version of ``name``; fields left as ``None`` are kept.
+
+        ``note`` appends one usage note; ``notes`` replaces them. With
+        ``expected_version`` the revision is a compare-and-set: it fails with
+        :class:`ConflictError` unless that is still the released version.
+        """
+        builder = ReleaseBuilder(self)
+        builder.revise(
+            name,
+            source=source,
+            description=description,
+            notes=notes,
+            note=note,
+            provenance=provenance,
+            scores=scores,
+            expected_version=expected_version,
+        )
+        return builder.commit(message=message or "revise")[0]
+
+    def retire(self, name: str, *, expected_version: int | None = None) -> None:
+        """Remove ``name`` from the release; its versions stay in the history."""
+        builder = ReleaseBuilder(self)
+        builder.retire(name, expected_version=expected_version)
+        builder.commit(message="retire")
+
+    def rollback(
+        self, name: str, to_version: int, *, expected_version: int | None = None
+    ) -> LearnedAction:
+        """Publish a new version whose content is that of ``to_version``."""
+        builder = ReleaseBuilder(self)
+        builder.rollback(name, to_version, expected_version=expected_version)
+        return builder.commit(message=f"rollback {name} to v{to_version}")[0]
+
+    def rollback_release(self, generation: int) -> Release:
+        """Publish a new release whose contents equal those of an older one."""
+        target = self.release_contents(generation)
+        current = self.release_contents()
+        builder = ReleaseBuilder(self)
+        for name in sorted(set(target) | set(current)):
+            if target.get(name) != current.get(name):
+                builder.point(name, target.get(name), expected_version=current.get(name))
+        if not builder.changes:
+            raise LibraryError(f"Release {generation} has the same contents as the current one.")
+        builder.commit(message=f"rollback to release {generation}", kind="rollback")
+        return self.releases()[-1]
+
+    # ----- search and tools ---------------------------------------------------------------
+    @property
+    def has_index(self) -> bool:
+        return bool(getattr(self.store, "index_config", None))
+
+    def search(self, query: str, k: int = 5) -> list[LearnedAction]:
+        """The ``k`` released actions whose descriptions best match ``query``.
+
+        Uses the store's semantic index when it has one (``InMemoryStore(index=...)``,
+        ``PostgresStore`` with pgvector). A store without an index (SqliteStore on a
+        Python that cannot load SQLite extensions) falls back to keyword ranking:
+        identifier-aware word overlap weighted by inverse document frequency.
+        """
+        if k <= 0:
+            return []
+        contents = self.release_contents()
+        if self.has_index:
+            items = self.store.search(self.ns("catalog"), query=query, limit=max(k * 2, k + 5))
+            names = [i.key for i in items if i.key in contents]
+        else:
+            docs = {}
+            offset = 0
+            while True:
+                page = self.store.search(self.ns("catalog"), limit=_PAGE, offset=offset)
+                docs.update({i.key: str(i.value.get("text", "")) for i in page})
+                if len(page) < _PAGE:
+                    break
+                offset += _PAGE
+            names = keyword_rank(query, {n: t for n, t in docs.items() if n in contents})
+        names = names[:k]
+        return self._read_versions([(n, contents[n]) for n in names])
+
+    def as_tools(self, session: Any = None, **kwargs: Any) -> list[BaseTool]:
+        """One ``StructuredTool`` per released action (and base action); see ``tools``."""
+        from learnact_langgraph.tools import library_tools
+
+        return library_tools(self, session, **kwargs)
+
+    def catalog_text(self, action: LearnedAction) -> str:
+        return f"{action.name} {action.signature}\n{action.full_description()}"

@@ -1,0 +1,211 @@
+"""Export and import of an :class:`ActionLibrary`: JSON manifest, Python module, OpenAI schemas.
+
+* The **JSON manifest** holds everything: base actions, every version of every action,
+  the release history and the release pointer. Keys are sorted and the layout is fixed,
+  and nothing in it depends on when it was written, so export -> import -> export gives
+  the same bytes. It carries ``schema_version``; an unknown one is refused.
+* The **Python module** is self-contained: base-action stubs forwarding to a bound
+  environment (anything with ``call(name, *args)``), ``bind(env)``, and the released
+  learned functions. It imports nothing from this package.
+* **OpenAI tool schemas** come from the same argument schemas the LangChain tools use.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.store.base import PutOp
+
+from learnact_langgraph.actions import LearnedAction
+from learnact_langgraph.errors import LibraryError
+from learnact_langgraph.library import SCHEMA_VERSION, ActionLibrary
+from learnact_langgraph.library_release import gkey, resolve, vkey
+
+__all__ = ["export_manifest", "export_openai", "export_python", "import_manifest"]
+
+FORMAT = "learnact-library"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def manifest(lib: ActionLibrary) -> dict[str, Any]:
+    """The manifest as a dict (see :func:`export_manifest`)."""
+    gen, skipped = lib.pointer()
+    alloc = lib.store.get(lib.ns("meta"), "allocated")
+    meta = lib.store.get(lib.ns("meta"), "library")
+    actions = []
+    for head in lib.heads():
+        versions = lib.history(head["name"])
+        actions.append(
+            {
+                "name": head["name"],
+                "latest": head["latest"],
+                "released": head["released"],
+                "versions": [v.to_record() for v in versions],
+            }
+        )
+    return {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "base_actions": meta.value.get("base_actions", []) if meta else [],
+        "current_generation": gen,
+        "skipped_generations": sorted(skipped),
+        "allocated_generation": int(alloc.value["generation"]) if alloc else gen,
+        "actions": actions,
+        "releases": [r.to_record() for r in lib.releases()],
+    }
+
+
+def export_manifest(lib: ActionLibrary) -> str:
+    """The whole library, history included, as stable JSON text."""
+    return _dumps(manifest(lib))
+
+
+def import_manifest(lib: ActionLibrary, text: str, *, replace: bool = False) -> None:
+    """Load a manifest into ``lib`` (empty, or emptied first with ``replace=True``)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LibraryError(f"The manifest is not valid JSON ({exc}); export it again.") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise LibraryError("This file is not a learnact library manifest.")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise LibraryError(
+            f"Manifest schema version {data.get('schema_version')!r} is not supported "
+            f"(this version reads {SCHEMA_VERSION}); upgrade learnact-langgraph."
+        )
+    gen = int(data["current_generation"])
+    skipped = frozenset(int(g) for g in data["skipped_generations"])
+    ops: list[PutOp] = []
+    catalog: list[PutOp] = []
+    for entry in data["actions"]:
+        name = entry["name"]
+        versions = [LearnedAction.from_record(r) for r in entry["versions"]]
+        if [v.version for v in versions] != list(range(1, int(entry["latest"]) + 1)):
+            raise LibraryError(f"The manifest's history of {name!r} has gaps; export it again.")
+        head = {"name": name, "latest": int(entry["latest"]), "released": entry["released"]}
+        ops += [
+            PutOp(lib.ns("versions", name), vkey(v.version), v.to_record(), False) for v in versions
+        ]
+        ops.append(PutOp(lib.ns("heads"), name, head, False))
+        shown = resolve(head, gen, skipped)
+        if shown is not None:
+            doc = {"name": name, "version": shown, "text": lib.catalog_text(versions[shown - 1])}
+            catalog.append(
+                PutOp(lib.ns("catalog"), name, doc, ["text"] if lib.has_index else False)
+            )
+    ops += [PutOp(lib.ns("releases"), gkey(r["generation"]), r, False) for r in data["releases"]]
+    meta = {"schema_version": SCHEMA_VERSION, "base_actions": data["base_actions"]}
+    ops.append(PutOp(lib.ns("meta"), "library", meta, False))
+    ops.append(
+        PutOp(lib.ns("meta"), "allocated", {"generation": data["allocated_generation"]}, False)
+    )
+    with lib.locker.hold(lib.lock_key):
+        if replace:
+            _clear(lib)
+        elif lib.generation or lib.heads():
+            raise LibraryError(
+                f"The library at {'/'.join(lib.prefix)} is not empty; import into a new prefix "
+                "or pass replace=True (CLI: --replace)."
+            )
+        lib.store.batch(ops + catalog)
+        pointer = {"generation": gen, "skipped": sorted(skipped)}
+        lib.store.put(lib.ns("meta"), "current", pointer, index=False)
+
+
+def _clear(lib: ActionLibrary) -> None:
+    doomed: list[PutOp] = []
+    for part in ("versions", "heads", "releases", "meta", "catalog"):
+        offset = 0
+        while True:
+            page = lib.store.search(lib.ns(part), limit=1000, offset=offset)
+            doomed += [PutOp(i.namespace, i.key, None) for i in page]
+            if len(page) < 1000:
+                break
+            offset += 1000
+    if doomed:
+        lib.store.batch(doomed)
+
+
+_MODULE_HEAD = '''"""Learned actions exported from learnact-langgraph ({where}, release {gen}).
+
+Self-contained: it imports nothing from learnact-langgraph. Use it as
+
+    import {module}
+    {module}.bind(env)      # any object with call(name, *args), e.g. an Environment
+    {module}.{example}
+
+Base actions return an ``Observation``: the observation text, with ``valid`` and
+``done`` attributes, exactly as inside the learnact sandbox. Generated file: change
+the library and export again rather than editing it.
+"""
+
+from __future__ import annotations
+
+_env = None
+
+
+class Observation(str):
+    """A base action's observation text; ``valid`` and ``done`` let code branch."""
+
+    valid = True
+    done = False
+
+
+def bind(env):
+    """Send every base action to ``env.call(name, *args)``; returns ``env``."""
+    global _env
+    _env = env
+    return env
+
+
+def _call(name, *args):
+    if _env is None:
+        raise RuntimeError("Call bind(env) before running an action.")
+    result = _env.call(name, *args)
+    obs = Observation(getattr(result, "observation", result))
+    obs.valid = bool(getattr(result, "valid", True))
+    obs.done = bool(getattr(result, "done", False))
+    return obs
+'''
+
+
+def export_python(
+    lib: ActionLibrary, *, generation: int | None = None, module: str = "learned_actions"
+) -> str:
+    """A standalone module with base-action stubs, ``bind(env)`` and the learned functions."""
+    gen = lib.generation if generation is None else generation
+    actions = lib.actions(gen)
+    base = lib.base_actions
+    example = actions[0].signature if actions else "some_action(...)"
+    parts = [
+        _MODULE_HEAD.format(where="/".join(lib.prefix), gen=gen, module=module, example=example)
+    ]
+    for b in base:
+        names = ", ".join(p.name for p in b.params)
+        forward = ", ".join([repr(b.name), *(p.name for p in b.params)])
+        parts.append(
+            f"\n\ndef {b.name}({names}):\n    {b.description!r}\n    return _call({forward})\n"
+        )
+    for a in actions:
+        header = f"# {a.name} v{a.version}: {a.description}".rstrip()
+        parts.append(f"\n\n{header}\n{a.source}")
+    table = {a.name: {"version": a.version, "signature": a.signature} for a in actions}
+    parts.append(f"\n\nBASE_ACTIONS = {tuple(b.name for b in base)!r}\n")
+    parts.append(f"LEARNED_ACTIONS = {table!r}\n")
+    exported = ["bind", "Observation", *(b.name for b in base), *(a.name for a in actions)]
+    parts.append(f"__all__ = {exported!r}\n")
+    return "".join(parts)
+
+
+def openai_tools(lib: ActionLibrary, *, include_base: bool = True) -> list[dict[str, Any]]:
+    """OpenAI function-calling schemas of the released (and base) actions."""
+    return [convert_to_openai_tool(t) for t in lib.as_tools(None, include_base=include_base)]
+
+
+def export_openai(lib: ActionLibrary, *, include_base: bool = True) -> str:
+    return _dumps(openai_tools(lib, include_base=include_base))

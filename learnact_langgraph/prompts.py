@@ -1,0 +1,174 @@
+"""Every prompt the package sends, in one place and in our own words.
+
+The layout follows the LearnAct paper (instruction, actions with descriptions, notes,
+examples, goal, history; creation, repair and Update/Plan revision prompts), but the
+text is written fresh. Templates use ``str.format`` slots; helpers at the bottom
+assemble the pieces that repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+AGENT_SYSTEM = (
+    "You act in a simulated world by writing Python. Each turn you answer with exactly one "
+    "line of Python that calls the available actions, and nothing else."
+)
+
+REACT_SYSTEM = (
+    "You act in a simulated world by writing Python. Each turn you answer with exactly one "
+    "line: either `Think: <your reasoning>` to plan, or one line of Python that calls the "
+    "available actions."
+)
+
+AGENT_ACTIONS_HEADER = "You can call these actions (they are Python functions):"
+AGENT_LEARNED_HEADER = "You can also call these higher-level actions, built from the ones above:"
+AGENT_NOTES_HEADER = "Notes on using the higher-level actions:"
+AGENT_EXAMPLES_HEADER = "Examples:"
+AGENT_GOAL = "Your goal: {goal}"
+AGENT_ACTION_CUE = "Action:"
+REACT_HINT = (
+    "Before acting you may write one line starting with `Think:` to plan; it does not change "
+    "the world."
+)
+THINK_OBSERVATION = "OK."
+
+UNPARSABLE_ACTION = (
+    "Your answer was not one line of Python calling an action. Answer with a single call, "
+    "for example {example}."
+)
+
+# ----- learner: creating actions -----------------------------------------------------
+CREATE_ACTIONS = """{prefix}
+
+Your job now is to write new, higher-level actions for this world as Python functions.
+- Each function combines at least two of the actions above into one reusable step.
+- Every object, place or value it works on is a parameter; nothing is hard-coded.
+- Only the actions listed above exist. You cannot import modules, read files or use the
+  network. Each action returns its observation as a string, so a function can check it.
+- Start each function with a one-line docstring: what it does, when it can be used, and
+  what it changes.
+- An action is called like this: {action_example}
+
+Put all your code in a single ```python block. Here is an example of a good answer:
+{tool_example}
+
+Now write your functions."""
+
+REPAIR_CODE = """Your code could not be used:
+{error}
+
+Fix the problem and write the complete answer again, with all functions in one ```python block."""
+
+NO_CODE_FOUND = (
+    "No Python code was found in your answer. Write the functions inside one ```python block."
+)
+
+DESCRIBE_ACTION = """{prefix}
+
+The function below wraps the actions above into a higher-level action:
+```python
+{source}
+```
+In one or two sentences, say what `{name}` does, what must hold before calling it and what it
+changes. Answer with the description only."""
+
+# ----- learner: revising actions ---------------------------------------------------------
+REVISE_ACTIONS = """{prefix}
+
+You wrote the higher-level actions below to help reach goals like this one: {goal}
+```python
+{library}
+```
+The action `{name}` was called after this observation:
+{state}
+Action: {line}
+It failed ({error_kind}): {message}
+What happened inside the call, step by step:
+{substeps}
+
+Improve the actions in one of two ways:
+- Update: rewrite `{name}` (and add helper functions if needed) so it handles this case.
+- Plan: keep the code as it is and write a short note that tells the user of the action how
+  to call it correctly.
+
+Answer in exactly this format:
+Failed reason: <why the call failed>
+Improve: <Update or Plan>: <function name>
+Content: <for Update, one ```python block with the complete new or rewritten functions;
+for Plan, the note in one or two sentences>"""
+
+# ----- Reflexion baseline ------------------------------------------------------------------
+REFLECT = """{prefix}
+
+You tried to reach this goal: {goal}
+Here is what you did:
+{history}
+
+You did not reach the goal. In two or three sentences, write a plan for your next attempt
+that avoids the mistakes above. Answer with the plan only."""
+
+REFLECTION_HEADER = "Plans from earlier attempts (follow them):"
+
+# ----- Code-as-Policy baseline -------------------------------------------------------------
+CODE_AS_POLICY = """{prefix}
+
+Your goal: {goal}
+The current state: {observation}
+
+Write one Python program that reaches the goal by calling the actions. You may define helper
+functions. Put the whole program in one ```python block; it is run once, from top to bottom."""
+
+GENERIC_TOOL_EXAMPLE = '''```python
+def do_twice(thing, place):
+    """Do the first action on thing at place, then the second. Needs thing at place."""
+    first_action(thing, place)
+    return second_action(thing, place)
+```'''
+
+
+def bullet_lines(lines: Iterable[str], indent: str = "    ") -> str:
+    return "\n".join(f"{indent}{line}" for line in lines)
+
+
+def history_lines(initial: str, steps: Sequence[tuple[str, str]]) -> str:
+    """``Observation: ...`` / ``Action: ...`` lines, oldest first."""
+    out = [f"Observation: {initial}"]
+    for action, observation in steps:
+        out.append(f"Action: {action}")
+        out.append(f"Observation: {observation}")
+    return "\n".join(out)
+
+
+#: One small example answer per built-in domain for the creation prompt (our own code).
+TOOL_EXAMPLES: dict[str, str] = {
+    "gripper": '''```python
+def carry_ball(ball, from_room, to_room, gripper):
+    """Carry ball from from_room to to_room in gripper. Robby must be in from_room with the
+    gripper free; afterwards Robby is in to_room, the ball is there and the gripper is free."""
+    pick(ball, from_room, gripper)
+    move(from_room, to_room)
+    return drop(ball, to_room, gripper)
+```''',
+    "blockworld": '''```python
+def put_on(block, below):
+    """Lift block from the table and stack it on below. The arm must be empty and both
+    blocks clear; afterwards block is on below and the arm is empty."""
+    Pickup(block)
+    return Stack(block, below)
+```''',
+    "barman": '''```python
+def fill_clean_shot(shot, ingredient, hand, other_hand, dispenser):
+    """Take the empty, clean shot in hand and fill it with ingredient from dispenser.
+    hand must be empty before; afterwards hand holds the shot, which contains ingredient."""
+    grasp(hand, shot)
+    return fill_shot(shot, ingredient, hand, other_hand, dispenser)
+```''',
+    "tyreworld": '''```python
+def take_out(thing, container):
+    """Open container and take thing out of it. The container must be unlocked; it is
+    left open and thing is held afterwards."""
+    open(container)
+    return fetch(thing, container)
+```''',
+}

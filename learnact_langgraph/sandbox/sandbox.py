@@ -1,0 +1,231 @@
+"""The Sandbox: learned actions run as transactions against one environment.
+
+It ties a backend (where code runs) to an :class:`Environment` (the only world the
+code can touch, through base actions). Each call is a transaction: the state is
+snapshotted before the first base action; if the call fails it is restored (or kept,
+with ``on_error="keep"``, the paper's behaviour). Every base action taken is returned
+as a :class:`SubStep`, so the learner never parses observations.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from learnact_langgraph.envs.base import Environment, Snapshot, format_call
+from learnact_langgraph.sandbox import policy
+from learnact_langgraph.sandbox.backend import BaseReply, Job, RawOutcome, SandboxBackend, StopCall
+from learnact_langgraph.sandbox.subprocess_backend import SubprocessBackend
+from learnact_langgraph.sandbox.types import (
+    ExecResult,
+    Limits,
+    OnError,
+    PolicyViolation,
+    SandboxError,
+    SubStep,
+)
+
+BackendFactory = Callable[[list[str], Limits], SandboxBackend]
+BACKENDS: dict[str, BackendFactory] = {"subprocess": SubprocessBackend}
+NO_ACTION = "The code ran and called no action."
+
+
+def register_backend(name: str, factory: BackendFactory) -> None:
+    """Make ``Sandbox(env, backend=name)`` build backends with ``factory``."""
+    BACKENDS[name] = factory
+
+
+class Sandbox:
+    """Runs agent lines and learned actions against ``env`` away from the host.
+
+    Use as a context manager (or call :meth:`close`) so the worker process ends.
+    Not thread-safe across calls of one instance beyond simple serialisation: calls
+    are run one at a time.
+    """
+
+    def __init__(
+        self,
+        env: Environment,
+        backend: str | SandboxBackend = "subprocess",
+        limits: Limits | None = None,
+        on_error: OnError = "restore",
+    ) -> None:
+        if on_error not in ("restore", "keep"):
+            raise ValueError(f"on_error must be 'restore' or 'keep', not {on_error!r}.")
+        self.env = env
+        self.limits = limits or Limits()
+        self.on_error: OnError = on_error
+        self.base_names = [a.name for a in env.base_actions()]
+        if isinstance(backend, SandboxBackend):
+            self.backend = backend
+        elif backend in BACKENDS:
+            self.backend = BACKENDS[backend](self.base_names, self.limits)
+        else:
+            known = ", ".join(sorted(BACKENDS))
+            raise SandboxError(f"Unknown sandbox backend {backend!r}; choose one of: {known}.")
+        self._sources: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # ----- lifecycle ----------------------------------------------------------------------
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.backend.close()
+
+    # ----- learned actions ---------------------------------------------------------------
+    @property
+    def sources(self) -> dict[str, str]:
+        """The learned actions loaded now (name -> source)."""
+        return dict(self._sources)
+
+    def check(self, source: str, name: str | None = None) -> list[str]:
+        """Policy problems of ``source`` without running it (empty when it is fine).
+
+        With ``name`` the source is checked as the learned action ``name`` (function
+        definitions only, defining ``name``, not redefining a base action).
+        """
+        if name is None:
+            return policy.check_source(source)
+        return policy.check_learned(name, source, self.base_names)[1]
+
+    def load(self, sources: Mapping[str, str], *, replace: bool = False) -> None:
+        """Add (or with ``replace`` set exactly) learned actions; raises PolicyViolation."""
+        problems = [p for name, src in sources.items() for p in self.check(src, name)]
+        if problems:
+            raise PolicyViolation(
+                "Learned code was refused: " + "; ".join(problems) + ".", problems
+            )
+        merged = dict(sources) if replace else {**self._sources, **sources}
+        with self._lock:
+            self.backend.load(merged)
+            self._sources = merged
+
+    def unload(self, *names: str) -> None:
+        """Remove learned actions by name."""
+        self.load({n: s for n, s in self._sources.items() if n not in names}, replace=True)
+
+    # ----- running -------------------------------------------------------------------------
+    def run(self, code: str) -> ExecResult:
+        """Run the agent's line(s) of Python; the value of a final expression is returned."""
+        started = time.perf_counter()
+        tree, problems = policy.parse(code, "<action>")
+        if tree is None:
+            return self._refused("python_exception", problems, started)
+        problems = policy.check_tree(tree, "<action>")
+        if problems:
+            return self._refused("policy_violation", problems, started)
+        return self._transaction(Job(source=code), started)
+
+    def call(self, name: str, *args: Any) -> ExecResult:
+        """Call one learned or base action with structured arguments."""
+        started = time.perf_counter()
+        if name not in self._sources:
+            return self._transaction(None, started, direct=(name, args))
+        try:
+            json.dumps(list(args))
+        except (TypeError, ValueError):
+            return self._refused(
+                "python_exception",
+                [f"arguments of {name}() must be strings, numbers, booleans or None"],
+                started,
+            )
+        return self._transaction(Job(call=(name, args)), started)
+
+    # ----- the transaction ---------------------------------------------------------------
+    def _transaction(
+        self, job: Job | None, started: float, direct: tuple[str, tuple[Any, ...]] | None = None
+    ) -> ExecResult:
+        env, limit = self.env, self.limits.base_calls
+        steps: list[SubStep] = []
+        snap: list[Snapshot] = []
+        stopped: list[str] = []
+
+        def on_call(name: str, args: tuple[Any, ...]) -> BaseReply:
+            if len(steps) >= limit:
+                stopped.append(f"the call made more than {limit} base-action calls and was stopped")
+                raise StopCall(stopped[0])
+            if not snap:
+                snap.append(env.snapshot())
+            try:
+                res = env.call(name, *args)
+                step = SubStep(name, args, res.valid, res.observation, res.error)
+            except Exception as exc:
+                step = SubStep(name, args, False, f"{type(exc).__name__}: {exc}", "exception")
+            steps.append(step)
+            return BaseReply(step.observation, step.valid, env.done)
+
+        with self._lock:
+            if direct is not None:
+                on_call(*direct)
+                raw = RawOutcome(True)
+            else:
+                assert job is not None
+                raw = self.backend.execute(job, on_call)
+        if stopped and raw.ok:
+            raw = RawOutcome(False, raw.value, "limit", stopped[0], "", raw.stdout)
+        return self._finish(raw, steps, snap, started)
+
+    def _finish(
+        self, raw: RawOutcome, steps: list[SubStep], snap: list[Snapshot], started: float
+    ) -> ExecResult:
+        failed = next((i for i, s in enumerate(steps) if not s.valid), None)
+        ok, kind, message = raw.ok, raw.error_kind, raw.message
+        if ok and failed is not None:
+            bad = steps[failed]
+            ok, kind = False, "invalid_action"
+            message = (
+                f"base action {format_call(bad.name, bad.args)} (sub-step {failed + 1} of "
+                f"{len(steps)}) was not valid: {bad.observation}"
+            )
+        rolled_back = False
+        if not ok and snap and self.on_error == "restore":
+            self.env.restore(snap[0])
+            rolled_back = True
+        substeps = tuple(steps)
+        return ExecResult(
+            ok=ok,
+            value=raw.value,
+            error_kind=None if ok else kind,
+            message=message,
+            traceback=raw.traceback,
+            substeps=substeps,
+            duration_s=time.perf_counter() - started,
+            stdout=raw.stdout,
+            observation=_observation(ok, message, raw, substeps, rolled_back),
+            rolled_back=rolled_back,
+            failed_substep=failed,
+        )
+
+    def _refused(self, kind: Any, problems: list[str], started: float) -> ExecResult:
+        raw = RawOutcome(False, error_kind=kind, message="; ".join(problems))
+        return self._finish(raw, [], [], started)
+
+
+def _observation(
+    ok: bool, message: str, raw: RawOutcome, steps: tuple[SubStep, ...], rolled_back: bool
+) -> str:
+    """What the acting agent sees for this step."""
+    if ok:
+        if steps:
+            return steps[-1].observation
+        if raw.value is not None:
+            return str(raw.value)
+        return raw.stdout.strip() or NO_ACTION
+    parts = [f"Error: {message}"]
+    last_valid = next((s.observation for s in reversed(steps) if s.valid), None)
+    if last_valid is not None:
+        parts.append(f"Last valid observation: {last_valid}")
+    if rolled_back:
+        parts.append("The environment was restored to its state before this call.")
+    elif last_valid is not None:
+        parts.append("The effects of the valid sub-steps before the error were kept.")
+    else:
+        parts.append("Nothing changed in the environment.")
+    return " ".join(parts)

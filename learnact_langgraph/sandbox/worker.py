@@ -1,0 +1,324 @@
+"""The sandbox worker: runs learned code in its own process, away from the host.
+
+Started by :mod:`learnact_langgraph.sandbox.subprocess_backend` as
+``python -I -S worker.py`` with a clean environment, in an empty directory. It uses
+only the standard library and never imports the package, so nothing of the host
+(the environment object above all) exists here. Base actions are stubs that send
+``{"op": "call"}`` frames to the host and wait for the observation.
+
+Frames are a 4-byte big-endian length followed by UTF-8 JSON, on fds 0 (in) and 1
+(out). After the configuration frame the worker locks itself down: no new file
+descriptors (so no files, sockets or pipes), no child processes, no file writes, an
+address-space cap, an unprivileged uid when started as root.
+"""
+
+from __future__ import annotations
+
+import json
+import linecache
+import os
+import resource
+import signal
+import sys
+import time
+import traceback
+from typing import Any
+
+_IN, _OUT = 0, 1
+_buffer = bytearray()
+_MARGIN_FRAMES = 40
+
+
+class _Abort(BaseException):
+    """The host refused a base call (per-call limit); ends the call."""
+
+
+class _OutputLimit(BaseException):
+    pass
+
+
+class _CpuLimit(BaseException):
+    pass
+
+
+class Observation(str):
+    """A base action's observation; ``valid`` and ``done`` let learned code branch."""
+
+    valid: bool
+    done: bool
+
+
+def _read_exact(n: int) -> bytes:
+    while len(_buffer) < n:
+        chunk = os.read(_IN, max(65536, n - len(_buffer)))
+        if not chunk:
+            os._exit(0)
+        _buffer.extend(chunk)
+    data = bytes(_buffer[:n])
+    del _buffer[:n]
+    return data
+
+
+def recv() -> dict[str, Any]:
+    size = int.from_bytes(_read_exact(4), "big")
+    message: dict[str, Any] = json.loads(_read_exact(size))
+    return message
+
+
+def send(message: dict[str, Any]) -> None:
+    data = json.dumps(message, ensure_ascii=False).encode("utf-8", "replace")
+    frame = len(data).to_bytes(4, "big") + data
+    while frame:
+        frame = frame[os.write(_OUT, frame) :]
+
+
+class Worker:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.base_names: list[str] = list(config["base"])
+        self.library: list[tuple[str, Any]] = []
+        self.limits: dict[str, Any] = dict(config["limits"])
+        self.seq = 0
+        self.out: list[str] = []
+        self.out_len = 0
+        self.builtins = self._make_builtins(config["builtins"])
+
+    # ----- builtins and base actions ---------------------------------------------
+    def _make_builtins(self, names: list[str]) -> dict[str, Any]:
+        import builtins
+
+        safe = {n: getattr(builtins, n) for n in names if hasattr(builtins, n)}
+        safe["print"] = self._print
+        return safe
+
+    def _print(self, *args: Any, sep: Any = " ", end: Any = "\n") -> None:
+        text = str(sep).join(str(a) for a in args) + str(end)
+        room = int(self.limits["output_chars"]) - self.out_len
+        self.out.append(text[: max(room, 0)])
+        self.out_len += len(text)
+        if self.out_len > int(self.limits["output_chars"]):
+            raise _OutputLimit(
+                f"printed output exceeded the limit of {self.limits['output_chars']} characters"
+            )
+
+    def _make_base(self, name: str) -> Any:
+        def base_action(*args: Any, **kwargs: Any) -> Observation:
+            if kwargs:
+                raise TypeError(f"{name}() takes positional arguments only")
+            self.seq += 1
+            seq = self.seq
+            try:
+                send({"op": "call", "seq": seq, "name": name, "args": list(args)})
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"{name}() arguments must be strings, numbers, booleans or None"
+                ) from None
+            while True:
+                reply = recv()
+                if reply.get("seq") == seq:
+                    break
+            if reply["op"] == "abort":
+                raise _Abort(reply["message"])
+            obs = Observation(reply["obs"])
+            obs.valid = bool(reply["valid"])
+            obs.done = bool(reply["done"])
+            return obs
+
+        base_action.__name__ = base_action.__qualname__ = name
+        return base_action
+
+    # ----- requests ----------------------------------------------------------------
+    def load(self, sources: dict[str, str]) -> dict[str, Any]:
+        library = []
+        for name, source in sources.items():
+            filename = f"<learned:{name}>"
+            _remember(filename, source)
+            try:
+                library.append((name, compile(source, filename, "exec", dont_inherit=True)))
+            except SyntaxError as exc:
+                return {"op": "loaded", "ok": False, "message": f"{filename}: {exc}"}
+        self.library = library
+        return {"op": "loaded", "ok": True}
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.limits.update(request.get("limits", {}))
+        self.out, self.out_len = [], 0
+        started = time.perf_counter()
+        namespace: dict[str, Any] = {"__builtins__": dict(self.builtins)}
+        for name in self.base_names:
+            namespace[name] = self._make_base(name)
+        value: Any = None
+        kind = message = tb = None
+        self._arm_limits()
+        try:
+            for _, code in self.library:
+                exec(code, namespace)
+            call = request.get("call")
+            if call is not None:
+                value = namespace[call[0]](*call[1])
+            else:
+                value = self._run_code(request, namespace)
+        except BaseException as exc:
+            kind, message = self._classify(exc)
+            tb = _learned_traceback(exc)
+        finally:
+            self._disarm_limits()
+        reply: dict[str, Any] = {
+            "op": "done",
+            "ok": kind is None,
+            "error_kind": kind,
+            "message": message or "",
+            "traceback": tb or "",
+            "stdout": "".join(self.out),
+            "worker_s": time.perf_counter() - started,
+        }
+        reply.update(_encode_value(value))
+        return reply
+
+    def _run_code(self, request: dict[str, Any], namespace: dict[str, Any]) -> Any:
+        body, expr = request.get("code", ""), request.get("expr")
+        _remember("<action>", request.get("source", body))
+        if body.strip():
+            exec(compile(body, "<action>", "exec", dont_inherit=True), namespace)
+        if expr:
+            return eval(compile(expr, "<action>", "eval", dont_inherit=True), namespace)
+        return None
+
+    def _classify(self, exc: BaseException) -> tuple[str, str]:
+        lim = self.limits
+        if isinstance(exc, _Abort):
+            return "limit", str(exc)
+        if isinstance(exc, _OutputLimit):
+            return "limit", str(exc)
+        if isinstance(exc, _CpuLimit):
+            return "limit", f"CPU time limit of {lim['cpu_time_s']} s exceeded"
+        if isinstance(exc, RecursionError):
+            return "limit", f"recursion depth limit of {lim['recursion_depth']} exceeded"
+        if isinstance(exc, MemoryError):
+            return "limit", f"memory limit of {lim['memory_mb']} MB exceeded"
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return "python_exception", text[:2000]
+
+    def _arm_limits(self) -> None:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = used.ru_utime + used.ru_stime + float(self.limits["cpu_time_s"])
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = int(cpu) + 1
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+        depth = _depth()
+        sys.setrecursionlimit(depth + int(self.limits["recursion_depth"]) + _MARGIN_FRAMES)
+
+    def _disarm_limits(self) -> None:
+        sys.setrecursionlimit(1000)
+
+
+def _depth() -> int:
+    frame, n = sys._getframe(), 0
+    while frame is not None:
+        frame, n = frame.f_back, n + 1  # type: ignore[assignment]
+    return n
+
+
+def _remember(filename: str, source: str) -> None:
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+
+
+def _learned_traceback(exc: BaseException) -> str:
+    """The traceback restricted to learned code (``<learned:...>``) and ``<action>``."""
+    frames = [
+        (frame, lineno)
+        for frame, lineno in traceback.walk_tb(exc.__traceback__)
+        if frame.f_code.co_filename.startswith("<learned:")
+        or frame.f_code.co_filename == "<action>"
+    ]
+    summary = traceback.StackSummary.extract(iter(frames), limit=50)
+    lines = ["Traceback (most recent call last):\n", *summary.format()]
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)[-8000:]
+
+
+def _plain(value: Any, budget: list[int], depth: int = 0) -> bool:
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 20:
+        return False
+    if value is None or isinstance(value, bool | int | float):
+        return type(value) in (bool, int, float, type(None))
+    if type(value) is str:
+        return len(value) < 100_000
+    if type(value) in (list, tuple):
+        return all(_plain(v, budget, depth + 1) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and _plain(v, budget, depth + 1) for k, v in value.items())
+    return False
+
+
+def _encode_value(value: Any) -> dict[str, Any]:
+    try:
+        if _plain(value, [10_000]):
+            return {"value": value, "value_repr": None}
+        text = repr(value)
+    except BaseException:
+        text = "<unrepresentable value>"
+    return {"value": None, "value_repr": text[:2000]}
+
+
+def _lock_down(config: dict[str, Any]) -> None:
+    """Kernel-level limits; best effort where the platform refuses one."""
+    mem = int(config["limits"]["memory_mb"]) * 1024 * 1024
+    for rlimit, value in (
+        ("RLIMIT_AS", mem),
+        ("RLIMIT_FSIZE", 0),
+        ("RLIMIT_CORE", 0),
+    ):
+        try:
+            resource.setrlimit(getattr(resource, rlimit), (value, value))
+        except (ValueError, OSError, AttributeError):
+            pass
+    uid = config.get("uid")
+    if uid is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(int(config["gid"]))
+        os.setuid(int(uid))
+    for rlimit, value in (("RLIMIT_NPROC", 0), ("RLIMIT_NOFILE", 3)):
+        try:
+            resource.setrlimit(getattr(resource, rlimit), (value, value))
+        except (ValueError, OSError, AttributeError):
+            pass
+
+
+class _Null:
+    """Swallows stray writes so nothing but frames ever reaches fd 1."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _on_xcpu(signum: int, frame: Any) -> None:
+    raise _CpuLimit()
+
+
+def main() -> None:
+    sys.stdout = sys.stderr = _Null()
+    config = recv()
+    signal.signal(signal.SIGXCPU, _on_xcpu)
+    worker = Worker(config)
+    _learned_traceback(ValueError("warm up lazy imports"))
+    _lock_down(config)
+    send({"op": "ready", "uid": os.getuid(), "pid": os.getpid()})
+    while True:
+        request = recv()
+        op = request.get("op")
+        if op == "run":
+            send(worker.run(request))
+        elif op == "load":
+            send(worker.load(request["sources"]))
+        elif op == "exit":
+            os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

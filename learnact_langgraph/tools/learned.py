@@ -1,0 +1,159 @@
+"""Learned and base actions as LangChain tools, bound to a live environment session.
+
+Each tool is a ``StructuredTool`` with ``response_format="content_and_artifact"``: the
+content is what an acting agent sees (the sandbox's observation) and the artifact is
+the whole structured result (``ExecResult`` as a dict: sub-steps, error kind, value).
+Calls go through the :class:`~learnact_langgraph.sandbox.Sandbox`, so learned code
+never runs in the host interpreter and a failed call is rolled back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+
+from learnact_langgraph.actions import LearnedAction
+from learnact_langgraph.envs.base import BaseAction, Environment
+from learnact_langgraph.tools.schema import base_args_schema, learned_args_schema
+
+if TYPE_CHECKING:
+    from learnact_langgraph.library import ActionLibrary
+    from learnact_langgraph.sandbox import ExecResult, Sandbox
+
+__all__ = ["ToolSession", "base_action_tool", "learned_action_tool", "library_tools"]
+
+SessionLike = Any  # Sandbox | Environment | Callable[[], Sandbox] | ToolSession | None
+
+
+class ToolSession:
+    """The sandbox the tools call, resolved on first use.
+
+    ``session`` is a :class:`Sandbox` (used as is; you close it), an
+    :class:`Environment` (a subprocess sandbox is started for it and closed by
+    :meth:`close`), a zero-argument factory returning a Sandbox, or ``None`` for tools
+    that only describe themselves (schemas, exports) and refuse to run.
+    """
+
+    def __init__(self, session: SessionLike, sources: dict[str, str]) -> None:
+        self._given = session
+        self._sources = dict(sources)
+        self._sandbox: Sandbox | None = None
+        self._owned = False
+        self._lock = threading.Lock()
+
+    def sandbox(self) -> Sandbox:
+        with self._lock:
+            if self._sandbox is None:
+                self._sandbox, self._owned = self._open()
+                if self._sources:
+                    self._sandbox.load(self._sources)
+            return self._sandbox
+
+    def _open(self) -> tuple[Sandbox, bool]:
+        from learnact_langgraph.sandbox import Sandbox
+
+        given = self._given
+        if given is None:
+            raise ToolException(
+                "This tool is not bound to an environment; build it with "
+                "library.as_tools(session) where session is a Sandbox or an Environment."
+            )
+        if isinstance(given, Sandbox):
+            return given, False
+        if isinstance(given, Environment):
+            return Sandbox(given), True
+        if callable(given):
+            return given(), True
+        raise ToolException(
+            f"Cannot run actions in a {type(given).__name__}; pass a Sandbox, an "
+            "Environment or a function returning a Sandbox."
+        )
+
+    def call(self, name: str, *args: Any) -> ExecResult:
+        return self.sandbox().call(name, *args)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sandbox is not None and self._owned:
+                self._sandbox.close()
+            self._sandbox = None
+
+
+def _runner(
+    session: ToolSession, name: str, order: Sequence[str]
+) -> Callable[..., tuple[str, dict[str, Any]]]:
+    def run(**kwargs: Any) -> tuple[str, dict[str, Any]]:
+        args = []
+        for param in order:
+            if param not in kwargs:
+                break  # later parameters keep their defaults
+            args.append(kwargs[param])
+        result = session.call(name, *args)
+        return result.observation, dataclasses.asdict(result)
+
+    run.__name__ = name
+    return run
+
+
+def learned_action_tool(action: LearnedAction, session: ToolSession) -> StructuredTool:
+    """One learned action as a tool; its schema comes from the ``def`` line."""
+    return StructuredTool.from_function(
+        func=_runner(session, action.name, [p.name for p in action.params]),
+        name=action.name,
+        description=action.full_description(),
+        args_schema=learned_args_schema(action),
+        response_format="content_and_artifact",
+        handle_tool_error=True,
+        metadata={"learnact": "learned", "version": action.version},
+    )
+
+
+def base_action_tool(action: BaseAction, session: ToolSession) -> StructuredTool:
+    """One base action of the environment as a tool."""
+    return StructuredTool.from_function(
+        func=_runner(session, action.name, [p.name for p in action.params]),
+        name=action.name,
+        description=action.description or f"Base action {action.signature}.",
+        args_schema=base_args_schema(action),
+        response_format="content_and_artifact",
+        handle_tool_error=True,
+        metadata={"learnact": "base"},
+    )
+
+
+def _base_actions(library: ActionLibrary, session: SessionLike) -> Sequence[BaseAction]:
+    stored = library.base_actions
+    if stored:
+        return stored
+    env = getattr(session, "env", session)
+    return env.base_actions() if isinstance(env, Environment) else ()
+
+
+def library_tools(
+    library: ActionLibrary,
+    session: SessionLike = None,
+    *,
+    include_base: bool = True,
+    names: Sequence[str] | None = None,
+    generation: int | None = None,
+) -> list[BaseTool]:
+    """Tools for the released actions (all, or ``names``) plus the base actions.
+
+    Every released learned action is loaded into the session's sandbox, so learned
+    actions can call each other even when only some of them are offered as tools.
+    """
+    actions = library.actions(generation)
+    if isinstance(session, ToolSession):
+        bound = session
+    else:
+        bound = ToolSession(session, {a.name: a.source for a in actions})
+    chosen = [a for a in actions if names is None or a.name in set(names)]
+    tools: list[BaseTool] = []
+    if include_base:
+        tools += [base_action_tool(b, bound) for b in _base_actions(library, session)]
+    tools += [learned_action_tool(a, bound) for a in chosen]
+    return tools

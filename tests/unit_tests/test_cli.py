@@ -1,0 +1,93 @@
+"""The `learnact` command line: help, version, `data path`, and how user errors look."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from learnact_langgraph import __version__
+from learnact_langgraph.cli import USER_ERROR_EXIT, app
+from learnact_langgraph.errors import DataDirError, LearnActError
+
+runner = CliRunner()
+
+
+def test_help_lists_data() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "data" in result.output and "learn new actions" in result.output
+
+
+def test_no_args_shows_help() -> None:
+    result = runner.invoke(app, [])
+    assert "Usage" in result.output and "data" in result.output
+
+
+def test_data_help() -> None:
+    result = runner.invoke(app, ["data", "--help"])
+    assert result.exit_code == 0
+    assert "fetch" in result.output and "path" in result.output
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"learnact-langgraph {__version__}"
+
+
+def test_data_path_reports_completeness(tmp_path: Path, data_dir: Path) -> None:
+    empty = runner.invoke(app, ["data", "path", "--data-dir", str(tmp_path)])
+    assert empty.exit_code == 0
+    assert empty.output.splitlines()[0] == str(tmp_path)
+    assert "robotic-planning: incomplete (0/64 files)" in empty.output
+    assert "splits: packaged copy" in empty.output
+
+    full = runner.invoke(app, ["data", "path", "--data-dir", str(data_dir)])
+    assert "robotic-planning: complete" in full.output
+    assert f"splits: {data_dir / 'splits.json'}" in full.output
+
+
+def test_data_path_follows_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEARNACT_DATA_DIR", str(tmp_path))
+    result = runner.invoke(app, ["data", "path"])
+    assert result.output.splitlines()[0] == str(tmp_path)
+
+
+def test_unknown_dataset_is_one_red_line_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich colours only terminals unless forced
+    result = runner.invoke(app, ["data", "fetch", "alfred"])
+    assert result.exit_code == USER_ERROR_EXIT == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "Unknown dataset 'alfred'" in lines[0] and "\x1b[31m" in lines[0]  # red
+    assert "Traceback" not in result.output
+
+
+def test_user_errors_from_any_subcommand_are_caught() -> None:
+    """A sub-app registered later (like cli/library.py will be) gets the same handling."""
+    extra = typer.Typer()
+
+    @extra.command()
+    def boom() -> None:
+        raise DataDirError(
+            "A long message that must stay on one line even in narrow terminals " * 3
+        )
+
+    @extra.command()
+    def bug() -> None:
+        raise RuntimeError("a real bug")
+
+    app.add_typer(extra, name="extra-test")
+    try:
+        result = runner.invoke(app, ["extra-test", "boom"])
+        assert result.exit_code == 2
+        assert len(result.stderr.strip().splitlines()) == 1
+        crashed = runner.invoke(app, ["extra-test", "bug"])
+        assert isinstance(crashed.exception, RuntimeError)
+        assert not isinstance(crashed.exception, LearnActError)
+    finally:
+        app.registered_groups.pop()
