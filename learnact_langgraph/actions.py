@@ -95,6 +95,11 @@ def parse_function(name: str, source: str) -> tuple[ast.FunctionDef, tuple[Actio
             found = node
         elif isinstance(node, ast.Import | ast.ImportFrom):
             continue
+        elif isinstance(node, ast.FunctionDef):
+            raise ActionValidationError(
+                f"The source defines {node.name!r} but the action is named {name!r}; "
+                f"rename the function or nest helpers inside `def {name}`."
+            )
         else:
             what = getattr(node, "name", type(node).__name__)
             raise ActionValidationError(

@@ -115,7 +115,11 @@ def action_lines(env: Environment) -> list[str]:
 
 def environment_prefix(env: Environment, examples: Sequence[str] = ()) -> str:
     """Instruction, base actions and examples: the part every prompt starts with."""
-    parts = [env.instruction.strip(), prompts.AGENT_ACTIONS_HEADER, prompts.bullet_lines(action_lines(env))]
+    parts = [
+        env.instruction.strip(),
+        prompts.AGENT_ACTIONS_HEADER,
+        prompts.bullet_lines(action_lines(env)),
+    ]
     if examples:
         parts += [prompts.AGENT_EXAMPLES_HEADER, "\n\n".join(e.strip() for e in examples)]
     return "\n".join(p for p in parts if p)
@@ -132,7 +136,11 @@ def build_agent_prompt(
     reflections: Sequence[str] = (),
 ) -> str:
     """The agent's prompt, laid out as in the paper; notes come before the examples."""
-    parts = [env.instruction.strip(), prompts.AGENT_ACTIONS_HEADER, prompts.bullet_lines(action_lines(env))]
+    parts = [
+        env.instruction.strip(),
+        prompts.AGENT_ACTIONS_HEADER,
+        prompts.bullet_lines(action_lines(env)),
+    ]
     if actions:
         parts.append(prompts.AGENT_LEARNED_HEADER)
         parts.append(prompts.bullet_lines(f"{a.signature}: {a.description}" for a in actions))
@@ -150,7 +158,9 @@ def build_agent_prompt(
         parts.append(prompts.REFLECTION_HEADER)
         parts.append(prompts.bullet_lines(reflections))
     parts.append(prompts.AGENT_GOAL.format(goal=trajectory.goal))
-    recent = trajectory.steps[-settings.memory_steps :] if settings.memory_steps else trajectory.steps
+    recent = (
+        trajectory.steps[-settings.memory_steps :] if settings.memory_steps else trajectory.steps
+    )
     if len(recent) < len(trajectory.steps):
         parts.append(f"({len(trajectory.steps) - len(recent)} earlier steps are not shown.)")
         first = recent[0].state_before if recent else trajectory.initial_observation
@@ -181,21 +191,38 @@ def execute_line(
     if parsed.kind == "think":
         return Step(f"Think: {parsed.text}", prompts.THINK_OBSERVATION, "think", True, before)
     if parsed.kind == "unparsable":
-        example = next((format_call(a.name, [a.params[0].name] * a.arity)
-                        for a in env.base_actions()), "action(...)")
+        example = next(
+            (format_call(a.name, [a.params[0].name] * a.arity) for a in env.base_actions()),
+            "action(...)",
+        )
         obs = f"{prompts.UNPARSABLE_ACTION.format(example=example)} ({parsed.reason})"
-        return Step(parsed.text, obs, "unparsable", False, before, error_kind="unparsable",
-                    message=parsed.reason)
+        return Step(
+            parsed.text,
+            obs,
+            "unparsable",
+            False,
+            before,
+            error_kind="unparsable",
+            message=parsed.reason,
+        )
     names = called_names(parsed.text)
     base = {a.name for a in env.base_actions()}
     used_learned = [n for n in names if n in learned_names]
-    kind: StepKind = "learned" if used_learned and all(n in learned_names for n in names) else (
-        "base" if names and all(n in base for n in names) else "mixed")
+    kind: StepKind = (
+        "learned"
+        if used_learned and all(n in learned_names for n in names)
+        else ("base" if names and all(n in base for n in names) else "mixed")
+    )
     learned_call = used_learned[0] if len(names) == 1 and used_learned else None
     result = runner.run(parsed.text)
     substeps = tuple(
-        {"name": s.name, "args": list(s.args), "valid": s.valid, "observation": s.observation,
-         "error": s.error}
+        {
+            "name": s.name,
+            "args": list(s.args),
+            "valid": s.valid,
+            "observation": s.observation,
+            "error": s.error,
+        }
         for s in result.substeps
     )
     return Step(
@@ -236,8 +263,13 @@ def run_episode(
     system = prompts.REACT_SYSTEM if settings.react else prompts.AGENT_SYSTEM
     while len(traj.steps) < settings.max_steps and not env.done:
         prompt = build_agent_prompt(
-            env, actions, traj, settings=settings, examples=examples,
-            usage_examples=usage_examples, reflections=reflections,
+            env,
+            actions,
+            traj,
+            settings=settings,
+            examples=examples,
+            usage_examples=usage_examples,
+            reflections=reflections,
         )
         reply = invoke_text(model, prompt, usage=usage, node=node, system=system)
         traj.steps.append(execute_line(runner, env, reply, learned, allow_think=settings.react))

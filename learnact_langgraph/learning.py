@@ -95,8 +95,15 @@ def unknown_calls(functions: Mapping[str, str], known: set[str]) -> list[str]:
     problems = []
     for name, source in functions.items():
         tree = ast.parse(source)
-        local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        local |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
+        local = {
+            n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+        }
+        local |= {
+            a.arg
+            for n in ast.walk(tree)
+            if isinstance(n, ast.arguments)
+            for a in n.args + n.kwonlyargs
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 callee = node.func.id
@@ -149,7 +156,10 @@ def generate_code(
             if not problems:
                 return CodeResult(got, attempt), reply
             error = "\n".join(problems)
-        messages += [AIMessage(content=reply), HumanMessage(content=prompts.REPAIR_CODE.format(error=error))]
+        messages += [
+            AIMessage(content=reply),
+            HumanMessage(content=prompts.REPAIR_CODE.format(error=error)),
+        ]
     return CodeResult({}, max_attempts, error=error), reply
 
 
@@ -206,14 +216,21 @@ def create_candidate(
     )
     base = {a.name for a in env.base_actions()}
     result, _ = generate_code(
-        with_seed(model, seed), prompt, known=base, check=check, max_attempts=max_attempts,
-        usage=usage, node="create_actions",
+        with_seed(model, seed),
+        prompt,
+        known=base,
+        check=check,
+        max_attempts=max_attempts,
+        usage=usage,
+        node="create_actions",
     )
     clashes = set(result.functions) & base
     if not result.functions or clashes:
         return None
     actions = {
-        name: SimpleAction(name, src, signature_of(src, name), describe(model, prefix, name, src, usage=usage))
+        name: SimpleAction(
+            name, src, signature_of(src, name), describe(model, prefix, name, src, usage=usage)
+        )
         for name, src in result.functions.items()
     }
     return Candidate(candidate_id, actions, origin="create", seed=seed)
@@ -238,9 +255,15 @@ def revise_candidate(
     step = failure.step
     target = step.learned_call or ""
     prompt = prompts.REVISE_ACTIONS.format(
-        prefix=prefix, goal=failure.goal, library=best.library_source(), name=target,
-        state=step.state_before, line=step.action, error_kind=step.error_kind or "error",
-        message=step.message, substeps=format_substeps(step),
+        prefix=prefix,
+        goal=failure.goal,
+        library=best.library_source(),
+        name=target,
+        state=step.state_before,
+        line=step.action,
+        error_kind=step.error_kind or "error",
+        message=step.message,
+        substeps=format_substeps(step),
     )
     base = {a.name for a in env.base_actions()}
 
@@ -252,9 +275,15 @@ def revise_candidate(
         return rev.error if rev.kind == "invalid" else rev.functions
 
     result, reply = generate_code(
-        with_seed(model, seed), prompt, known=base | set(best.actions), check=check,
-        max_attempts=max_attempts, usage=usage, node="update_actions",
-        accept_without_code=is_plan, extract=extract,
+        with_seed(model, seed),
+        prompt,
+        known=base | set(best.actions),
+        check=check,
+        max_attempts=max_attempts,
+        usage=usage,
+        node="update_actions",
+        accept_without_code=is_plan,
+        extract=extract,
     )
     rev = parse_revision(reply, target)
     actions = dict(best.actions)
@@ -273,9 +302,20 @@ def revise_candidate(
     else:
         return None
     return Candidate(
-        candidate_id, actions, origin=kind, parent=best.id, round=round_, seed=seed,
-        revision={"kind": kind, "target": target, "reason": rev.reason, "task": failure.task_id,
-                  "step": failure.step_index, "error_kind": step.error_kind},
+        candidate_id,
+        actions,
+        origin=kind,
+        parent=best.id,
+        round=round_,
+        seed=seed,
+        revision={
+            "kind": kind,
+            "target": target,
+            "reason": rev.reason,
+            "task": failure.task_id,
+            "step": failure.step_index,
+            "error_kind": step.error_kind,
+        },
     )
 
 

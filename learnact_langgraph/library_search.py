@@ -1,10 +1,9 @@
 """Keyword ranking for stores without a semantic index.
 
 SqliteStore's vector index needs SQLite extensions that many Pythons cannot load, so
-``ActionLibrary.search`` falls back to this: words of the query (identifiers split on
-``_`` and camelCase) weighted by inverse document frequency, summed over the words a
-document contains. Deterministic, dependency-free and good enough to pick a few
-actions out of thousands by what they do.
+``ActionLibrary.search`` falls back to this: Okapi BM25 over words (identifiers split
+on ``_`` and camelCase, a few stop words dropped). Deterministic, dependency-free and
+good enough to pick a few actions out of thousands by what they do.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 
+_K1, _B = 1.2, 0.75
 _WORD = re.compile(r"[A-Za-z][a-z]*|[a-z]+|\d+")
 _STOP = frozenset(
     "a an and are as at be by for from in into is it its of on or the then this to with".split()
@@ -32,16 +32,19 @@ def tokens(text: str) -> list[str]:
 
 
 def keyword_rank(query: str, docs: Mapping[str, str]) -> list[str]:
-    """Document keys best first; documents sharing no word with the query are dropped."""
+    """Document keys best first (BM25); documents sharing no word with the query are dropped."""
     wanted = set(tokens(query))
     if not wanted or not docs:
         return []
     bags = {key: Counter(tokens(text)) for key, text in docs.items()}
+    lengths = {key: sum(bag.values()) for key, bag in bags.items()}
+    avg = max(1.0, sum(lengths.values()) / len(lengths))
     df = Counter(word for bag in bags.values() for word in set(bag) & wanted)
-    n = len(docs)
+    idf = {w: math.log(1.0 + (len(docs) - df[w] + 0.5) / (df[w] + 0.5)) for w in df}
     scores: dict[str, float] = {}
     for key, bag in bags.items():
-        score = sum((1.0 + math.log(bag[w])) * math.log(1.0 + n / df[w]) for w in wanted if bag[w])
+        norm = _K1 * (1 - _B + _B * lengths[key] / avg)
+        score = sum(idf[w] * bag[w] * (_K1 + 1) / (bag[w] + norm) for w in wanted if bag[w])
         if score > 0:
             scores[key] = score
     return sorted(scores, key=lambda k: (-scores[k], k))

@@ -137,7 +137,9 @@ def invoke_text(
     elapsed = time.perf_counter() - start
     text = reply.content if isinstance(reply, AIMessage) else getattr(reply, "content", reply)
     if isinstance(text, list):
-        text = "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in text)
+        text = "".join(
+            part.get("text", "") if isinstance(part, dict) else str(part) for part in text
+        )
     text = str(text)
     meta = getattr(reply, "usage_metadata", None) or {}
     tin = int(meta.get("input_tokens") or _estimate("".join(str(m.content) for m in messages)))

@@ -47,7 +47,7 @@ class ScriptedChatModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_name": self.model_name}
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:  # type: ignore[override]
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
         self.bound_tools = list(tools)
         return self
 
@@ -75,7 +75,9 @@ class ScriptedChatModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def scripted(respond: Callable[[list[BaseMessage]], Any], name: str = "scripted") -> ScriptedChatModel:
+def scripted(
+    respond: Callable[[list[BaseMessage]], Any], name: str = "scripted"
+) -> ScriptedChatModel:
     """Shorthand: ``scripted(lambda msgs: "move('rooma', 'roomb')")``."""
     return ScriptedChatModel(respond=respond, model_name=name)
 

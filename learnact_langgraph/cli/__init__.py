@@ -17,7 +17,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from learnact_langgraph import __version__
-from learnact_langgraph.cli import data
+from learnact_langgraph.cli import data, demo, library
 from learnact_langgraph.errors import LearnActError
 
 #: Exit code of a command that failed with a :class:`LearnActError`.
@@ -65,6 +65,8 @@ def _root(
 
 
 app.add_typer(data.app, name="data")
+app.add_typer(library.app, name="library")
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

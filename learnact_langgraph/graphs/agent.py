@@ -69,10 +69,20 @@ class AgentContext:
 def _views(ctx: AgentContext) -> list[SimpleAction]:
     out = []
     for a in ctx.actions:
-        get = a.get if isinstance(a, dict) else lambda k, _a=a: getattr(_a, k)
-        out.append(SimpleAction(get("name"), get("source"), get("signature"),
-                                get("description") or "", tuple(get("notes") or ())))
+        data = a if isinstance(a, dict) else {k: getattr(a, k, None) for k in _FIELDS}
+        out.append(
+            SimpleAction(
+                str(data["name"]),
+                str(data["source"]),
+                str(data["signature"]),
+                str(data.get("description") or ""),
+                tuple(data.get("notes") or ()),
+            )
+        )
     return out
+
+
+_FIELDS = ("name", "source", "signature", "description", "notes")
 
 
 class _Sessions:
@@ -111,24 +121,46 @@ def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     sid = state.get("session_id") or uuid.uuid4().hex
     session = SESSIONS.get({"session_id": sid, "task": state["task"], "steps": []}, runtime.context)
     env = session.env
-    return {"session_id": sid, "goal": env.goal, "initial_observation": env.observation,
-            "done": env.done, "success": env.done, "progress": env.progress}
+    return {
+        "session_id": sid,
+        "goal": env.goal,
+        "initial_observation": env.observation,
+        "done": env.done,
+        "success": env.done,
+        "progress": env.progress,
+    }
 
 
 def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
     session = SESSIONS.get(state, ctx)
     settings = AgentSettings(ctx.max_steps, ctx.memory_steps, ctx.react)
-    traj = Trajectory(state["task"], state.get("goal", ""), state.get("initial_observation", ""),
-                      [Step.from_dict(s) for s in state.get("steps", [])])
-    prompt = build_agent_prompt(session.env, _views(ctx), traj, settings=settings,
-                                examples=session.examples, reflections=ctx.reflections)
+    traj = Trajectory(
+        state["task"],
+        state.get("goal", ""),
+        state.get("initial_observation", ""),
+        [Step.from_dict(s) for s in state.get("steps", [])],
+    )
+    prompt = build_agent_prompt(
+        session.env,
+        _views(ctx),
+        traj,
+        settings=settings,
+        examples=session.examples,
+        reflections=ctx.reflections,
+    )
     usage = Usage()
     usage.merge(state.get("usage") or {})
     system = prompts.REACT_SYSTEM if ctx.react else prompts.AGENT_SYSTEM
-    reply = invoke_text(resolve_model(ctx.model, temperature=0) if isinstance(ctx.model, str)
-                        or ctx.model is None else ctx.model, prompt, usage=usage, node="decide",
-                        system=system)
+    reply = invoke_text(
+        resolve_model(ctx.model, temperature=0)
+        if isinstance(ctx.model, str) or ctx.model is None
+        else ctx.model,
+        prompt,
+        usage=usage,
+        node="decide",
+        system=system,
+    )
     return {"pending": reply, "usage": usage.to_dict()}
 
 
@@ -136,14 +168,20 @@ def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     ctx = runtime.context
     session = SESSIONS.get(state, ctx)
     learned = {a.name for a in _views(ctx)}
-    step = execute_line(session.sandbox, session.env, state.get("pending", ""), learned,
-                        allow_think=ctx.react)
+    step = execute_line(
+        session.sandbox, session.env, state.get("pending", ""), learned, allow_think=ctx.react
+    )
     env = session.env
     finished = env.done or len(state.get("steps", [])) + 1 >= ctx.max_steps
     if finished:
         SESSIONS.close(state["session_id"])
-    return {"steps": [step.to_dict()], "pending": "", "done": finished, "success": env.done,
-            "progress": env.progress}
+    return {
+        "steps": [step.to_dict()],
+        "pending": "",
+        "done": finished,
+        "success": env.done,
+        "progress": env.progress,
+    }
 
 
 def route(state: AgentState) -> str:
@@ -164,4 +202,6 @@ def build_agent_graph() -> StateGraph[Any, Any, Any, Any]:
 
 
 def agent_graph(checkpointer: Any = None, store: Any = None) -> Any:
-    return build_agent_graph().compile(checkpointer=checkpointer, store=store, name="learnact_agent")
+    return build_agent_graph().compile(
+        checkpointer=checkpointer, store=store, name="learnact_agent"
+    )

@@ -30,9 +30,21 @@ from typing_extensions import TypedDict
 
 from learnact_langgraph.episode import AgentSettings, Trajectory, run_episode
 from learnact_langgraph.graphs.sessions import Session, open_session, training_tasks
-from learnact_langgraph.learning import Candidate, create_candidate, revise_candidate, usage_examples_from
+from learnact_langgraph.learning import (
+    Candidate,
+    create_candidate,
+    revise_candidate,
+    usage_examples_from,
+)
 from learnact_langgraph.models import Usage, model_id, resolve_model
-from learnact_langgraph.scoring import DEFAULT_SCORE, Failure, ScoreTerm, analyze, find_failure, select_best
+from learnact_langgraph.scoring import (
+    DEFAULT_SCORE,
+    Failure,
+    ScoreTerm,
+    analyze,
+    find_failure,
+    select_best,
+)
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -99,11 +111,17 @@ class LearnerContext:
 
 
 def _models(ctx: LearnerContext) -> tuple[BaseChatModel, BaseChatModel]:
-    learner = resolve_model(ctx.learner_model, temperature=ctx.temperature) if isinstance(
-        ctx.learner_model, str) or ctx.learner_model is None else ctx.learner_model
+    learner = (
+        resolve_model(ctx.learner_model, temperature=ctx.temperature)
+        if isinstance(ctx.learner_model, str) or ctx.learner_model is None
+        else ctx.learner_model
+    )
     agent_spec = ctx.agent_model if ctx.agent_model is not None else ctx.learner_model
-    agent = resolve_model(agent_spec, temperature=0) if isinstance(agent_spec, str) or (
-        agent_spec is None) else agent_spec
+    agent = (
+        resolve_model(agent_spec, temperature=0)
+        if isinstance(agent_spec, str) or (agent_spec is None)
+        else agent_spec
+    )
     return learner, agent
 
 
@@ -121,9 +139,15 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     with open_session(ctx) as session:
         for k in range(ctx.k):
             cand = create_candidate(
-                learner, session.env, candidate_id=f"r0c{k}", examples=session.examples,
-                action_example=session.action_example, tool_example=session.tool_example,
-                check=session.sandbox.check, seed=ctx.seed + k, max_attempts=ctx.max_attempts,
+                learner,
+                session.env,
+                candidate_id=f"r0c{k}",
+                examples=session.examples,
+                action_example=session.action_example,
+                tool_example=session.tool_example,
+                check=session.sandbox.check,
+                seed=ctx.seed + k,
+                max_attempts=ctx.max_attempts,
                 usage=usage,
             )
             if cand is not None:
@@ -133,8 +157,14 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
         "candidates": candidates,
         "usage": usage.to_dict(),
         "node_seconds": _timed("create_actions", start),
-        "log": [{"node": "create_actions", "sampled": ctx.k, "kept": len(candidates),
-                 "model": model_id(learner)}],
+        "log": [
+            {
+                "node": "create_actions",
+                "sampled": ctx.k,
+                "kept": len(candidates),
+                "model": model_id(learner),
+            }
+        ],
         "status": "created" if candidates else "no_candidates",
     }
 
@@ -166,20 +196,34 @@ def act(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, 
     usage = Usage()
     with open_session(ctx, sources=cand.sources()) as session:
         traj = run_episode(
-            session.env, session.sandbox, agent, payload["task_id"],
+            session.env,
+            session.sandbox,
+            agent,
+            payload["task_id"],
             actions=list(cand.actions.values()),
             settings=AgentSettings(max_steps=ctx.train_steps, memory_steps=ctx.memory_steps),
-            examples=session.examples, usage_examples=cand.usage_examples, usage=usage, node="act",
+            examples=session.examples,
+            usage_examples=cand.usage_examples,
+            usage=usage,
+            node="act",
         )
     key = result_key(payload["round"], cand.id, payload["task_id"])
-    return {"results": {key: traj.to_dict()}, "usage": usage.to_dict(),
-            "node_seconds": _timed("act", start)}
+    return {
+        "results": {key: traj.to_dict()},
+        "usage": usage.to_dict(),
+        "node_seconds": _timed("act", start),
+    }
 
 
-def _trajectories(state: LearnerState, round_: int, cand_id: str, tasks: list[str]) -> list[Trajectory]:
+def _trajectories(
+    state: LearnerState, round_: int, cand_id: str, tasks: list[str]
+) -> list[Trajectory]:
     results = state.get("results", {})
-    return [Trajectory.from_dict(results[result_key(round_, cand_id, t)])
-            for t in tasks if result_key(round_, cand_id, t) in results]
+    return [
+        Trajectory.from_dict(results[result_key(round_, cand_id, t)])
+        for t in tasks
+        if result_key(round_, cand_id, t) in results
+    ]
 
 
 def evaluate(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
@@ -218,19 +262,34 @@ def select(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, A
     return {
         "best": chosen,
         "node_seconds": _timed("select", start),
-        "log": [{"node": "select", "round": round_, "best": chosen["id"],
-                 "scores": {c["id"]: scores[c["id"]]["score"] for c in cands}}],
+        "log": [
+            {
+                "node": "select",
+                "round": round_,
+                "best": chosen["id"],
+                "scores": {c["id"]: scores[c["id"]]["score"] for c in cands},
+            }
+        ],
     }
 
 
 def detect_failure(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
     """Find the first failed learned-action call in the best candidate's episodes."""
     best = state["best"] or {}
-    trajs = _trajectories(state, best.get("eval_round", 0), best["id"], training_tasks(runtime.context))
+    trajs = _trajectories(
+        state, best.get("eval_round", 0), best["id"], training_tasks(runtime.context)
+    )
     failure = find_failure(trajs)
-    return {"failure": None if failure is None else {
-        "task_id": failure.task_id, "goal": failure.goal, "step_index": failure.step_index,
-        "step": failure.step.to_dict()}}
+    return {
+        "failure": None
+        if failure is None
+        else {
+            "task_id": failure.task_id,
+            "goal": failure.goal,
+            "step_index": failure.step_index,
+            "step": failure.step.to_dict(),
+        }
+    }
 
 
 def after_failure(state: LearnerState, runtime: Runtime[LearnerContext]) -> str:
@@ -247,8 +306,13 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     ctx = runtime.context
     learner, _ = _models(ctx)
     usage = Usage()
-    best = Candidate.from_dict({k: v for k, v in state["best"].items()  # type: ignore[union-attr]
-                                if k in Candidate.__dataclass_fields__})
+    best = Candidate.from_dict(
+        {
+            k: v
+            for k, v in state["best"].items()  # type: ignore[union-attr]
+            if k in Candidate.__dataclass_fields__
+        }
+    )
     f = state["failure"] or {}
     failure = Failure(f["task_id"], f["goal"], f["step_index"], Step.from_dict(f["step"]))
     round_ = state.get("round", 0) + 1
@@ -256,9 +320,17 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     with open_session(ctx) as session:
         for k in range(ctx.k):
             cand = revise_candidate(
-                learner, session.env, best, failure, candidate_id=f"r{round_}c{k}", round_=round_,
-                examples=session.examples, check=session.sandbox.check,
-                seed=ctx.seed + 1000 * round_ + k, max_attempts=ctx.max_attempts, usage=usage,
+                learner,
+                session.env,
+                best,
+                failure,
+                candidate_id=f"r{round_}c{k}",
+                round_=round_,
+                examples=session.examples,
+                check=session.sandbox.check,
+                seed=ctx.seed + 1000 * round_ + k,
+                max_attempts=ctx.max_attempts,
+                usage=usage,
             )
             if cand is not None:
                 revised.append(cand.to_dict())
@@ -267,8 +339,14 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
         "candidates": [state["best"], *revised],
         "usage": usage.to_dict(),
         "node_seconds": _timed("update_actions", start),
-        "log": [{"node": "update_actions", "round": round_, "kept": len(revised),
-                 "kinds": [c["origin"] for c in revised]}],
+        "log": [
+            {
+                "node": "update_actions",
+                "round": round_,
+                "kept": len(revised),
+                "kinds": [c["origin"] for c in revised],
+            }
+        ],
     }
 
 
@@ -281,15 +359,19 @@ def publish(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, 
         return {"release": None, "status": "no_candidates"}
     ctx = runtime.context
     if ctx.require_approval:
-        answer = interrupt({"question": "Publish these learned actions?",
-                            "actions": {n: a["source"] for n, a in best["actions"].items()},
-                            "stats": best.get("stats")})
+        answer = interrupt(
+            {
+                "question": "Publish these learned actions?",
+                "actions": {n: a["source"] for n, a in best["actions"].items()},
+                "stats": best.get("stats"),
+            }
+        )
         decision = answer if isinstance(answer, str) else (answer or {}).get("decision", "approve")
         if decision == "reject":
             return {"release": None, "status": "rejected"}
         if isinstance(answer, dict) and answer.get("edit"):
             best = _apply_edits(best, answer["edit"])
-    release = publish_release(ctx, best, state)
+    release = publish_release(ctx, best, dict(state))
     return {"release": release, "status": "published"}
 
 
@@ -299,8 +381,12 @@ def _apply_edits(best: dict[str, Any], edits: dict[str, str]) -> dict[str, Any]:
     actions = dict(best["actions"])
     for name, source in edits.items():
         old = actions.get(name, {"description": "", "notes": ()})
-        actions[name] = {**old, "name": name, "source": source,
-                         "signature": signature_of(source, name)}
+        actions[name] = {
+            **old,
+            "name": name,
+            "source": source,
+            "signature": signature_of(source, name),
+        }
     return {**best, "actions": actions, "edited_by_human": sorted(edits)}
 
 
@@ -333,7 +419,9 @@ def build_learner_graph() -> StateGraph[Any, Any, Any, Any]:
 
 def learner_graph(checkpointer: Any = None, store: Any = None) -> Any:
     """The compiled learner graph (no checkpointer by default: servers supply one)."""
-    return build_learner_graph().compile(checkpointer=checkpointer, store=store, name="learnact_learner")
+    return build_learner_graph().compile(
+        checkpointer=checkpointer, store=store, name="learnact_learner"
+    )
 
 
 __all__ = ["LearnerContext", "LearnerState", "Session", "build_learner_graph", "learner_graph"]

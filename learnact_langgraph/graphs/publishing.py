@@ -45,8 +45,11 @@ def publish_release(ctx: Any, best: dict[str, Any], state: dict[str, Any]) -> di
         round=int(best.get("round", 0)),
         candidate=_candidate_index(best["id"]),
         task_id=revision.get("task"),
-        failure=(f"{revision.get('error_kind')}: {revision.get('reason', '')}".strip()
-                 if revision else None),
+        failure=(
+            f"{revision.get('error_kind')}: {revision.get('reason', '')}".strip()
+            if revision
+            else None
+        ),
         models=models,
         extra={"origin": best.get("origin", "create"), "seed": best.get("seed")},
     )
@@ -56,20 +59,24 @@ def publish_release(ctx: Any, best: dict[str, Any], state: dict[str, Any]) -> di
     generation = None
     library = getattr(ctx, "library", None)
     if library is not None:
-        if hasattr(library, "set_base_actions") and not library.base_actions():
+        if not library.base_actions:
             from learnact_langgraph.graphs.sessions import make_env
 
             library.set_base_actions(make_env(ctx))
         existing = set(library.names())
         with library.release(run_id=run_id, message=f"learnact run {run_id}") as rel:
             for name, a in actions.items():
-                fields = {"description": a.get("description", ""), "notes": a["notes"],
-                          "provenance": provenance, "scores": stats}
+                fields = {
+                    "description": a.get("description", ""),
+                    "notes": a["notes"],
+                    "provenance": provenance,
+                    "scores": stats,
+                }
                 if name in existing:
                     rel.revise(name, source=a["source"], **fields)
                 else:
                     rel.add(a["source"], name=name, **fields)
-        generation = library.generation()
+        generation = library.generation
     return {
         "run_id": run_id,
         "candidate": best["id"],

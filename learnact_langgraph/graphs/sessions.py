@@ -79,4 +79,6 @@ def open_session(ctx: Any, sources: Mapping[str, str] | None = None) -> Iterator
     with Sandbox(env, backend=getattr(ctx, "sandbox_backend", "subprocess")) as sandbox:
         if sources:
             sandbox.load(dict(sources))
-        yield Session(env, sandbox, examples_for(env), action_example_for(env), tool_example_for(env))
+        yield Session(
+            env, sandbox, examples_for(env), action_example_for(env), tool_example_for(env)
+        )

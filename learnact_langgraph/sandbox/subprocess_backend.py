@@ -208,8 +208,8 @@ class SubprocessBackend(SandboxBackend):
 
     # ----- interface ---------------------------------------------------------------------
     def load(self, sources: Mapping[str, str]) -> None:
-        self._sources = dict(sources)
         proc = self._ready()
+        self._sources = dict(sources)
         try:
             proc.send({"op": "load", "sources": self._sources})
             self._expect_loaded(proc, time.monotonic() + STARTUP_TIMEOUT_S)

@@ -15,13 +15,13 @@ from learnact_langgraph.envs.pddl.env import (
     TyreworldEnvironment,
     load_env,
 )
-from learnact_langgraph.envs.pddl.simulator import (
+from learnact_langgraph.envs.pddl.parsing import (
     DomainModel,
     ProblemModel,
-    Simulator,
     parse_domain,
     parse_problem,
 )
+from learnact_langgraph.envs.pddl.simulator import Simulator
 
 __all__ = [
     "DOMAINS",

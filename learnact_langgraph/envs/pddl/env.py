@@ -36,13 +36,8 @@ from learnact_langgraph.envs.base import (
 )
 from learnact_langgraph.envs.pddl.domains import DOMAINS, SPECS, DomainSpec
 from learnact_langgraph.envs.pddl.generate import domain_text, generate
-from learnact_langgraph.envs.pddl.simulator import (
-    DomainModel,
-    Simulator,
-    State,
-    parse_domain,
-    parse_problem,
-)
+from learnact_langgraph.envs.pddl.parsing import DomainModel, State, parse_domain, parse_problem
+from learnact_langgraph.envs.pddl.simulator import Simulator
 from learnact_langgraph.errors import DataDirError, EnvironmentError_
 
 TaskSource = Literal["benchmark", "generated"]

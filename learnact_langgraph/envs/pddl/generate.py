@@ -90,10 +90,8 @@ GENERATORS: dict[str, Callable[[int, random.Random, str], str]] = {
 
 def generate(domain: str, *, n: int, size: int, seed: int) -> list[str]:
     """``n`` problems of ``domain`` with ``size`` balls/blocks, determined by ``seed``."""
-    make = GENERATORS.get(domain)
-    if make is None:
-        domain_text(domain)  # raises the error naming the supported domains
-        raise AssertionError("unreachable")
+    domain_text(domain)  # a clear error for domains without a generator
+    make = GENERATORS[domain]
     if n < 1:
         raise EnvironmentError_(f"Ask for at least one generated task (n >= 1), got n={n}.")
     return [

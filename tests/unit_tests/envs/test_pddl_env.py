@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,7 +148,7 @@ def test_invalid_messages_are_distinct(gripper: PDDLEnvironment) -> None:
 
 def test_error_cases_name_the_problem(gripper: PDDLEnvironment) -> None:
     before = gripper.state
-    cases = {
+    cases: dict[tuple[Any, ...], tuple[str, str]] = {
         ("pick", "ball9", "rooma", "left"): ("bad_arguments", "There is no object 'ball9'"),
         ("pick", "ball1", "rooma"): ("bad_arguments", "takes 3 argument(s), got 2"),
         ("move", "rooma", "rooma"): ("precondition", "cannot fill two parameters"),
@@ -183,12 +185,16 @@ def test_snapshot_round_trip(gripper: PDDLEnvironment) -> None:
     gripper.call(*GRIPPER_PROB01_PLAN[0])
     snap = gripper.snapshot()
     state, obs, progress = gripper.state, gripper.observation, gripper.progress
+    valid = gripper.valid_actions()
     for step in GRIPPER_PROB01_PLAN[1:5]:
         gripper.call(*step)
     assert gripper.state != state and gripper.progress > progress
     gripper.restore(snap)
     assert (gripper.state, gripper.observation, gripper.progress) == (state, obs, progress)
     assert gripper.steps == 1
+    gripper.call(*GRIPPER_PROB01_PLAN[1])
+    gripper.restore(pickle.loads(pickle.dumps(snap)))
+    assert gripper.state == state and gripper.valid_actions() == valid
 
 
 def test_step_text_parses_agentboard_commands(gripper: PDDLEnvironment) -> None:
@@ -222,12 +228,16 @@ def test_missing_data_is_a_data_dir_error(tmp_path: Path) -> None:
 
 def test_malformed_pddl_names_the_file(tmp_path: Path, data_dir: Path) -> None:
     shutil.copytree(data_dir / "agentboard_pddl", tmp_path / "agentboard_pddl")
+    with pytest.raises(DataDirError, match="splits.json"):
+        load_env("gripper", data_dir=tmp_path)
     shutil.copy(data_dir / "splits.json", tmp_path / "splits.json")
+    for path in (tmp_path / "agentboard_pddl").rglob("*.pddl"):
+        path.chmod(0o644)
     bad = tmp_path / "agentboard_pddl" / "gripper" / "prob03.pddl"
     bad.write_text(bad.read_text().replace("(:init", "(:init (("))
     env = load_env("gripper", data_dir=tmp_path)
     env.reset(0)
-    with pytest.raises(PDDLError, match=r"prob03\.pddl"):
+    with pytest.raises(PDDLError, match=r"prob03\.pddl: Unexpected token .* line 5"):
         env.reset(2)
     (tmp_path / "agentboard_pddl" / "blockworld.pddl").write_text("(define (domain x) (:act")
     with pytest.raises(PDDLError, match=r"blockworld\.pddl"):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from learnact_langgraph.envs.pddl import DOMAINS, Simulator, load_env, parse_domain
-from learnact_langgraph.envs.pddl.simulator import (
+from learnact_langgraph.envs.pddl.parsing import (
     State,
     _parsers,
     repair_domain_text,

@@ -49,7 +49,9 @@ def text_of(messages: list[BaseMessage]) -> str:
     return "\n".join(str(m.content) for m in messages)
 
 
-def learner(revision: str = FIXED_UPDATE, creation: str = BUGGY) -> Callable[[list[BaseMessage]], str]:
+def learner(
+    revision: str = FIXED_UPDATE, creation: str = BUGGY
+) -> Callable[[list[BaseMessage]], str]:
     """A learner that writes ``creation`` first and answers revisions with ``revision``."""
 
     def respond(messages: list[BaseMessage]) -> str:

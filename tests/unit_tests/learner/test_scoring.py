@@ -9,15 +9,32 @@ from learnact_langgraph.scoring import analyze, find_failure, select_best
 
 
 def _step(kind: str, valid: bool, learned: str | None = None) -> Step:
-    return Step(action=f"{learned or 'move'}()", observation="obs", kind=kind,  # type: ignore[arg-type]
-                valid=valid, learned_call=learned)
+    return Step(
+        action=f"{learned or 'move'}()",
+        observation="obs",
+        kind=kind,  # type: ignore[arg-type]
+        valid=valid,
+        learned_call=learned,
+    )
 
 
 def test_stats_follow_the_paper_terms() -> None:
-    t1 = Trajectory("t1", "g", "o", [_step("learned", True, "carry"), _step("base", True),
-                                     _step("learned", False, "carry")], success=True, progress=1.0)
-    t2 = Trajectory("t2", "g", "o", [_step("learned", True, "carry"), _step("think", True)],
-                    success=False, progress=0.5)
+    t1 = Trajectory(
+        "t1",
+        "g",
+        "o",
+        [_step("learned", True, "carry"), _step("base", True), _step("learned", False, "carry")],
+        success=True,
+        progress=1.0,
+    )
+    t2 = Trajectory(
+        "t2",
+        "g",
+        "o",
+        [_step("learned", True, "carry"), _step("think", True)],
+        success=False,
+        progress=0.5,
+    )
     stats = analyze([t1, t2])
     assert (stats.steps, stats.learned_calls, stats.failed_calls) == (4, 3, 1)
     assert stats.step_correction == pytest.approx(2 / 3)
@@ -42,8 +59,12 @@ def test_ties_go_to_the_incumbent() -> None:
 
 def test_failure_is_first_failed_learned_call_of_first_episode() -> None:
     ok = Trajectory("a", "g", "o", [_step("learned", True, "carry"), _step("base", False)])
-    bad = Trajectory("b", "g", "o", [_step("base", True), _step("learned", False, "carry"),
-                                     _step("learned", False, "other")])
+    bad = Trajectory(
+        "b",
+        "g",
+        "o",
+        [_step("base", True), _step("learned", False, "carry"), _step("learned", False, "other")],
+    )
     failure = find_failure([ok, bad])
     assert failure is not None
     assert (failure.task_id, failure.step_index, failure.step.learned_call) == ("b", 1, "carry")

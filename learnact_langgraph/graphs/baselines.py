@@ -1,0 +1,248 @@
+"""The paper's baselines as LangGraph graphs: Reflexion training and Code-as-Policy.
+
+Act and ReAct are the acting agent itself (``graphs/agent.py``, ``episode.run_episode``
+with ``react`` off or on). The two baselines that add something are here:
+
+* **Reflexion** (Act+Reflexion, ReAct+Reflexion): the agent tries the training tasks
+  with a short step limit; while some stay unsolved, the model writes a plan for the
+  first unsolved one and the tasks are tried again with every plan so far in the
+  prompt. At test time those plans are injected the same way::
+
+      attempt -> (all solved or rounds spent) -> END
+              -> reflect -> attempt ...
+
+* **Code-as-Policy**: one model call writes a whole program for the task, which runs
+  once in the sandbox with its side effects kept. No learning::
+
+      write_program -> run_program -> END
+
+Both reuse the agent's environment sessions, sandbox and prompt prefix, so the only
+difference from LearnAct is the method, not the plumbing.
+"""
+
+from __future__ import annotations
+
+import operator
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from typing_extensions import TypedDict
+
+from learnact_langgraph import prompts
+from learnact_langgraph.episode import (
+    AgentSettings,
+    Step,
+    Trajectory,
+    environment_prefix,
+    run_episode,
+)
+from learnact_langgraph.graphs.learner import merge_usage
+from learnact_langgraph.graphs.sessions import examples_for, make_env, open_session, training_tasks
+from learnact_langgraph.models import Usage, invoke_text, resolve_model
+from learnact_langgraph.parsing import extract_code_blocks
+from learnact_langgraph.sandbox import Limits, Sandbox
+
+
+@dataclass
+class BaselineContext:
+    """Settings of a baseline run (LangGraph ``context_schema``).
+
+    ``env``/``tasks``/``data_dir`` name a built-in environment; ``env_factory`` takes
+    any :class:`~learnact_langgraph.envs.Environment` instead. ``model`` is an
+    ``init_chat_model`` string or a chat model object.
+    """
+
+    env: str = "gripper"
+    tasks: str = "benchmark"
+    data_dir: str | None = None
+    model: Any = None
+    react: bool = False
+    rounds: int = 2
+    train_steps: int = 10
+    memory_steps: int = 10
+    train_task_ids: list[str] | None = None
+    max_program_calls: int = 200
+    sandbox_backend: str = "subprocess"
+    env_factory: Callable[[], Any] | None = None
+
+
+def _model(ctx: BaselineContext) -> BaseChatModel:
+    if isinstance(ctx.model, BaseChatModel):
+        return ctx.model
+    return resolve_model(ctx.model, temperature=0)
+
+
+# ----- Reflexion ---------------------------------------------------------------------------
+class ReflexionState(TypedDict, total=False):
+    round: int
+    reflections: list[str]
+    trajectories: list[dict[str, Any]]
+    trials: Annotated[list[dict[str, Any]], operator.add]
+    usage: Annotated[dict[str, Any], merge_usage]
+    status: str
+
+
+def attempt(state: ReflexionState, runtime: Runtime[BaselineContext]) -> dict[str, Any]:
+    """Try every training task once with the plans written so far."""
+    ctx = runtime.context
+    model = _model(ctx)
+    usage = Usage()
+    reflections = list(state.get("reflections", []))
+    settings = AgentSettings(ctx.train_steps, ctx.memory_steps, ctx.react)
+    trajs: list[Trajectory] = []
+    with open_session(ctx) as session:
+        for task_id in training_tasks(ctx):
+            trajs.append(
+                run_episode(
+                    session.env,
+                    session.sandbox,
+                    model,
+                    task_id,
+                    settings=settings,
+                    examples=session.examples,
+                    reflections=reflections,
+                    usage=usage,
+                    node="attempt",
+                )
+            )
+    round_ = state.get("round", 0)
+    return {
+        "round": round_,
+        "trajectories": [t.to_dict() for t in trajs],
+        "usage": usage.to_dict(),
+        "trials": [
+            {
+                "round": round_,
+                "tasks": [t.task_id for t in trajs],
+                "success": [t.success for t in trajs],
+                "progress": [t.progress for t in trajs],
+                "reflections": len(reflections),
+            }
+        ],
+    }
+
+
+def after_attempt(state: ReflexionState, runtime: Runtime[BaselineContext]) -> str:
+    solved = all(t["success"] for t in state.get("trajectories", []))
+    if solved or state.get("round", 0) >= runtime.context.rounds:
+        return END
+    return "reflect"
+
+
+def reflect(state: ReflexionState, runtime: Runtime[BaselineContext]) -> dict[str, Any]:
+    """Ask for a plan for the first unsolved training task and add it to the list."""
+    ctx = runtime.context
+    failed = next(
+        Trajectory.from_dict(t) for t in state.get("trajectories", []) if not t["success"]
+    )
+    env = make_env(ctx)
+    prompt = prompts.REFLECT.format(
+        prefix=environment_prefix(env, examples_for(env)),
+        goal=failed.goal,
+        history=prompts.history_lines(
+            failed.initial_observation, [(s.action, s.observation) for s in failed.steps]
+        ),
+    )
+    usage = Usage()
+    text = invoke_text(_model(ctx), prompt, usage=usage, node="reflect").strip()
+    return {
+        "reflections": [*state.get("reflections", []), text],
+        "round": state.get("round", 0) + 1,
+        "usage": usage.to_dict(),
+    }
+
+
+def build_reflexion_graph() -> StateGraph[Any, Any, Any, Any]:
+    """The uncompiled Reflexion training graph; the result's ``reflections`` go to test."""
+    g: StateGraph[Any, Any, Any, Any] = StateGraph(ReflexionState, context_schema=BaselineContext)
+    g.add_node("attempt", attempt)
+    g.add_node("reflect", reflect)
+    g.add_edge(START, "attempt")
+    g.add_conditional_edges("attempt", after_attempt, ["reflect", END])
+    g.add_edge("reflect", "attempt")
+    return g
+
+
+def reflexion_graph(checkpointer: Any = None) -> Any:
+    return build_reflexion_graph().compile(checkpointer=checkpointer, name="reflexion")
+
+
+# ----- Code-as-Policy ----------------------------------------------------------------------
+class CodeAsPolicyState(TypedDict, total=False):
+    task: str
+    program: str
+    trajectory: dict[str, Any]
+    error: str
+    usage: Annotated[dict[str, Any], merge_usage]
+
+
+def write_program(state: CodeAsPolicyState, runtime: Runtime[BaselineContext]) -> dict[str, Any]:
+    """One model call: the whole program for the task."""
+    ctx = runtime.context
+    env = make_env(ctx)
+    observation = env.reset(state["task"])
+    prompt = prompts.CODE_AS_POLICY.format(
+        prefix=environment_prefix(env, examples_for(env)),
+        goal=env.goal,
+        observation=observation,
+    )
+    usage = Usage()
+    reply = invoke_text(_model(ctx), prompt, usage=usage, node="write_program")
+    blocks = extract_code_blocks(reply)
+    return {"program": blocks[0] if blocks else reply.strip(), "usage": usage.to_dict()}
+
+
+def run_program(state: CodeAsPolicyState, runtime: Runtime[BaselineContext]) -> dict[str, Any]:
+    """Run the program once; each base action it takes is one step of the episode."""
+    ctx = runtime.context
+    start = time.perf_counter()
+    env = make_env(ctx)
+    initial = env.reset(state["task"])
+    traj = Trajectory(env.task.id, env.goal, initial, progress=env.progress)
+    limits = Limits(base_calls=ctx.max_program_calls)
+    with Sandbox(env, backend=ctx.sandbox_backend, limits=limits, on_error="keep") as sandbox:
+        result = sandbox.run(state.get("program", ""))
+    before = initial
+    for sub in result.substeps:
+        call = f"{sub.name}({', '.join(repr(a) for a in sub.args)})"
+        traj.steps.append(
+            Step(call, sub.observation, "base", sub.valid, before, error_kind=sub.error)
+        )
+        if sub.valid:
+            before = sub.observation
+    traj.success = env.done
+    traj.progress = env.progress
+    traj.seconds = time.perf_counter() - start
+    error = "" if result.ok else f"{result.error_kind}: {result.message}"
+    return {"trajectory": traj.to_dict(), "error": error}
+
+
+def build_code_as_policy_graph() -> StateGraph[Any, Any, Any, Any]:
+    """The uncompiled Code-as-Policy graph: write a program, run it once."""
+    g: StateGraph[Any, Any, Any, Any] = StateGraph(
+        CodeAsPolicyState, context_schema=BaselineContext
+    )
+    g.add_node("write_program", write_program)
+    g.add_node("run_program", run_program)
+    g.add_edge(START, "write_program")
+    g.add_edge("write_program", "run_program")
+    g.add_edge("run_program", END)
+    return g
+
+
+def code_as_policy_graph(checkpointer: Any = None) -> Any:
+    return build_code_as_policy_graph().compile(checkpointer=checkpointer, name="code_as_policy")
+
+
+__all__ = [
+    "BaselineContext",
+    "build_code_as_policy_graph",
+    "build_reflexion_graph",
+    "code_as_policy_graph",
+    "reflexion_graph",
+]

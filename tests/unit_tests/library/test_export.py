@@ -1,0 +1,203 @@
+"""Export and import: byte-identical manifest round trips, a standalone module, OpenAI schemas."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from langgraph.store.memory import InMemoryStore
+from langgraph.store.sqlite import SqliteStore
+
+from learnact_langgraph.errors import LibraryError
+from learnact_langgraph.library import ActionLibrary
+from learnact_langgraph.library_export import (
+    export_manifest,
+    export_openai,
+    export_python,
+    import_manifest,
+)
+
+from .conftest import BASE, CARRY, GO
+
+DELIVER = '''def deliver_all(balls, src, dst):
+    """Carry every ball in balls from src to dst, one at a time."""
+    for ball in balls:
+        if not carry(ball, src, dst).valid:
+            return "stuck at " + ball
+        move(dst, src)
+    return "delivered"
+'''
+
+
+def _busy_library(lib: ActionLibrary) -> ActionLibrary:
+    lib.add(GO, description="Walk.")
+    with lib.release(run_id="run-1", message="first round") as rel:
+        rel.add(CARRY, description="Carry one ball.", scores={"success": 0.5})
+        rel.add("def temp(x):\n    return x\n")
+    lib.revise("carry", note="Robby must stand in src.")
+    lib.retire("temp")
+    lib.rollback("go", 1)
+    lib.add(DELIVER, description="Deliver several balls.")
+    return lib
+
+
+def test_manifest_round_trip_is_byte_identical(tmp_path: Path) -> None:
+    first = export_manifest(
+        _busy_library(ActionLibrary(InMemoryStore(), ("a",), base_actions=BASE))
+    )
+    with SqliteStore.from_conn_string(str(tmp_path / "lib.db")) as sql:
+        sql.setup()
+        middle = ActionLibrary(sql, ("team", "gripper"))
+        import_manifest(middle, first)
+        second = export_manifest(middle)
+        again = ActionLibrary(InMemoryStore(), ("b",))
+        import_manifest(again, second)
+        assert export_manifest(again) == second == first
+        data = json.loads(first)
+        assert data["schema_version"] == 1 and data["format"] == "learnact-library"
+        assert [a["name"] for a in data["actions"]] == ["carry", "deliver_all", "go", "temp"]
+        for gen in range(1, middle.generation + 1):
+            assert middle.release_contents(gen) == again.release_contents(gen)
+        assert middle.history("carry") == again.history("carry")
+        assert middle.releases() == again.releases()
+        assert again.base_actions == tuple(BASE)
+
+
+def test_imported_library_keeps_working() -> None:
+    src = _busy_library(ActionLibrary(InMemoryStore(), ("a",), base_actions=BASE))
+    copy = ActionLibrary(InMemoryStore(), ("b",))
+    import_manifest(copy, export_manifest(src))
+    revised = copy.revise("carry", note="new", expected_version=src.get("carry").version)
+    assert revised.version == src.get("carry").version + 1
+    assert copy.generation == src.generation + 1
+    assert [a.name for a in copy.search("deliver several balls", k=1)] == ["deliver_all"]
+
+
+def test_import_errors() -> None:
+    text = export_manifest(_busy_library(ActionLibrary(InMemoryStore(), ("a",), base_actions=BASE)))
+    target = ActionLibrary(InMemoryStore(), ("b",), base_actions=BASE)
+    target.add("def other():\n    return 1\n")
+    with pytest.raises(LibraryError, match="not empty"):
+        import_manifest(target, text)
+    import_manifest(target, text, replace=True)
+    assert export_manifest(target) == text and target.head("other") is None
+    with pytest.raises(LibraryError, match="not valid JSON"):
+        import_manifest(ActionLibrary(InMemoryStore(), ("c",)), "{nope")
+    with pytest.raises(LibraryError, match="not a learnact library"):
+        import_manifest(ActionLibrary(InMemoryStore(), ("c",)), "[]")
+    future = json.loads(text)
+    future["schema_version"] = 99
+    with pytest.raises(LibraryError, match="schema version 99"):
+        import_manifest(ActionLibrary(InMemoryStore(), ("c",)), json.dumps(future))
+
+
+STANDALONE_DRIVER = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("learned_actions", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+
+class Step:
+    def __init__(self, observation, valid):
+        self.observation, self.valid, self.done = observation, valid, False
+
+class Rooms:
+    def __init__(self):
+        self.robby, self.balls, self.held = "rooma", {"ball1": "rooma", "ball2": "rooma"}, {}
+    def call(self, name, *args):
+        if name == "move" and args[0] == self.robby:
+            self.robby = args[1]
+            return Step("Robby is in " + args[1] + ".", True)
+        if name == "pick" and self.balls.get(args[0]) == args[1] == self.robby:
+            self.held[args[2]] = self.balls.pop(args[0])
+            return Step("Picked " + args[0] + ".", True)
+        if name == "drop" and args[2] in self.held and args[1] == self.robby:
+            del self.held[args[2]]
+            self.balls[args[0]] = args[1]
+            return Step("Dropped " + args[0] + ".", True)
+        return Step("The action is not valid.", False)
+
+env = mod.bind(Rooms())
+print(mod.deliver_all(["ball1", "ball2"], "rooma", "roomb"), sorted(env.balls.items()))
+print(sorted(m for m in sys.modules if m.startswith("learnact")))
+"""
+
+
+def test_exported_module_runs_with_no_learnact_import(tmp_path: Path) -> None:
+    lib = _busy_library(ActionLibrary(InMemoryStore(), ("a",), base_actions=BASE))
+    module = tmp_path / "learned_actions.py"
+    module.write_text(export_python(lib))
+    assert "learnact_langgraph" not in module.read_text()
+    assert "temp" not in module.read_text().split("__all__")[1]  # retired actions are left out
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", STANDALONE_DRIVER, str(module)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout.splitlines()
+    assert out == ["delivered [('ball1', 'roomb'), ('ball2', 'roomb')]", "[]"]
+
+
+PDDL_DRIVER = """
+import importlib.util, sys
+from learnact_langgraph.envs.pddl import load_env
+spec = importlib.util.spec_from_file_location("learned_actions", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+env = load_env("gripper", data_dir=sys.argv[2])
+env.reset(0)
+mod.bind(env)
+result = mod.deliver_all(["ball1", "ball2"], "rooma", "roomb")
+print(result, env.progress, env.steps)
+print([m for m in ("learnact_langgraph.library", "learnact_langgraph.actions",
+                   "learnact_langgraph.sandbox", "learnact_langgraph.graphs") if m in sys.modules])
+"""
+
+
+def test_exported_module_drives_a_pddl_environment(tmp_path: Path, data_dir: Path) -> None:
+    lib = _busy_library(ActionLibrary(InMemoryStore(), ("a",), base_actions=BASE))
+    module = tmp_path / "learned_actions.py"
+    module.write_text(export_python(lib))
+    out = subprocess.run(
+        [sys.executable, "-c", PDDL_DRIVER, str(module), str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout.splitlines()
+    result, progress, steps = out[0].split()
+    assert result == "delivered" and int(steps) == 8 and float(progress) > 0
+    assert out[1] == "[]"
+
+
+def test_exported_module_is_stable_and_says_to_bind_first(tmp_path: Path) -> None:
+    lib = _busy_library(ActionLibrary(InMemoryStore(), ("a",), base_actions=BASE))
+    text = export_python(lib)
+    assert export_python(lib) == text
+    namespace: dict[str, object] = {}
+    exec(compile(text, "learned_actions.py", "exec"), namespace)  # our own generated module
+    assert namespace["LEARNED_ACTIONS"] == {
+        "carry": {"version": 2, "signature": lib.get("carry").signature},
+        "deliver_all": {"version": 1, "signature": "deliver_all(balls, src, dst)"},
+        "go": {"version": 2, "signature": "go(src, dst)"},
+    }
+    with pytest.raises(RuntimeError, match="bind"):
+        namespace["go"]("rooma", "roomb")  # type: ignore[operator]
+
+
+def test_openai_schemas() -> None:
+    lib = _busy_library(ActionLibrary(InMemoryStore(), ("a",), base_actions=BASE))
+    tools = json.loads(export_openai(lib))
+    by_name = {t["function"]["name"]: t["function"] for t in tools}
+    assert sorted(by_name) == ["carry", "deliver_all", "drop", "go", "move", "pick"]
+    carry = by_name["carry"]
+    assert carry["parameters"]["required"] == ["obj", "src", "dst"]
+    assert carry["parameters"]["properties"]["gripper"] == {"default": "left", "type": "string"}
+    assert "Robby must stand in src." in carry["description"]
+    assert by_name["move"]["parameters"]["properties"]["room1"] == {"type": "string"}
+    assert export_openai(lib) == export_openai(lib)
