@@ -4,8 +4,8 @@ One step = list the valid actions in the current state + apply one of them. Both
 replay the same seeded random walks over all 60 benchmark problems (the walk is drawn
 once with our simulator; pddlgym must offer the same number of valid actions at every
 step, which the script checks). Each figure is the fastest of ``--repeat`` runs.
-"ours (env)" adds what an agent pays on top: the
-Python-call layer and rendering the full state as text after every action.
+"ours env" adds what an agent pays on top: listing valid actions as Python call strings,
+the call layer, and rendering the full state as text after every action.
 
 Run: ``python benchmarks/bench_env.py [--steps 30] [--data-dir DIR]``. pddlgym is in the
 ``bench`` extra: ``pip install -e '.[bench]'``.
@@ -21,13 +21,15 @@ import random
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from learnact_langgraph.data import require
 from learnact_langgraph.envs.pddl import DOMAINS, load_env
 
-Walk = list[tuple[str, tuple[str, ...]]]
+#: One random walk: (operator, arguments, how many actions were valid before it).
+Walk = list[tuple[str, tuple[str, ...], int]]
 
 
 def draw_walks(domain: str, data_dir: str | None, steps: int, seed: int) -> list[Walk]:
@@ -41,8 +43,9 @@ def draw_walks(domain: str, data_dir: str | None, steps: int, seed: int) -> list
             valid = sim.valid_actions(state)
             if not valid:
                 break
-            walk.append(rng.choice(valid))
-            state = sim.apply(*walk[-1], state)
+            op, args = rng.choice(valid)
+            walk.append((op, args, len(valid)))
+            state = sim.apply(op, args, state)
         walks.append(walk)
     return walks
 
@@ -54,10 +57,10 @@ def time_simulator(domain: str, data_dir: str | None, walks: list[Walk]) -> tupl
     for sim, walk in zip(sims, walks, strict=True):
         state = sim.initial_state
         start = time.perf_counter()
-        for action in walk:
+        for op, args, _ in walk:
             valid = set(sim.valid_actions(state))
-            assert action in valid
-            state = sim.apply(*action, state)
+            assert (op, args) in valid
+            state = sim.apply(op, args, state)
         total += time.perf_counter() - start
         n += len(walk)
     return total, n
@@ -70,7 +73,7 @@ def time_env(domain: str, data_dir: str | None, walks: list[Walk]) -> tuple[floa
     for i, walk in enumerate(walks):
         env.reset(i)
         start = time.perf_counter()
-        for op, args in walk:
+        for op, args, _ in walk:
             env.valid_actions()
             result = env.call(py_name[op], *args)
             assert result.valid, result.observation
@@ -111,11 +114,12 @@ def time_pddlgym(pddl_env: Any, root: Path, domain: str, walks: list[Walk]) -> t
         env.fix_problem_index(i)
         obs, _ = env.reset()
         start = time.perf_counter()
-        for op, args in walk:
+        for op, args, count in walk:
             lits = env.action_space.all_ground_literals(obs)
             by_key = {
                 (lit.predicate.name, tuple(v.name for v in lit.variables)): lit for lit in lits
             }
+            assert len(by_key) == count, f"pddlgym disagrees on {domain} #{i}"
             obs = env.step(by_key[(op, args)])[0]
         total += time.perf_counter() - start
         n += len(walk)
@@ -139,14 +143,14 @@ def main() -> None:
     sums = [0.0, 0.0, 0.0, 0.0]
     for domain in DOMAINS:
         walks = draw_walks(domain, opts.data_dir, opts.steps, opts.seed)
-        t_sim, n = best_of(opts.repeat, lambda: time_simulator(domain, opts.data_dir, walks))
-        t_env, _ = best_of(opts.repeat, lambda: time_env(domain, opts.data_dir, walks))
+        t_sim, n = best_of(opts.repeat, partial(time_simulator, domain, opts.data_dir, walks))
+        t_env, _ = best_of(opts.repeat, partial(time_env, domain, opts.data_dir, walks))
         sums[0] += t_sim
         sums[1] += t_env
         sums[3] += n
         row = f"{domain:<11}{n:>7}{n / t_sim:>13,.0f}{n / t_env:>13,.0f}"
         if pddl_env:
-            t_gym, _ = best_of(opts.repeat, lambda: time_pddlgym(pddl_env, root, domain, walks))
+            t_gym, _ = best_of(opts.repeat, partial(time_pddlgym, pddl_env, root, domain, walks))
             sums[2] += t_gym
             row += f"{n / t_gym:>12,.0f}{t_gym / t_sim:>12.1f}x{t_gym / t_env:>12.1f}x"
         print(row)

@@ -21,6 +21,12 @@ REACT_SYSTEM = (
     "available actions."
 )
 
+TOOL_AGENT_SYSTEM = """{instruction}
+
+Reach the goal the user gives you by calling the tools: each tool is an action in the
+world and returns what you observe afterwards. Call one tool at a time and read its
+result before the next call. Stop and say so when the goal is satisfied."""
+
 AGENT_ACTIONS_HEADER = "You can call these actions (they are Python functions):"
 AGENT_LEARNED_HEADER = "You can also call these higher-level actions, built from the ones above:"
 AGENT_NOTES_HEADER = "Notes on using the higher-level actions:"

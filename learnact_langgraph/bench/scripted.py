@@ -37,8 +37,9 @@ def _pick(options: list[str], salt: str) -> str:
 def generic_action(prompt: str) -> str:
     """A plausible call: a listed action on objects from the latest observation."""
     actions = [(n, [a for a in args.split(",") if a.strip()]) for n, args in _ACTION.findall(prompt)]
-    observations = re.findall(r"Observation: (.*)", prompt)
-    objects = list(dict.fromkeys(o.lower() for o in _OBJECT.findall(observations[-1])))
+    observations = re.findall(r"(?:Observation|The current state): (.*)", prompt)
+    latest = observations[-1] if observations else ""
+    objects = list(dict.fromkeys(o.lower() for o in _OBJECT.findall(latest)))
     if not actions or not objects:
         return "look()"
     salt = f"{len(observations)}|{prompt[-400:]}"
@@ -74,9 +75,11 @@ def respond(messages: list[BaseMessage]) -> str:
         example = re.search(r"example of a good answer:\n(```python.*?```)", prompt, re.DOTALL)
         return example.group(1) if example else "```python\n```"
     if "Improve the actions in one of two ways" in prompt:
+        target = re.search(r"The action `(\w+)` was called", prompt)
         return (
             "Failed reason: the action was called in the wrong situation.\n"
-            "Improve: Plan: \nContent: Check the current state before calling this action."
+            f"Improve: Plan: {target.group(1) if target else 'action'}\n"
+            "Content: Check the current state before calling this action."
         )
     if "say what `" in prompt and "Answer with the description only" in prompt:
         return "Runs the base actions of the example in order."

@@ -15,6 +15,7 @@ from __future__ import annotations
 import operator
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -188,9 +189,15 @@ def route(state: AgentState) -> str:
     return END if state.get("done") else "decide"
 
 
-def build_agent_graph() -> StateGraph[Any, Any, Any, Any]:
-    """The uncompiled Act/ReAct agent graph (``react=True`` in the context for ReAct)."""
-    g: StateGraph[Any, Any, Any, Any] = StateGraph(AgentState, context_schema=AgentContext)
+def build_agent_graph(
+    context_schema: type[AgentContext] = AgentContext,
+) -> StateGraph[Any, Any, Any, Any]:
+    """The uncompiled Act/ReAct agent graph (``react=True`` in the context for ReAct).
+
+    ``context_schema`` may be a subclass of :class:`AgentContext` with other defaults
+    (for example a deployment's model).
+    """
+    g: StateGraph[Any, Any, Any, Any] = StateGraph(AgentState, context_schema=context_schema)
     g.add_node("start", start)
     g.add_node("decide", decide)
     g.add_node("execute", execute)
@@ -204,4 +211,32 @@ def build_agent_graph() -> StateGraph[Any, Any, Any, Any]:
 def agent_graph(checkpointer: Any = None, store: Any = None) -> Any:
     return build_agent_graph().compile(
         checkpointer=checkpointer, store=store, name="learnact_agent"
+    )
+
+
+def create_tool_agent(
+    model: Any,
+    library: Any,
+    session: Any,
+    *,
+    instruction: str | None = None,
+    extra_tools: Sequence[Any] = (),
+    **kwargs: Any,
+) -> Any:
+    """The tool-calling variant: learned and base actions as native tools in ``create_agent``.
+
+    For models that call tools well. ``session`` is a :class:`~learnact_langgraph.sandbox.Sandbox`
+    bound to a live environment; every tool call runs there. Extra keyword arguments go
+    to ``langchain.agents.create_agent`` (checkpointer, middleware, ...).
+    """
+    from langchain.agents import create_agent
+
+    env = getattr(session, "env", None)
+    text = instruction if instruction is not None else getattr(env, "instruction", "")
+    chat = resolve_model(model) if isinstance(model, str) or model is None else model
+    return create_agent(
+        chat,
+        tools=[*library.as_tools(session), *extra_tools],
+        system_prompt=prompts.TOOL_AGENT_SYSTEM.format(instruction=text),
+        **kwargs,
     )

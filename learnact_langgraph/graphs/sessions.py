@@ -69,7 +69,8 @@ def action_example_for(env: Environment) -> str:
 
 
 def tool_example_for(env: Environment) -> str:
-    key = str(getattr(env, "domain", env.name))
+    # PDDL environments keep their parsed domain in ``env.domain``; their name is the key.
+    key = env.name if env.name in prompts.TOOL_EXAMPLES else str(getattr(env, "domain", ""))
     return prompts.TOOL_EXAMPLES.get(key, prompts.GENERIC_TOOL_EXAMPLE)
 
 

@@ -1,0 +1,176 @@
+"""What each bench method does before testing (prepare) and on one test task (episode).
+
+``prepare`` returns a JSON-able artifact (a LearnAct release, Reflexion plans) that the
+runner stores so a resumed bench does not learn again; ``episode`` runs one test task
+with it and returns the trajectory plus the LLM usage of that episode.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from statistics import fmean
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from learnact_langgraph.episode import AgentSettings, SimpleAction, Trajectory, run_episode
+from learnact_langgraph.graphs.sessions import examples_for
+from learnact_langgraph.models import Usage
+from learnact_langgraph.sandbox import Sandbox
+
+#: Bench methods in the order of the paper's tables.
+METHODS = ("act", "react", "act_reflexion", "react_reflexion", "code_as_policy", "learnact")
+LABELS = {
+    "act": "Act",
+    "react": "ReAct",
+    "act_reflexion": "Act+Reflexion",
+    "react_reflexion": "ReAct+Reflexion",
+    "code_as_policy": "Code-as-Policy",
+    "learnact": "LearnAct",
+}
+PREPARED = ("act_reflexion", "react_reflexion", "learnact")
+
+
+@dataclass(frozen=True)
+class MethodSettings:
+    """Everything a method needs besides the task: models, limits, data."""
+
+    domain: str
+    model: BaseChatModel
+    learner_model: BaseChatModel
+    tasks: str = "benchmark"
+    data_dir: str | None = None
+    max_steps: int = 30
+    memory_steps: int = 10
+    train_steps: int = 10
+    k: int = 4
+    rounds: int = 2
+    seed: int = 0
+
+    def make_env(self) -> Any:
+        from learnact_langgraph.envs.pddl import load_env
+
+        return load_env(self.domain, tasks=self.tasks, data_dir=self.data_dir)  # type: ignore[arg-type]
+
+
+def _mean(values: list[Any]) -> float:
+    return fmean(float(v) for v in values) if values else 0.0
+
+
+def _learnact_rounds(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Training success of the selected action set after each learning round."""
+    results = result.get("results", {})
+    out = []
+    for entry in (e for e in result.get("log", []) if e.get("node") == "select"):
+        best = entry["best"]
+        trajs = [v for k, v in results.items() if k.split("|")[1] == best]
+        out.append(
+            {
+                "round": entry["round"],
+                "success": _mean([t["success"] for t in trajs]),
+                "progress": _mean([t["progress"] for t in trajs]),
+                "score": entry["scores"].get(best),
+            }
+        )
+    return out
+
+
+def prepare(method: str, s: MethodSettings, repeat: int) -> dict[str, Any]:
+    """Learn what the method uses at test time (nothing for Act, ReAct, Code-as-Policy)."""
+    start = time.perf_counter()
+    seed = s.seed + 1000 * repeat
+    if method == "learnact":
+        from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
+
+        ctx = LearnerContext(
+            env=s.domain,
+            tasks=s.tasks,  # type: ignore[arg-type]
+            data_dir=s.data_dir,
+            learner_model=s.learner_model,
+            agent_model=s.model,
+            k=s.k,
+            rounds=s.rounds,
+            train_steps=s.train_steps,
+            memory_steps=s.memory_steps,
+            seed=seed,
+        )
+        result = learner_graph().invoke({}, context=ctx)
+        release = result.get("release") or {}
+        return {
+            "status": result.get("status"),
+            "actions": release.get("actions", {}),
+            "usage_examples": release.get("usage_examples", []),
+            "stats": release.get("stats", {}),
+            "rounds": _learnact_rounds(result),
+            "usage": result.get("usage", {}),
+            "seconds": time.perf_counter() - start,
+        }
+    if method in ("act_reflexion", "react_reflexion"):
+        from learnact_langgraph.graphs.baselines import BaselineContext, reflexion_graph
+
+        bctx = BaselineContext(
+            env=s.domain,
+            tasks=s.tasks,
+            data_dir=s.data_dir,
+            model=s.model,
+            react=method.startswith("react"),
+            rounds=s.rounds,
+            train_steps=s.train_steps,
+            memory_steps=s.memory_steps,
+        )
+        state = reflexion_graph().invoke({}, context=bctx)
+        return {
+            "status": "done",
+            "reflections": state.get("reflections", []),
+            "rounds": [
+                {"round": t["round"], "success": _mean(t["success"]), "progress": _mean(t["progress"])}
+                for t in state.get("trials", [])
+            ],
+            "usage": state.get("usage", {}),
+            "seconds": time.perf_counter() - start,
+        }
+    return {"status": "none", "usage": {}, "seconds": 0.0}
+
+
+def episode(
+    method: str, s: MethodSettings, task_id: str, artifact: dict[str, Any] | None
+) -> tuple[Trajectory, Usage, dict[str, Any]]:
+    """Run ``method`` on one test task; returns trajectory, usage and method extras."""
+    usage = Usage()
+    if method == "code_as_policy":
+        from learnact_langgraph.graphs.baselines import BaselineContext, code_as_policy_graph
+
+        ctx = BaselineContext(
+            env=s.domain, tasks=s.tasks, data_dir=s.data_dir, model=s.model
+        )
+        state = code_as_policy_graph().invoke({"task": task_id}, context=ctx)
+        usage.merge(state.get("usage", {}))
+        traj = Trajectory.from_dict(state["trajectory"])
+        return traj, usage, {"program": state.get("program", ""), "error": state.get("error", "")}
+    art = artifact or {}
+    actions = [
+        SimpleAction(
+            a["name"], a["source"], a["signature"], a.get("description", ""), tuple(a.get("notes", ()))
+        )
+        for a in art.get("actions", {}).values()
+    ]
+    env = s.make_env()
+    settings = AgentSettings(s.max_steps, s.memory_steps, react=method.startswith("react"))
+    with Sandbox(env) as sandbox:
+        if actions:
+            sandbox.load({a.name: a.source for a in actions})
+        traj = run_episode(
+            env,
+            sandbox,
+            s.model,
+            task_id,
+            actions=actions,
+            settings=settings,
+            examples=examples_for(env),
+            usage_examples=art.get("usage_examples", []),
+            reflections=art.get("reflections", []),
+            usage=usage,
+            node=method,
+        )
+    return traj, usage, {"learned_actions": sorted(a.name for a in actions)}

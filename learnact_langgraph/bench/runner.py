@@ -1,0 +1,248 @@
+"""``run_bench``: methods x domains x test tasks x repeats, stored and resumable.
+
+The runner plans every episode, drops those already in the results store (resume),
+prepares what the methods learn (LearnAct releases, Reflexion plans, also stored and
+reused), then runs the episodes on a thread pool. Each episode owns its environment
+and sandbox worker; only the appends to the store are serialised. Progress goes to an
+``on_event`` callback (the CLI draws rich progress bars from it). Ctrl-C (or setting
+``stop``) lets running episodes finish, skips the rest and keeps everything finished.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from learnact_langgraph.bench import methods as m
+from learnact_langgraph.bench.store import ResultStore, environment_info, settings_hash
+from learnact_langgraph.errors import LearnActError
+from learnact_langgraph.models import model_id, resolve_model
+
+ROBOTIC_PLANNING = ("gripper", "blockworld", "barman", "tyreworld")
+#: Domain groups a user can name instead of single domains.
+GROUPS = {"robotic_planning": ROBOTIC_PLANNING}
+Event = dict[str, Any]
+
+
+@dataclass
+class BenchConfig:
+    """What to run. Only the fields in :meth:`hashed` change what an episode does."""
+
+    methods: Sequence[str] = m.METHODS
+    domains: Sequence[str] = ROBOTIC_PLANNING
+    repeats: int = 1
+    tasks_per_domain: int | None = None
+    include_train: bool = False
+    max_steps: int = 30
+    memory_steps: int = 10
+    train_steps: int = 10
+    k: int = 4
+    rounds: int = 2
+    seed: int = 0
+    tasks: str = "benchmark"
+    data_dir: str | None = None
+    concurrency: int = 1
+
+    def hashed(self, agent: str, learner: str) -> dict[str, Any]:
+        return {
+            "agent_model": agent,
+            "learner_model": learner,
+            "max_steps": self.max_steps,
+            "memory_steps": self.memory_steps,
+            "train_steps": self.train_steps,
+            "k": self.k,
+            "rounds": self.rounds,
+            "seed": self.seed,
+            "tasks": self.tasks,
+        }
+
+
+@dataclass
+class BenchSummary:
+    results_dir: str
+    settings_hash: str
+    planned: int
+    skipped: int
+    finished: int
+    failed: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def expand_domains(names: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        for d in GROUPS.get(name, (name,)):
+            if d not in ROBOTIC_PLANNING:
+                choices = ", ".join([*GROUPS, *ROBOTIC_PLANNING])
+                raise LearnActError(f"Unknown domain {d!r}; choose from: {choices}.")
+            if d not in out:
+                out.append(d)
+    return out
+
+
+def check_methods(names: Sequence[str]) -> list[str]:
+    bad = [n for n in names if n not in m.METHODS]
+    if bad:
+        raise LearnActError(f"Unknown method {bad[0]!r}; choose from: {', '.join(m.METHODS)}.")
+    return list(dict.fromkeys(names))
+
+
+def plan_tasks(config: BenchConfig, domain: str) -> list[tuple[str, str]]:
+    """(task id, split) of the tasks a domain is evaluated on, in index order."""
+    env = m.MethodSettings(domain, None, None, config.tasks, config.data_dir).make_env()  # type: ignore[arg-type]
+    tasks = [t for t in env.tasks() if config.include_train or t.split != "train"]
+    if config.tasks_per_domain is not None:
+        tasks = tasks[: config.tasks_per_domain]
+    return [(t.id, t.split) for t in tasks]
+
+
+def _record(
+    method: str, s: m.MethodSettings, task: tuple[str, str], repeat: int, shash: str, out: Any
+) -> dict[str, Any]:
+    traj, usage, extra = out
+    return {
+        "method": method,
+        "domain": s.domain,
+        "task_id": task[0],
+        "split": task[1],
+        "repeat": repeat,
+        "settings_hash": shash,
+        "success": bool(traj.success),
+        "progress": float(traj.progress),
+        "steps": len(traj.steps),
+        "valid_share": float(traj.valid_share),
+        "seconds": float(traj.seconds),
+        "usage": usage.to_dict(),
+        "extra": extra,
+        "trajectory": traj.to_dict(),
+    }
+
+
+def run_bench(
+    config: BenchConfig,
+    *,
+    model: str | BaseChatModel,
+    learner_model: str | BaseChatModel | None = None,
+    out: str = "bench-results",
+    on_event: Callable[[Event], None] | None = None,
+    stop: threading.Event | None = None,
+    invocation: dict[str, Any] | None = None,
+) -> BenchSummary:
+    """Run (or finish) a bench into ``out``; see the module docstring."""
+    emit = on_event or (lambda e: None)
+    stop = stop or threading.Event()
+    methods = check_methods(config.methods)
+    domains = expand_domains(config.domains)
+    agent = resolve_model(model, temperature=0)
+    learner = (
+        agent if learner_model is None else resolve_model(learner_model, temperature=0.7)
+    )
+    hashed = config.hashed(model_id(agent), model_id(learner))
+    shash = settings_hash(hashed)
+    store = ResultStore(out)
+    provenance = {
+        "settings": hashed,
+        "models": {"agent": model_id(agent), "learner": model_id(learner)},
+        **environment_info(),
+    }
+    store.record_run(shash, provenance, invocation or {"config": asdict(config)})
+
+    def settings(domain: str) -> m.MethodSettings:
+        return m.MethodSettings(
+            domain, agent, learner, config.tasks, config.data_dir, config.max_steps,
+            config.memory_steps, config.train_steps, config.k, config.rounds, config.seed,
+        )  # fmt: skip
+
+    done = store.episode_keys()
+    jobs = []
+    planned = 0
+    for domain in domains:
+        for task in plan_tasks(config, domain):
+            for method in methods:
+                for repeat in range(config.repeats):
+                    planned += 1
+                    if (method, domain, task[0], repeat, shash) not in done:
+                        jobs.append((method, domain, task, repeat))
+    units = sorted({(j[0], j[1], j[3]) for j in jobs if j[0] in m.PREPARED})
+    artifacts = {(a["method"], a["domain"], a["repeat"]): a for a in store.artifacts(shash)}
+    todo_units = [u for u in units if u not in artifacts]
+    summary = BenchSummary(str(out), shash, planned, planned - len(jobs), 0)
+    emit({"type": "plan", "planned": planned, "skipped": summary.skipped,
+          "episodes": len(jobs), "prepare": len(todo_units)})  # fmt: skip
+    lock = threading.Lock()
+
+    def prep(unit: tuple[str, str, int]) -> None:
+        method, domain, repeat = unit
+        emit({"type": "prepare_start", "method": method, "domain": domain, "repeat": repeat})
+        data = m.prepare(method, settings(domain), repeat)
+        rec = {"method": method, "domain": domain, "repeat": repeat, "settings_hash": shash, **data}
+        store.add_artifact(rec)
+        with lock:
+            artifacts[unit] = rec
+        emit({"type": "prepare_done", **rec})
+
+    def run(job: tuple[str, str, tuple[str, str], int]) -> None:
+        method, domain, task, repeat = job
+        emit({"type": "episode_start", "method": method, "task_id": task[0], "repeat": repeat})
+        s = settings(domain)
+        out_ = m.episode(method, s, task[0], artifacts.get((method, domain, repeat)))
+        rec = _record(method, s, task, repeat, shash, out_)
+        store.add_episode(rec)
+        with lock:
+            summary.finished += 1
+        emit({"type": "episode_done", **rec})
+
+    _pool(todo_units, prep, config.concurrency, stop, summary, "prepare")
+    runnable = [
+        j for j in jobs if j[0] not in m.PREPARED or (j[0], j[1], j[3]) in artifacts
+    ]
+    if not stop.is_set():
+        _pool(runnable, run, config.concurrency, stop, summary, "episode")
+    emit({"type": "end", "summary": asdict(summary)})
+    return summary
+
+
+def _pool(
+    items: Sequence[Any],
+    fn: Callable[[Any], None],
+    workers: int,
+    stop: threading.Event,
+    summary: BenchSummary,
+    what: str,
+) -> int:
+    """Run ``fn`` over ``items`` on ``workers`` threads; Ctrl-C finishes running ones only."""
+    if not items:
+        return 0
+    pending = list(items)
+    running: dict[Future[None], Any] = {}
+    ok = 0
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        try:
+            while (pending and not stop.is_set()) or running:
+                while pending and len(running) < max(1, workers) and not stop.is_set():
+                    item = pending.pop(0)
+                    running[pool.submit(fn, item)] = item
+                finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    item = running.pop(fut)
+                    exc = fut.exception()
+                    if exc is None:
+                        ok += 1
+                    elif isinstance(exc, LearnActError):
+                        summary.failed.append(f"{what} {item}: {exc}")
+                    else:
+                        raise exc
+        except KeyboardInterrupt:
+            stop.set()
+            summary.interrupted = True
+            for fut in running:
+                fut.cancel()
+            wait(list(running))
+    if stop.is_set():
+        summary.interrupted = True
+    return ok

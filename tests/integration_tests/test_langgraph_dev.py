@@ -1,0 +1,89 @@
+"""``langgraph dev`` on 127.0.0.1 serves our graphs: an agent run over HTTP, the learner drawn."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _request(url: str, body: dict[str, Any] | None = None, timeout: float = 60) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    cli = shutil.which("langgraph", path=str(Path(sys.executable).parent))
+    if cli is None:
+        pytest.fail("langgraph-cli[inmem] is not installed; it is part of the dev extra")
+    work = tmp_path_factory.mktemp("studio")
+    shutil.copy(HERE / "server_graphs.py", work / "server_graphs.py")
+    (work / "langgraph.json").write_text(json.dumps({
+        "dependencies": ["."],
+        "graphs": {"agent": "./server_graphs.py:agent", "learner": "./server_graphs.py:learner"},
+    }))
+    port = _free_port()
+    env = {**os.environ, "LANGSMITH_TRACING": "false", "LANGGRAPH_CLI_NO_ANALYTICS": "1"}
+    log = (work / "server.log").open("w")
+    proc = subprocess.Popen(
+        [cli, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=work, stdout=log, stderr=subprocess.STDOUT, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if _request(f"{base}/ok", timeout=2).get("ok"):
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"langgraph dev did not start:\n{(work / 'server.log').read_text()}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_agent_graph_runs_through_the_http_api(server: str) -> None:
+    out = _request(f"{server}/runs/wait", {"assistant_id": "agent",
+                                          "input": {"task": "gripper/gen-0-4-0"}})
+    assert out["success"] is True
+    assert out["progress"] == 1.0
+    assert all(step["kind"] == "base" for step in out["steps"])
+    assert out["steps"][-1]["observation"].endswith("The goal is satisfied.")
+
+
+def test_learner_graph_draws_the_learnact_roles(server: str) -> None:
+    found = _request(f"{server}/assistants/search", {"graph_id": "learner"})
+    graph = _request(f"{server}/assistants/{found[0]['assistant_id']}/graph?xray=true")
+    nodes = {n["id"] for n in graph["nodes"]}
+    assert {"act", "detect_failure", "create_actions", "update_actions"} <= nodes
+    assert {"evaluate", "select", "publish"} <= nodes
