@@ -11,7 +11,7 @@ class DataDirError(LearnActError):
     """The benchmark data directory is missing or incomplete."""
 
 
-class EnvironmentError_(LearnActError):  # noqa: N801 - avoid shadowing the builtin
+class EnvironmentError_(LearnActError):
     """An environment was used wrongly (unknown task, domain, action or object)."""
 
 

@@ -39,16 +39,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail("langgraph-cli[inmem] is not installed; it is part of the dev extra")
     work = tmp_path_factory.mktemp("studio")
     shutil.copy(HERE / "server_graphs.py", work / "server_graphs.py")
-    (work / "langgraph.json").write_text(json.dumps({
-        "dependencies": ["."],
-        "graphs": {"agent": "./server_graphs.py:agent", "learner": "./server_graphs.py:learner"},
-    }))
+    (work / "langgraph.json").write_text(
+        json.dumps(
+            {
+                "dependencies": ["."],
+                "graphs": {
+                    "agent": "./server_graphs.py:agent",
+                    "learner": "./server_graphs.py:learner",
+                },
+            }
+        )
+    )
     port = _free_port()
     env = {**os.environ, "LANGSMITH_TRACING": "false", "LANGGRAPH_CLI_NO_ANALYTICS": "1"}
     log = (work / "server.log").open("w")
     proc = subprocess.Popen(
         [cli, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=work, stdout=log, stderr=subprocess.STDOUT, env=env,
+        cwd=work,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -73,8 +83,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_agent_graph_runs_through_the_http_api(server: str) -> None:
-    out = _request(f"{server}/runs/wait", {"assistant_id": "agent",
-                                          "input": {"task": "gripper/gen-0-4-0"}})
+    out = _request(
+        f"{server}/runs/wait", {"assistant_id": "agent", "input": {"task": "gripper/gen-0-4-0"}}
+    )
     assert out["success"] is True
     assert out["progress"] == 1.0
     assert all(step["kind"] == "base" for step in out["steps"])

@@ -53,5 +53,7 @@ def test_quickstart_learns_and_the_agent_uses_the_learned_tool(capsys: Any) -> N
     out = capsys.readouterr().out
     assert "published ['carry_ball']" in out
     assert "solved: True" in out
-    called = [c["name"] for m in tool_model.calls[-1] if isinstance(m, AIMessage) for c in m.tool_calls]
+    called = [
+        c["name"] for m in tool_model.calls[-1] if isinstance(m, AIMessage) for c in m.tool_calls
+    ]
     assert "carry_ball" in called

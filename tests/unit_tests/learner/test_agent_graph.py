@@ -78,7 +78,9 @@ class _ServerContext(AgentContext):
 
 def test_context_schema_can_carry_deployment_defaults() -> None:
     graph = build_agent_graph(_ServerContext).compile()
-    out = graph.invoke({"task": "gripper/gen-4-3-0"}, context=_ServerContext(env_factory=gripper_env))
+    out = graph.invoke(
+        {"task": "gripper/gen-4-3-0"}, context=_ServerContext(env_factory=gripper_env)
+    )
     assert out["success"] is True
 
 

@@ -11,6 +11,7 @@ import pytest
 from langgraph.store.memory import InMemoryStore
 from langgraph.store.sqlite import SqliteStore
 
+from learnact_langgraph.envs.pddl import load_env
 from learnact_langgraph.errors import LibraryError
 from learnact_langgraph.library import ActionLibrary
 from learnact_langgraph.library_export import (
@@ -142,36 +143,58 @@ def test_exported_module_runs_with_no_learnact_import(tmp_path: Path) -> None:
     assert out == ["delivered [('ball1', 'roomb'), ('ball2', 'roomb')]", "[]"]
 
 
-PDDL_DRIVER = """
-import importlib.util, sys
-from learnact_langgraph.envs.pddl import load_env
+REMOTE_DRIVER = """
+import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("learned_actions", sys.argv[1])
 mod = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mod)
-env = load_env("gripper", data_dir=sys.argv[2])
-env.reset(0)
-mod.bind(env)
+
+class Step:
+    def __init__(self, observation, valid, done):
+        self.observation, self.valid, self.done = observation, valid, done
+
+class Remote:
+    def call(self, name, *args):
+        print(json.dumps({"call": name, "args": list(args)}), flush=True)
+        reply = json.loads(sys.stdin.readline())
+        return Step(reply["observation"], reply["valid"], reply["done"])
+
+mod.bind(Remote())
 result = mod.deliver_all(["ball1", "ball2"], "rooma", "roomb")
-print(result, env.progress, env.steps)
-print([m for m in ("learnact_langgraph.library", "learnact_langgraph.actions",
-                   "learnact_langgraph.sandbox", "learnact_langgraph.graphs") if m in sys.modules])
+modules = sorted(m for m in sys.modules if m.startswith("learnact"))
+print(json.dumps({"result": result, "modules": modules}), flush=True)
 """
 
 
 def test_exported_module_drives_a_pddl_environment(tmp_path: Path, data_dir: Path) -> None:
+    """The module runs in a process with no learnact import; the real env answers over a pipe."""
     lib = _busy_library(ActionLibrary(InMemoryStore(), ("a",), base_actions=BASE))
     module = tmp_path / "learned_actions.py"
     module.write_text(export_python(lib))
-    out = subprocess.run(
-        [sys.executable, "-c", PDDL_DRIVER, str(module), str(data_dir)],
-        capture_output=True,
+    env = load_env("gripper", data_dir=data_dir)
+    env.reset(0)
+    child = subprocess.Popen(
+        [sys.executable, "-I", "-c", REMOTE_DRIVER, str(module)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         text=True,
-        check=True,
         cwd=tmp_path,
-    ).stdout.splitlines()
-    result, progress, steps = out[0].split()
-    assert result == "delivered" and int(steps) == 8 and float(progress) > 0
-    assert out[1] == "[]"
+    )
+    assert child.stdin is not None and child.stdout is not None
+    calls = []
+    while True:
+        message = json.loads(child.stdout.readline())
+        if "call" not in message:
+            break
+        calls.append(message["call"])
+        step = env.call(message["call"], *message["args"])
+        reply = {"observation": step.observation, "valid": step.valid, "done": step.done}
+        child.stdin.write(json.dumps(reply) + "\n")
+        child.stdin.flush()
+    assert child.wait(timeout=30) == 0
+    assert message == {"result": "delivered", "modules": []}
+    assert calls == ["pick", "move", "drop", "move"] * 2 and env.steps == 8
+    assert "Ball1 is in roomb" in env.observation and "Ball2 is in roomb" in env.observation
 
 
 def test_exported_module_is_stable_and_says_to_bind_first(tmp_path: Path) -> None:
