@@ -70,27 +70,35 @@ def plot_learning(
     labels: Mapping[str, str] | None = None,
     title: str = "Training success across learning rounds",
 ) -> Path:
-    """One panel per task; a line per learning method (LearnAct, Reflexion variants)."""
+    """One panel per task; a line per learning method (LearnAct, Reflexion variants).
+
+    A run that stopped early (nothing left to fix) keeps its last value up to the
+    longest run, drawn dotted, so every line spans the same rounds.
+    """
     plt = _pyplot()
     labels = labels or {}
     shown = [d for d in domains if any(d in c for c in curves.values())] or list(domains)
+    length = max((len(ys) for c in curves.values() for ys in c.values()), default=1)
     fig, axes = plt.subplots(
-        1, len(shown), figsize=(3.2 * len(shown) + 1, 3.4), sharey=True, squeeze=False
+        1, len(shown), figsize=(3.2 * len(shown) + 1, 3.6), sharey=True, squeeze=False
     )
+    styles = ["o-", "s--", "^-.", "D:", "v-", "P--"]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, domain in zip(axes[0], shown, strict=True):
-        for method, per_domain in curves.items():
-            ys = per_domain.get(domain)
-            if ys:
-                ax.plot(
-                    range(len(ys)),
-                    [100 * y for y in ys],
-                    marker="o",
-                    label=labels.get(method, method),
-                )
+        for i, (method, per_domain) in enumerate(curves.items()):
+            ys = [100 * y for y in per_domain.get(domain) or []]
+            if not ys:
+                continue
+            color = colors[i % len(colors)]
+            ax.plot(range(len(ys)), ys, styles[i % len(styles)], color=color,
+                    label=labels.get(method, method), markersize=6 + 2 * (len(curves) - i))
+            if len(ys) < length:
+                ax.plot(range(len(ys) - 1, length), [ys[-1]] * (length - len(ys) + 1), ":",
+                        color=color)  # fmt: skip
         ax.set_title(domain)
         ax.set_xlabel("Round")
+        ax.set_xticks(range(length))
         ax.set_ylim(-5, 105)
-        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("Success on training tasks (%)")
     handles, names = [], []
@@ -100,9 +108,9 @@ def plot_learning(
                 handles.append(h)
                 names.append(n)
     if handles:
-        fig.legend(handles, names, loc="lower center", ncol=len(names), frameon=False,
-                   bbox_to_anchor=(0.5, -0.08))  # fmt: skip
-    fig.suptitle(title)
+        fig.legend(handles, names, loc="upper center", ncol=len(names), frameon=False,
+                   bbox_to_anchor=(0.5, 0.0))  # fmt: skip
+    fig.suptitle(title, y=1.02)
     return _save(fig, path)
 
 
@@ -112,12 +120,13 @@ def plot_cost(
     *,
     title: str = "Cost against success (all tasks)",
 ) -> Path:
-    """One labelled point per method: total tokens (x) against mean success (y)."""
+    """One point per method: total tokens (x) against mean success (y), legend outside."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, tokens, success in points:
-        ax.scatter([tokens], [100 * success], s=60)
-        ax.annotate(label, (tokens, 100 * success), textcoords="offset points", xytext=(6, 4))
+    fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
+    for i, (label, tokens, success) in enumerate(points):
+        ax.scatter([tokens], [100 * success], s=70, marker=markers[i % len(markers)],
+                   label=label, alpha=0.85)  # fmt: skip
     ax.set_xlabel("LLM tokens, learning + test (input + output)")
     ax.set_ylabel("Mean success rate (%)")
     ax.set_ylim(-5, 105)
@@ -125,4 +134,5 @@ def plot_cost(
         ax.set_xscale("log")
     ax.set_title(title)
     ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _save(fig, path)

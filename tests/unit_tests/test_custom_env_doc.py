@@ -13,10 +13,33 @@ from learnact_langgraph.envs import GOAL_SATISFIED, INVALID_PRECONDITION, Enviro
 DOC = Path(__file__).resolve().parents[2] / "docs" / "custom-environment.md"
 
 
+def _all_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+
+
 def _blocks() -> list[str]:
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+    blocks = [b for b in _all_blocks() if "class Lamps" not in b]
     assert len(blocks) == 2, "the guide should have a class block and a usage block"
     return blocks
+
+
+def test_the_30_line_example_works_with_the_sandbox() -> None:
+    from learnact_langgraph.sandbox import Sandbox
+
+    block = next(b for b in _all_blocks() if "class Lamps" in b)
+    assert len(block.strip().splitlines()) <= 40
+    namespace: dict[str, Any] = {"__name__": "custom_env_doc_short"}
+    exec(compile(block, str(DOC), "exec"), namespace)
+    env = namespace["Lamps"]()
+    env.reset("lamps/1")
+    assert not env.call("switch_on", "desk").valid
+    with Sandbox(env) as sandbox:
+        sandbox.load({"light": "def light(lamp):\n    plug_in(lamp)\n    return switch_on(lamp)"})
+        for lamp in ("desk", "floor"):
+            assert sandbox.run(f"light({lamp!r})").ok
+        assert env.progress == 2 / 3 and not env.done
+        assert sandbox.run("light('hall')").ok
+    assert env.done and env.progress == 1.0
 
 
 @pytest.fixture(scope="module")
