@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from learnact_langgraph import pyast
 from learnact_langgraph.errors import ActionValidationError
 
 __all__ = ["ActionParam", "LearnedAction", "Provenance", "parse_function"]
@@ -79,7 +80,7 @@ def parse_function(name: str, source: str) -> tuple[ast.FunctionDef, tuple[Actio
             f"Action name {name!r} starts with an underscore; those names are reserved."
         )
     try:
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
     except SyntaxError as exc:
         raise ActionValidationError(
             f"The source of {name!r} does not parse (line {exc.lineno}: {exc.msg}); "

@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
-from learnact_langgraph import prompts
+from learnact_langgraph import prompts, pyast
 from learnact_langgraph.envs.base import Environment
 from learnact_langgraph.episode import SimpleAction, Step, Trajectory, environment_prefix
 from learnact_langgraph.models import Usage, invoke_text
@@ -70,7 +70,7 @@ class Candidate:
 
 def signature_of(source: str, name: str) -> str:
     """``name(a, b)`` from a function's source (parameters only, no defaults)."""
-    tree = ast.parse(source)
+    tree = pyast.parse(source)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == name:
             args = [a.arg for a in node.args.posonlyargs + node.args.args]
@@ -82,7 +82,7 @@ def signature_of(source: str, name: str) -> str:
 
 
 def docstring_of(source: str) -> str:
-    tree = ast.parse(source)
+    tree = pyast.parse(source)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
             doc = ast.get_docstring(node) or ""
@@ -94,7 +94,7 @@ def unknown_calls(functions: Mapping[str, str], known: set[str]) -> list[str]:
     """Problems: calls to names that are neither actions, defined functions nor builtins."""
     problems = []
     for name, source in functions.items():
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
         local = {
             n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
         }

@@ -38,6 +38,7 @@ generations; ``history`` shows everything.
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ from learnact_langgraph.envs.base import BaseAction, Environment, Param
 from learnact_langgraph.errors import LibraryError
 from learnact_langgraph.library_locks import Locker, default_locker
 from learnact_langgraph.library_release import Release, ReleaseBuilder, get_many, resolve, vkey
-from learnact_langgraph.library_search import keyword_rank
+from learnact_langgraph.library_search import bag, keyword_rank
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
@@ -93,6 +94,7 @@ class ActionLibrary:
             )
         self.locker = locker or default_locker(store)
         self.lock_key = "learnact-library:" + "/".join(self.prefix)
+        self._bags: dict[tuple[str, int], Counter[str]] = {}  # keyword-search cache
         if base_actions is not None:
             self.set_base_actions(base_actions)
 
@@ -360,15 +362,22 @@ class ActionLibrary:
             items = self.store.search(self.ns("catalog"), query=query, limit=max(k * 2, k + 5))
             names = [i.key for i in items if i.key in contents]
         else:
-            docs = {}
+            docs: dict[str, Counter[str]] = {}
             offset = 0
+            if len(self._bags) > 200_000:
+                self._bags.clear()
             while True:
                 page = self.store.search(self.ns("catalog"), limit=_PAGE, offset=offset)
-                docs.update({i.key: str(i.value.get("text", "")) for i in page})
+                for item in page:
+                    if contents.get(item.key) == item.value.get("version"):
+                        key = (item.key, contents[item.key])
+                        if key not in self._bags:
+                            self._bags[key] = bag(str(item.value.get("text", "")))
+                        docs[item.key] = self._bags[key]
                 if len(page) < _PAGE:
                     break
                 offset += _PAGE
-            names = keyword_rank(query, {n: t for n, t in docs.items() if n in contents})
+            names = keyword_rank(query, docs)
         names = names[:k]
         return self._read_versions([(n, contents[n]) for n in names])
 

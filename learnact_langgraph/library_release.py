@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
+from learnact_langgraph import pyast
 from learnact_langgraph.actions import LearnedAction, Provenance
 from learnact_langgraph.errors import ActionValidationError, ConflictError, LibraryError
 
@@ -84,7 +85,7 @@ class _Change:
 
 def _def_name(source: str) -> str:
     try:
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
     except SyntaxError as exc:
         raise ActionValidationError(
             f"The action source does not parse (line {exc.lineno}: {exc.msg}); fix the syntax."

@@ -31,20 +31,28 @@ def tokens(text: str) -> list[str]:
     return out
 
 
-def keyword_rank(query: str, docs: Mapping[str, str]) -> list[str]:
-    """Document keys best first (BM25); documents sharing no word with the query are dropped."""
+def bag(text: str) -> Counter[str]:
+    """The word counts of one document (what :func:`keyword_rank` compares)."""
+    return Counter(tokens(text))
+
+
+def keyword_rank(query: str, docs: Mapping[str, str | Counter[str]]) -> list[str]:
+    """Document keys best first (BM25); documents sharing no word with the query are dropped.
+
+    ``docs`` maps keys to text, or to a :func:`bag` computed earlier (callers cache those).
+    """
     wanted = set(tokens(query))
     if not wanted or not docs:
         return []
-    bags = {key: Counter(tokens(text)) for key, text in docs.items()}
-    lengths = {key: sum(bag.values()) for key, bag in bags.items()}
+    bags = {key: d if isinstance(d, Counter) else bag(d) for key, d in docs.items()}
+    lengths = {key: sum(b.values()) for key, b in bags.items()}
     avg = max(1.0, sum(lengths.values()) / len(lengths))
-    df = Counter(word for bag in bags.values() for word in set(bag) & wanted)
+    df = Counter(word for b in bags.values() for word in set(b) & wanted)
     idf = {w: math.log(1.0 + (len(docs) - df[w] + 0.5) / (df[w] + 0.5)) for w in df}
     scores: dict[str, float] = {}
-    for key, bag in bags.items():
+    for key, b in bags.items():
         norm = _K1 * (1 - _B + _B * lengths[key] / avg)
-        score = sum(idf[w] * bag[w] * (_K1 + 1) / (bag[w] + norm) for w in wanted if bag[w])
+        score = sum(idf[w] * b[w] * (_K1 + 1) / (b[w] + norm) for w in wanted if b[w])
         if score > 0:
             scores[key] = score
     return sorted(scores, key=lambda k: (-scores[k], k))

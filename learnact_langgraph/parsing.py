@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from learnact_langgraph import pyast
+
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _PREFIX = re.compile(r"^\s*(?:>+\s*)?(?:action|act|code|python)\s*\d*\s*[:：]\s*", re.IGNORECASE)
 _THINK = re.compile(r"^\s*(?:think|thought)\s*\d*\s*[:：]\s*(.*)$", re.IGNORECASE | re.DOTALL)
@@ -53,7 +55,7 @@ def parse_action(text: str, *, allow_think: bool = False) -> ParsedAction:
         if len(line) > MAX_ACTION_CHARS:
             return ParsedAction("unparsable", line[:200], "the line is too long")
         try:
-            tree = ast.parse(line, mode="exec")
+            tree = pyast.parse(line, mode="exec")
         except SyntaxError as exc:
             return ParsedAction("unparsable", line, f"syntax error: {exc.msg}")
         if not any(isinstance(n, ast.Call) for n in ast.walk(tree)):
@@ -89,7 +91,7 @@ def extract_functions(text: str) -> ExtractedCode:
     functions: dict[str, str] = {}
     for code in blocks:
         try:
-            tree = ast.parse(code)
+            tree = pyast.parse(code)
         except SyntaxError as exc:
             return ExtractedCode(
                 error=f"SyntaxError: {exc.msg} (line {exc.lineno}): {(exc.text or '').strip()}"
@@ -108,7 +110,7 @@ def extract_functions(text: str) -> ExtractedCode:
 def called_names(code: str) -> list[str]:
     """Names of the functions a line calls directly, in order, without repeats."""
     try:
-        tree = ast.parse(code)
+        tree = pyast.parse(code)
     except SyntaxError:
         return []
     names: list[str] = []

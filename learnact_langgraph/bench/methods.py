@@ -124,7 +124,11 @@ def prepare(method: str, s: MethodSettings, repeat: int) -> dict[str, Any]:
             "status": "done",
             "reflections": state.get("reflections", []),
             "rounds": [
-                {"round": t["round"], "success": _mean(t["success"]), "progress": _mean(t["progress"])}
+                {
+                    "round": t["round"],
+                    "success": _mean(t["success"]),
+                    "progress": _mean(t["progress"]),
+                }
                 for t in state.get("trials", [])
             ],
             "usage": state.get("usage", {}),
@@ -141,9 +145,7 @@ def episode(
     if method == "code_as_policy":
         from learnact_langgraph.graphs.baselines import BaselineContext, code_as_policy_graph
 
-        ctx = BaselineContext(
-            env=s.domain, tasks=s.tasks, data_dir=s.data_dir, model=s.model
-        )
+        ctx = BaselineContext(env=s.domain, tasks=s.tasks, data_dir=s.data_dir, model=s.model)
         state = code_as_policy_graph().invoke({"task": task_id}, context=ctx)
         usage.merge(state.get("usage", {}))
         traj = Trajectory.from_dict(state["trajectory"])
@@ -151,7 +153,11 @@ def episode(
     art = artifact or {}
     actions = [
         SimpleAction(
-            a["name"], a["source"], a["signature"], a.get("description", ""), tuple(a.get("notes", ()))
+            a["name"],
+            a["source"],
+            a["signature"],
+            a.get("description", ""),
+            tuple(a.get("notes", ())),
         )
         for a in art.get("actions", {}).values()
     ]

@@ -35,9 +35,7 @@ def cell(records: Sequence[dict[str, Any]]) -> Cell:
     by_repeat: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         by_repeat[int(r["repeat"])].append(r)
-    per_repeat = {
-        k: [_mean(float(r[k]) for r in rs) for rs in by_repeat.values()] for k in RATES
-    }
+    per_repeat = {k: [_mean(float(r[k]) for r in rs) for rs in by_repeat.values()] for k in RATES}
     return Cell(
         episodes=len(records),
         repeats=len(by_repeat),

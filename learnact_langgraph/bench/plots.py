@@ -90,11 +90,18 @@ def plot_learning(
             if not ys:
                 continue
             color = colors[i % len(colors)]
-            ax.plot(range(len(ys)), ys, styles[i % len(styles)], color=color,
-                    label=labels.get(method, method), markersize=6 + 2 * (len(curves) - i))
+            ax.plot(
+                range(len(ys)),
+                ys,
+                styles[i % len(styles)],
+                color=color,
+                label=labels.get(method, method),
+                markersize=6 + 2 * (len(curves) - i),
+            )
             if len(ys) < length:
-                ax.plot(range(len(ys) - 1, length), [ys[-1]] * (length - len(ys) + 1), ":",
-                        color=color)  # fmt: skip
+                ax.plot(
+                    range(len(ys) - 1, length), [ys[-1]] * (length - len(ys) + 1), ":", color=color
+                )
         ax.set_title(domain)
         ax.set_xlabel("Round")
         ax.set_xticks(range(length))
@@ -108,8 +115,14 @@ def plot_learning(
                 handles.append(h)
                 names.append(n)
     if handles:
-        fig.legend(handles, names, loc="upper center", ncol=len(names), frameon=False,
-                   bbox_to_anchor=(0.5, 0.0))  # fmt: skip
+        fig.legend(
+            handles,
+            names,
+            loc="upper center",
+            ncol=len(names),
+            frameon=False,
+            bbox_to_anchor=(0.5, 0.0),
+        )
     fig.suptitle(title, y=1.02)
     return _save(fig, path)
 
@@ -125,8 +138,14 @@ def plot_cost(
     fig, ax = plt.subplots(figsize=(7.2, 4.2))
     markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
     for i, (label, tokens, success) in enumerate(points):
-        ax.scatter([tokens], [100 * success], s=70, marker=markers[i % len(markers)],
-                   label=label, alpha=0.85)  # fmt: skip
+        ax.scatter(
+            [tokens],
+            [100 * success],
+            s=70,
+            marker=markers[i % len(markers)],
+            label=label,
+            alpha=0.85,
+        )
     ax.set_xlabel("LLM tokens, learning + test (input + output)")
     ax.set_ylabel("Mean success rate (%)")
     ax.set_ylim(-5, 105)

@@ -46,9 +46,7 @@ def load_report(
     run = store.manifest()["runs"].get(shash)
     if run is None:
         raise BenchError(f"No bench run with settings hash {shash!r} in {results_dir}.")
-    episodes = [
-        e for e in store.episodes(shash) if include_train or e.get("split") != "train"
-    ]
+    episodes = [e for e in store.episodes(shash) if include_train or e.get("split") != "train"]
     if not episodes:
         raise BenchError(
             f"The bench in {results_dir} has no finished test episodes yet: run the bench first."
@@ -81,7 +79,10 @@ def _pct(cell: metrics.Cell | None, key: str) -> str:
 
 def _rate_table(data: ReportData, key: str) -> list[str]:
     head = ["Method", *data.domains, "Average"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
+    lines = [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|",
+    ]
     for method in data.methods:
         row = [LABELS.get(method, method)]
         row += [_pct(data.cells.get((method, d)), key) for d in data.domains]
@@ -179,12 +180,14 @@ def write_report(
             m: {d: c.mean["success"] for (mm, d), c in data.cells.items() if mm == m}
             for m in data.methods
         }
-        plots.plot_success(success, data.methods, data.domains, target / PLOTS["success"],
-                           labels=LABELS)  # fmt: skip
+        plots.plot_success(
+            success, data.methods, data.domains, target / PLOTS["success"], labels=LABELS
+        )
         data.plots["success"] = PLOTS["success"]
         if data.curves:
-            plots.plot_learning(data.curves, data.domains, target / PLOTS["learning"],
-                                labels=LABELS)  # fmt: skip
+            plots.plot_learning(
+                data.curves, data.domains, target / PLOTS["learning"], labels=LABELS
+            )
             data.plots["learning"] = PLOTS["learning"]
         points = [
             (

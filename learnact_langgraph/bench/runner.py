@@ -11,11 +11,12 @@ and sandbox worker; only the appends to the store are serialised. Progress goes 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseChatModel
 
 from learnact_langgraph.bench import methods as m
@@ -31,7 +32,11 @@ Event = dict[str, Any]
 
 @dataclass
 class BenchConfig:
-    """What to run. Only the fields in :meth:`hashed` change what an episode does."""
+    """What to run. Only the fields in :meth:`hashed` change what an episode does.
+
+    ``library_tag`` names a stored library used instead of learning (``learnact
+    eval --store``); it is part of the settings so such runs never mix with learned ones.
+    """
 
     methods: Sequence[str] = m.METHODS
     domains: Sequence[str] = ROBOTIC_PLANNING
@@ -47,6 +52,7 @@ class BenchConfig:
     tasks: str = "benchmark"
     data_dir: str | None = None
     concurrency: int = 1
+    library_tag: str = ""
 
     def hashed(self, agent: str, learner: str) -> dict[str, Any]:
         return {
@@ -59,6 +65,7 @@ class BenchConfig:
             "rounds": self.rounds,
             "seed": self.seed,
             "tasks": self.tasks,
+            **({"library": self.library_tag} if self.library_tag else {}),
         }
 
 
@@ -123,6 +130,31 @@ def _record(
     }
 
 
+class BenchStopped(LearnActError):
+    """The bench was asked to stop; the episode that saw it is not recorded."""
+
+
+class _StopCheck(BaseCallbackHandler):
+    """Raises at the next model call once ``stop`` is set, so Ctrl-C does not wait."""
+
+    raise_error = True
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        if self.stop.is_set():
+            raise BenchStopped("the bench was stopped")
+
+    def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
+        self.on_chat_model_start()
+
+
+def _stoppable(model: BaseChatModel, stop: threading.Event) -> BaseChatModel:
+    callbacks = list(model.callbacks or []) if isinstance(model.callbacks, list) else []
+    return model.model_copy(update={"callbacks": [*callbacks, _StopCheck(stop)]})
+
+
 def run_bench(
     config: BenchConfig,
     *,
@@ -132,17 +164,21 @@ def run_bench(
     on_event: Callable[[Event], None] | None = None,
     stop: threading.Event | None = None,
     invocation: dict[str, Any] | None = None,
+    preset: Mapping[str, dict[str, Any]] | None = None,
 ) -> BenchSummary:
-    """Run (or finish) a bench into ``out``; see the module docstring."""
+    """Run (or finish) a bench into ``out``; see the module docstring.
+
+    ``preset`` maps a domain to a ready LearnAct artifact (actions and usage examples
+    from a stored library): the ``learnact`` method then tests it instead of learning.
+    """
     emit = on_event or (lambda e: None)
     stop = stop or threading.Event()
     methods = check_methods(config.methods)
     domains = expand_domains(config.domains)
     agent = resolve_model(model, temperature=0)
-    learner = (
-        agent if learner_model is None else resolve_model(learner_model, temperature=0.7)
-    )
+    learner = agent if learner_model is None else resolve_model(learner_model, temperature=0.7)
     hashed = config.hashed(model_id(agent), model_id(learner))
+    agent, learner = _stoppable(agent, stop), _stoppable(learner, stop)
     shash = settings_hash(hashed)
     store = ResultStore(out)
     provenance = {
@@ -154,9 +190,18 @@ def run_bench(
 
     def settings(domain: str) -> m.MethodSettings:
         return m.MethodSettings(
-            domain, agent, learner, config.tasks, config.data_dir, config.max_steps,
-            config.memory_steps, config.train_steps, config.k, config.rounds, config.seed,
-        )  # fmt: skip
+            domain,
+            agent,
+            learner,
+            config.tasks,
+            config.data_dir,
+            config.max_steps,
+            config.memory_steps,
+            config.train_steps,
+            config.k,
+            config.rounds,
+            config.seed,
+        )
 
     done = store.episode_keys()
     jobs = []
@@ -172,14 +217,24 @@ def run_bench(
     artifacts = {(a["method"], a["domain"], a["repeat"]): a for a in store.artifacts(shash)}
     todo_units = [u for u in units if u not in artifacts]
     summary = BenchSummary(str(out), shash, planned, planned - len(jobs), 0)
-    emit({"type": "plan", "planned": planned, "skipped": summary.skipped,
-          "episodes": len(jobs), "prepare": len(todo_units)})  # fmt: skip
+    emit(
+        {
+            "type": "plan",
+            "planned": planned,
+            "skipped": summary.skipped,
+            "episodes": len(jobs),
+            "prepare": len(todo_units),
+        }
+    )
     lock = threading.Lock()
 
     def prep(unit: tuple[str, str, int]) -> None:
         method, domain, repeat = unit
         emit({"type": "prepare_start", "method": method, "domain": domain, "repeat": repeat})
-        data = m.prepare(method, settings(domain), repeat)
+        if method == "learnact" and preset and domain in preset:
+            data = {"status": "preset", "usage": {}, "seconds": 0.0, **preset[domain]}
+        else:
+            data = m.prepare(method, settings(domain), repeat)
         rec = {"method": method, "domain": domain, "repeat": repeat, "settings_hash": shash, **data}
         store.add_artifact(rec)
         with lock:
@@ -198,9 +253,7 @@ def run_bench(
         emit({"type": "episode_done", **rec})
 
     _pool(todo_units, prep, config.concurrency, stop, summary, "prepare")
-    runnable = [
-        j for j in jobs if j[0] not in m.PREPARED or (j[0], j[1], j[3]) in artifacts
-    ]
+    runnable = [j for j in jobs if j[0] not in m.PREPARED or (j[0], j[1], j[3]) in artifacts]
     if not stop.is_set():
         _pool(runnable, run, config.concurrency, stop, summary, "episode")
     emit({"type": "end", "summary": asdict(summary)})
@@ -233,6 +286,8 @@ def _pool(
                     exc = fut.exception()
                     if exc is None:
                         ok += 1
+                    elif isinstance(exc, BenchStopped):
+                        stop.set()
                     elif isinstance(exc, LearnActError):
                         summary.failed.append(f"{what} {item}: {exc}")
                     else:

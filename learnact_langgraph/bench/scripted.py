@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TypeVar
 
 from langchain_core.messages import BaseMessage
 
@@ -19,6 +20,7 @@ from learnact_langgraph.envs.pddl.scripted import gripper_policy
 from learnact_langgraph.testing import ScriptedChatModel, scripted
 
 SCRIPTED_SPEC = "scripted"
+T = TypeVar("T")
 
 _ACTION = re.compile(r"^\s+([A-Za-z_]\w*)\(([^)]*)\):", re.MULTILINE)
 _OBJECT = re.compile(r"\b([A-Z]?[a-z]+\d+)\b")
@@ -29,14 +31,16 @@ def _text(messages: list[BaseMessage]) -> str:
     return "\n".join(str(m.content) for m in messages)
 
 
-def _pick(options: list[str], salt: str) -> str:
+def _pick(options: list[T], salt: str) -> T:
     digest = int(hashlib.sha256(salt.encode()).hexdigest(), 16)
     return options[digest % len(options)]
 
 
 def generic_action(prompt: str) -> str:
     """A plausible call: a listed action on objects from the latest observation."""
-    actions = [(n, [a for a in args.split(",") if a.strip()]) for n, args in _ACTION.findall(prompt)]
+    actions = [
+        (n, [a for a in args.split(",") if a.strip()]) for n, args in _ACTION.findall(prompt)
+    ]
     observations = re.findall(r"(?:Observation|The current state): (.*)", prompt)
     latest = observations[-1] if observations else ""
     objects = list(dict.fromkeys(o.lower() for o in _OBJECT.findall(latest)))

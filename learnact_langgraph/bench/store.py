@@ -189,7 +189,9 @@ class ResultStore:
     def add_artifact(self, record: dict[str, Any]) -> None:
         self._append(ARTIFACTS, {**record, "finished_at": now()})
 
-    def record_run(self, shash: str, provenance: dict[str, Any], invocation: dict[str, Any]) -> None:
+    def record_run(
+        self, shash: str, provenance: dict[str, Any], invocation: dict[str, Any]
+    ) -> None:
         """Create or update the manifest entry of a settings hash (written atomically)."""
         with self._lock:
             self._ensure()

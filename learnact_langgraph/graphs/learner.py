@@ -78,6 +78,7 @@ class LearnerState(TypedDict, total=False):
     node_seconds: Annotated[dict[str, float], add_seconds]
     release: dict[str, Any] | None
     status: str
+    started_at: float
 
 
 @dataclass
@@ -154,6 +155,7 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 candidates.append(cand.to_dict())
     return {
         "round": 0,
+        "started_at": state.get("started_at") or time.time(),
         "candidates": candidates,
         "usage": usage.to_dict(),
         "node_seconds": _timed("create_actions", start),

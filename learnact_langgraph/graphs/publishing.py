@@ -9,6 +9,7 @@ and the candidate's scores.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import Any
 
@@ -88,4 +89,5 @@ def publish_release(ctx: Any, best: dict[str, Any], state: dict[str, Any]) -> di
         "library_generation": generation,
         "usage": state.get("usage", {}),
         "node_seconds": state.get("node_seconds", {}),
+        "run_seconds": round(time.time() - float(state.get("started_at") or time.time()), 3),
     }

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
+from learnact_langgraph import pyast
+
 #: Builtins that learned code gets. Everything else (open, __import__, eval, exec,
 #: compile, globals, vars, getattr, type, object, ...) is simply absent.
 SAFE_BUILTINS: frozenset[str] = frozenset(
@@ -75,7 +77,7 @@ _REFUSED_NODES: dict[type[ast.AST], str] = {
 def parse(source: str, filename: str) -> tuple[ast.Module | None, list[str]]:
     """Parse ``source``; on a syntax error return ``None`` and one problem line."""
     try:
-        return ast.parse(source, filename=filename), []
+        return pyast.parse(source, filename=filename), []
     except SyntaxError as exc:
         where = f"line {exc.lineno}" if exc.lineno else "unknown line"
         return None, [f"{filename} {where}: syntax error: {exc.msg}"]

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from learnact_langgraph import pyast
 from learnact_langgraph.sandbox.backend import (
     BaseReply,
     Job,
@@ -72,6 +73,7 @@ class _Process:
         self.rfd = self.proc.stdout.fileno()
         self.buf = bytearray()
         self.ready = False
+        self.pending_load = False
         self.send(config)
 
     def send(self, message: dict[str, Any]) -> None:
@@ -170,6 +172,7 @@ class SubprocessBackend(SandboxBackend):
         self._state["proc"] = proc
         if self._sources:
             proc.send({"op": "load", "sources": self._sources})
+            proc.pending_load = True
 
     def _respawn(self) -> None:
         old = self._state["proc"]
@@ -189,7 +192,7 @@ class SubprocessBackend(SandboxBackend):
             hello = proc.recv(deadline)
             if hello.get("op") != "ready":
                 raise _ProtocolError(f"unexpected first frame {hello.get('op')!r}")
-            if self._sources:
+            if proc.pending_load:
                 self._expect_loaded(proc, deadline)
         except (_ProtocolError, _Timeout) as exc:
             proc.kill()
@@ -283,7 +286,7 @@ def _split_source(source: str) -> dict[str, Any]:
     """
     request: dict[str, Any] = {"source": source, "code": source, "expr": None}
     try:
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
     except SyntaxError:
         return request
     if not tree.body or not isinstance(tree.body[-1], ast.Expr):

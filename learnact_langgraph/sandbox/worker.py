@@ -244,7 +244,7 @@ def _plain(value: Any, budget: list[int], depth: int = 0) -> bool:
         return False
     if value is None or isinstance(value, bool | int | float):
         return type(value) in (bool, int, float, type(None))
-    if type(value) is str:
+    if isinstance(value, str):  # str or Observation
         return len(value) < 100_000
     if type(value) in (list, tuple):
         return all(_plain(v, budget, depth + 1) for v in value)

@@ -9,10 +9,13 @@ annotation, becomes "any value". Defaults are read with ``ast.literal_eval``.
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
+from learnact_langgraph import pyast
+from learnact_langgraph import pyast
 from learnact_langgraph.actions import ActionParam, LearnedAction
 from learnact_langgraph.envs.base import BaseAction
 
@@ -36,7 +39,7 @@ def annotation_type(text: str | None) -> Any:
     if not text:
         return Any
     try:
-        node = ast.parse(text, mode="eval").body
+        node = pyast.parse(text, mode="eval").body
     except SyntaxError:
         return Any
     return _node_type(node)
@@ -70,21 +73,30 @@ def _node_type(node: ast.expr) -> Any:
 def _default(param: ActionParam) -> Any:
     assert param.default is not None
     try:
-        return ast.literal_eval(param.default)
+        return ast.literal_eval(pyast.parse(param.default, mode="eval"))
     except (ValueError, SyntaxError):
         return None
 
 
 def learned_args_schema(action: LearnedAction) -> type[BaseModel]:
-    """A pydantic model whose fields are the action's parameters, in order."""
+    """A pydantic model whose fields are the action's parameters, in order.
+
+    Models are cached by name and parameters: building one costs about a millisecond,
+    and agents ask for the same tools at every episode.
+    """
+    return _schema(action.name, action.params)
+
+
+@lru_cache(maxsize=65_536)
+def _schema(name: str, params: tuple[ActionParam, ...]) -> type[BaseModel]:
     fields: dict[str, Any] = {}
-    for p in action.params:
+    for p in params:
         kind = annotation_type(p.annotation)
         if p.required:
             fields[p.name] = (kind, Field(...))
         else:
             fields[p.name] = (kind, Field(default=_default(p)))
-    return create_model(f"{action.name}_args", **fields)
+    return create_model(f"{name}_args", **fields)
 
 
 def base_args_schema(action: BaseAction) -> type[BaseModel]:

@@ -67,6 +67,7 @@ def test_broken_action_is_fixed_scored_higher_and_published() -> None:
     assert usage["calls"] > 0 and usage["by_node"]["act"]["calls"] > 0
     assert usage["by_node"]["create_actions"]["calls"] >= 2
     assert set(result["node_seconds"]) >= {"create_actions", "act", "evaluate", "select"}
+    assert 0 < release["run_seconds"] < 120
 
 
 def test_failure_detection_records_the_failed_step() -> None:

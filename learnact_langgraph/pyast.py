@@ -1,0 +1,21 @@
+"""Thread-safe ``ast.parse``.
+
+CPython 3.11 keeps the AST converter's recursion counter in shared state, so two
+threads parsing at once can fail with "SystemError: AST constructor recursion depth
+mismatch" (CPython issue 106905). Evaluation branches of the learner run in threads,
+so every parse in this package goes through one lock.
+"""
+
+from __future__ import annotations
+
+import ast
+import threading
+from typing import Any
+
+_LOCK = threading.Lock()
+
+
+def parse(source: str, filename: str = "<unknown>", mode: str = "exec", **kwargs: Any) -> Any:
+    """``ast.parse`` under a process-wide lock."""
+    with _LOCK:
+        return ast.parse(source, filename, mode, **kwargs)
