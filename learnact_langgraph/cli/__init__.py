@@ -17,7 +17,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from learnact_langgraph import __version__
-from learnact_langgraph.cli import data, demo, library
+from learnact_langgraph.cli import bench, data, demo, library
 from learnact_langgraph.errors import LearnActError
 
 #: Exit code of a command that failed with a :class:`LearnActError`.
@@ -53,6 +53,7 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False,
         "--version",
@@ -60,13 +61,29 @@ def _root(
         callback=_show_version,
         is_eager=True,
     ),
+    config: str | None = typer.Option(
+        None,
+        "--config",
+        envvar=bench.CONFIG_ENV_VAR,
+        help=f"TOML settings file (default: ./{bench.DEFAULT_CONFIG} when present); "
+        "flags and environment variables win over it.",
+    ),
 ) -> None:
     """LearnAct for LangGraph: agents that learn new actions from failed tasks."""
+    ctx.default_map = bench.default_map(bench.load_config(config), list(app_commands(ctx)))
+
+
+def app_commands(ctx: typer.Context) -> list[str]:
+    return list(getattr(ctx.command, "commands", {}))
 
 
 app.add_typer(data.app, name="data")
 app.add_typer(library.app, name="library")
 app.command("demo")(demo.demo)
+app.command("bench")(bench.bench)
+app.command("report")(bench.report)
+app.command("learn")(bench.learn)
+app.command("eval")(bench.eval_)
 
 
 def main() -> None:

@@ -71,7 +71,7 @@ def offline_episode(size: int = 4, seed: int = 0) -> Trajectory:
         )
 
 
-def learning_run(model: str, k: int, rounds: int, size: int, seed: int) -> dict[str, Any]:
+def learning_run(model: Any, k: int, rounds: int, size: int, seed: int) -> dict[str, Any]:
     from langgraph.store.memory import InMemoryStore
 
     from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
@@ -120,35 +120,41 @@ def demo(
         if not traj.success:
             raise typer.Exit(1)
         return
+    traj = learning_demo(model, k=k, rounds=rounds, size=size, seed=seed)
+    if traj is None:
+        raise typer.Exit(1)
+
+
+def learning_demo(
+    model: Any, *, k: int = 4, rounds: int = 2, size: int = 4, seed: int = 0
+) -> Trajectory | None:
+    """Learn on three generated tasks, then play a fourth with the learned actions."""
+    from learnact_langgraph.models import resolve_model
+    from learnact_langgraph.sandbox import Sandbox
+
     result = learning_run(model, k, rounds, size, seed)
     release = result.get("release")
     if not release:
         console.print("[red]No action set survived the checks; nothing was published.[/red]")
-        raise typer.Exit(1)
+        return None
     for action in release["actions"].values():
         console.print(f"[bold]{action['signature']}[/bold]: {action['description']}")
     console.print(f"scores: {release['stats']}")
+    usage = result["usage"]
     console.print(
-        f"LLM usage: {result['usage'].get('calls')} calls, "
-        f"{result['usage'].get('input_tokens')} input / "
-        f"{result['usage'].get('output_tokens')} output tokens"
+        f"LLM usage: {usage.get('calls')} calls, {usage.get('input_tokens')} input / "
+        f"{usage.get('output_tokens')} output tokens"
     )
-    from learnact_langgraph.models import resolve_model
-    from learnact_langgraph.sandbox import Sandbox
-
     env = _env(size, 4, seed)
     actions = [
         SimpleAction(a["name"], a["source"], a["signature"], a["description"], tuple(a["notes"]))
         for a in release["actions"].values()
     ]
+    chat = resolve_model(model, temperature=0) if isinstance(model, str) else model
     with Sandbox(env) as sandbox:
         sandbox.load({a.name: a.source for a in actions})
         traj = run_episode(
-            env,
-            sandbox,
-            resolve_model(model, temperature=0),
-            3,
-            actions=actions,
-            usage_examples=release["usage_examples"],
+            env, sandbox, chat, 3, actions=actions, usage_examples=release["usage_examples"]
         )
     _show(traj, "held-out task with the learned actions")
+    return traj

@@ -18,6 +18,7 @@ import json
 import linecache
 import os
 import resource
+import select
 import signal
 import sys
 import time
@@ -27,6 +28,7 @@ from typing import Any
 _IN, _OUT = 0, 1
 _buffer = bytearray()
 _MARGIN_FRAMES = 40
+_SPIN_S = 0.0
 
 
 class _Abort(BaseException):
@@ -49,8 +51,16 @@ class Observation(str):
 
 
 def _read_exact(n: int) -> bytes:
+    """Read n bytes; spin briefly before sleeping, as the host answers within microseconds."""
     while len(_buffer) < n:
-        chunk = os.read(_IN, max(65536, n - len(_buffer)))
+        spin_until = time.perf_counter() + _SPIN_S
+        while True:
+            try:
+                chunk = os.read(_IN, max(65536, n - len(_buffer)))
+                break
+            except BlockingIOError:
+                if time.perf_counter() > spin_until:
+                    select.select([_IN], [], [])
         if not chunk:
             os._exit(0)
         _buffer.extend(chunk)
@@ -303,6 +313,7 @@ def _on_xcpu(signum: int, frame: Any) -> None:
 
 def main() -> None:
     sys.stdout = sys.stderr = _Null()
+    os.set_blocking(_IN, False)
     config = recv()
     signal.signal(signal.SIGXCPU, _on_xcpu)
     worker = Worker(config)

@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import BaseModel, Field, create_model
 
 from learnact_langgraph import pyast
-from learnact_langgraph import pyast
 from learnact_langgraph.actions import ActionParam, LearnedAction
 from learnact_langgraph.envs.base import BaseAction
 
