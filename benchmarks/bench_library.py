@@ -6,7 +6,9 @@ For each size the library is filled with one release, then we time, per operatio
 * ``get``: the released version of a random action (pointer, head, version record);
 * ``search``: top-5 for a short query (keyword ranking: neither store has a vector index
   here, see ``ActionLibrary.search``);
-* ``as_tools``: every released action (and the 3 base actions) as StructuredTools.
+* ``as_tools``: every released action (and the 3 base actions) as StructuredTools,
+  cold (argument models built) and warm (models cached, the case of every later
+  episode).
 
 Run: ``.venv/bin/python benchmarks/bench_library.py`` (about two minutes).
 """
@@ -28,6 +30,7 @@ from langgraph.store.sqlite import SqliteStore
 
 from learnact_langgraph.envs.base import BaseAction, Param
 from learnact_langgraph.library import ActionLibrary
+from learnact_langgraph.tools.schema import clear_schema_cache
 
 SIZES = (100, 1_000, 10_000)
 BASE = [
@@ -38,7 +41,7 @@ BASE = [
 VERBS = ["carry", "stack", "fetch", "deliver", "clear", "sort", "swap", "collect", "inspect"]
 THINGS = ["ball", "block", "cup", "tyre", "shaker", "room", "gripper", "tower", "glass"]
 QUERIES = ["carry a ball to a room", "stack blocks into a tower", "clean the shaker", "swap cups"]
-REPEATS = {"add": 20, "get": 200, "search": 10, "as_tools": 2}
+REPEATS = {"add": 20, "get": 200, "search": 10, "as_tools": 3}
 
 
 def _source(i: int) -> tuple[str, str]:
@@ -89,12 +92,17 @@ def measure(make: Callable[[], object], n: int) -> dict[str, float]:
             source, description = _source(next(extra))
             return lib.add(source, description=description)
 
+        def cold_tools(_: int) -> object:
+            clear_schema_cache()
+            return lib.as_tools(None)
+
         result = {
             "fill (one release, s)": fill_s,
             "add": _timed(add, REPEATS["add"]),
             "get": _timed(lambda _: lib.get(rng.choice(names)), REPEATS["get"]),
             "search": _timed(lambda i: lib.search(QUERIES[i % len(QUERIES)], 5), REPEATS["search"]),
-            "as_tools": _timed(lambda _: lib.as_tools(None), REPEATS["as_tools"]),
+            "as_tools (cold)": _timed(cold_tools, REPEATS["as_tools"]),
+            "as_tools (warm)": _timed(lambda _: lib.as_tools(None), REPEATS["as_tools"]),
         }
         assert len(lib.as_tools(None)) == len(names) + REPEATS["add"] + len(BASE)
         return result
@@ -110,7 +118,10 @@ def main() -> None:
             rows.append((n, op, mem, sql, sql / mem if mem else float("nan")))
         print(f"done: {n} actions", file=sys.stderr)
     print(f"\nActionLibrary latency, median ms per call (Python {sys.version.split()[0]})")
-    header = f"{'actions':>8} | {'operation':<22} | {'InMemoryStore':>14} | {'SqliteStore':>12} | {'Sqlite/InMemory':>15}"
+    header = (
+        f"{'actions':>8} | {'operation':<22} | {'InMemoryStore':>14} | "
+        f"{'SqliteStore':>12} | {'Sqlite/InMemory':>15}"
+    )
     print(header)
     print("-" * len(header))
     for n, op, mem, sql, ratio in rows:

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "ActionLibrary", "ActionStatus", "Release", "ReleaseBuilder"]
 
 SCHEMA_VERSION = 1
-_PAGE = 10_000
+_PAGE = 100_000
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,10 @@ class ActionLibrary:
         return len(self.release_contents())
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.status(name).released is not None
+        """Whether ``name`` is in the current release."""
+        return (
+            isinstance(name, str) and self.head(name) is not None and not self.status(name).retired
+        )
 
     def status(self, name: str) -> ActionStatus:
         head = self._require_head(name)
@@ -271,7 +274,10 @@ class ActionLibrary:
         name: str | None = None,
         message: str = "",
     ) -> LearnedAction:
-        """Add a new action (``action`` is a LearnedAction or its source)."""
+        """Add a new action (``action`` is a LearnedAction or its source).
+
+        Adding the name of a retired action brings it back as a new version of it.
+        """
         builder = ReleaseBuilder(self)
         builder.add(
             action,
@@ -351,34 +357,43 @@ class ActionLibrary:
         """The ``k`` released actions whose descriptions best match ``query``.
 
         Uses the store's semantic index when it has one (``InMemoryStore(index=...)``,
-        ``PostgresStore`` with pgvector). A store without an index (SqliteStore on a
-        Python that cannot load SQLite extensions) falls back to keyword ranking:
-        identifier-aware word overlap weighted by inverse document frequency.
+        ``PostgresStore`` with pgvector): each released action's catalog entry is
+        embedded on its ``text`` field (name, signature, description, notes) whatever
+        the index's ``fields`` say, and only the hits are checked against the release. A store without an index (SqliteStore on a Python that cannot load
+        SQLite extensions) falls back to keyword ranking (BM25 over words of the name,
+        signature, description and notes), which reads the whole catalog each time:
+        fine for thousands of actions, use an index beyond that.
         """
         if k <= 0:
             return []
-        contents = self.release_contents()
         if self.has_index:
-            items = self.store.search(self.ns("catalog"), query=query, limit=max(k * 2, k + 5))
-            names = [i.key for i in items if i.key in contents]
-        else:
-            docs: dict[str, Counter[str]] = {}
-            offset = 0
-            if len(self._bags) > 200_000:
-                self._bags.clear()
-            while True:
-                page = self.store.search(self.ns("catalog"), limit=_PAGE, offset=offset)
-                for item in page:
-                    if contents.get(item.key) == item.value.get("version"):
-                        key = (item.key, contents[item.key])
-                        if key not in self._bags:
-                            self._bags[key] = bag(str(item.value.get("text", "")))
-                        docs[item.key] = self._bags[key]
-                if len(page) < _PAGE:
-                    break
-                offset += _PAGE
-            names = keyword_rank(query, docs)
-        names = names[:k]
+            gen, skipped = self.pointer()
+            items = self.store.search(self.ns("catalog"), query=query, limit=k * 2 + 5)
+            keys = [i.key for i in items]
+            heads = get_many(self.store, [GetOp(self.ns("heads"), n) for n in keys])
+            found = [
+                (n, v)
+                for n, h in zip(keys, heads, strict=True)
+                if h is not None and (v := resolve(h.value, gen, skipped)) is not None
+            ]
+            return self._read_versions(found[:k])
+        contents = self.release_contents()
+        docs: dict[str, Counter[str]] = {}
+        if len(self._bags) > 200_000:
+            self._bags.clear()
+        offset = 0
+        while True:
+            page = self.store.search(self.ns("catalog"), limit=_PAGE, offset=offset)
+            for item in page:
+                if item.key in contents:
+                    key = (item.key, int(item.value.get("version", 0)))
+                    if key not in self._bags:
+                        self._bags[key] = bag(str(item.value.get("text", "")))
+                    docs[item.key] = self._bags[key]
+            if len(page) < _PAGE:
+                break
+            offset += _PAGE
+        names = keyword_rank(query, docs)[:k]
         return self._read_versions([(n, contents[n]) for n in names])
 
     def as_tools(self, session: Any = None, **kwargs: Any) -> list[BaseTool]:

@@ -230,7 +230,7 @@ def commit(
                 )
             exists = heads[n] is not None or n in outcome
             if ch.kind == "add":
-                if exists:
+                if outcome.get(n, released[n]) is not None:
                     raise LibraryError(f"{n!r} already exists; revise it instead of adding it.")
                 assert ch.make is not None
                 new = ch.make(None)

@@ -63,7 +63,7 @@ def load_report(
         domains=domains,
         cells=metrics.table(episodes),
         costs=metrics.costs(episodes, artifacts),
-        curves=metrics.learning_curves(artifacts),
+        curves={m: c for m in METHODS if (c := metrics.learning_curves(artifacts).get(m))},
         include_train=include_train,
     )
 
@@ -128,6 +128,11 @@ def render_markdown(data: ReportData) -> str:
             f"{k}={settings[k]}"
             for k in ("max_steps", "memory_steps", "train_steps", "k", "rounds", "seed", "tasks")
             if k in settings
+        ),
+        *(
+            [f"- Learned actions read from the stored library `{settings['library']}`"]
+            if settings.get("library")
+            else []
         ),
         f"- Package {run.get('package_version')}, git commit `{run.get('git_commit')}`, "
         f"Python {run.get('python')}",

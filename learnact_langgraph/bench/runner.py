@@ -10,6 +10,7 @@ and sandbox worker; only the appends to the store are serialised. Progress goes 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -148,6 +149,16 @@ class _StopCheck(BaseCallbackHandler):
 
     def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
         self.on_chat_model_start()
+
+
+class _QuietStop(logging.Filter):
+    """LangChain logs a warning for every callback error; a requested stop is not one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "BenchStopped" not in record.getMessage()
+
+
+logging.getLogger("langchain_core.callbacks.manager").addFilter(_QuietStop())
 
 
 def _stoppable(model: BaseChatModel, stop: threading.Event) -> BaseChatModel:

@@ -17,7 +17,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from learnact_langgraph import __version__
-from learnact_langgraph.cli import bench, data, demo, library
+from learnact_langgraph.cli import bench, data, demo, learn, library
 from learnact_langgraph.errors import LearnActError
 
 #: Exit code of a command that failed with a :class:`LearnActError`.
@@ -82,8 +82,8 @@ app.add_typer(library.app, name="library")
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
 app.command("report")(bench.report)
-app.command("learn")(bench.learn)
-app.command("eval")(bench.eval_)
+app.command("learn")(learn.learn)
+app.command("eval")(learn.eval_)
 
 
 def main() -> None:

@@ -120,8 +120,7 @@ def demo(
         if not traj.success:
             raise typer.Exit(1)
         return
-    traj = learning_demo(model, k=k, rounds=rounds, size=size, seed=seed)
-    if traj is None:
+    if learning_demo(model, k=k, rounds=rounds, size=size, seed=seed) is None:
         raise typer.Exit(1)
 
 

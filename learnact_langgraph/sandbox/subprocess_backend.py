@@ -39,7 +39,6 @@ WORKER = Path(__file__).with_name("worker.py")
 MAX_FRAME = 8 * 1024 * 1024
 STARTUP_TIMEOUT_S = 20.0
 NOBODY = 65534
-SPIN_S = 0.0
 
 
 class _ProtocolError(Exception):
@@ -64,7 +63,7 @@ class _Process:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             cwd=workdir,
-            env={},
+            env={"MALLOC_MMAP_THRESHOLD_": "131072"},  # big blocks go back to the OS on free
             start_new_session=True,
             close_fds=True,
             bufsize=0,
@@ -72,7 +71,8 @@ class _Process:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.wfd = self.proc.stdin.fileno()
         self.rfd = self.proc.stdout.fileno()
-        os.set_blocking(self.rfd, False)
+        self.poll = select.poll()
+        self.poll.register(self.rfd, select.POLLIN)
         self.buf = bytearray()
         self.ready = False
         self.pending_load = False
@@ -111,20 +111,10 @@ class _Process:
         return data
 
     def _read_some(self, deadline: float) -> bytes:
-        """Spin for a few hundred microseconds (a base call's round trip), then sleep."""
-        spin_until = time.perf_counter() + SPIN_S
-        while True:
-            try:
-                return os.read(self.rfd, 1 << 16)
-            except BlockingIOError:
-                if time.perf_counter() < spin_until:
-                    continue
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _Timeout
-            readable, _, _ = select.select([self.rfd], [], [], left)
-            if not readable:
-                raise _Timeout
+        left = deadline - time.monotonic()
+        if left <= 0 or not self.poll.poll(left * 1000.0):
+            raise _Timeout
+        return os.read(self.rfd, 1 << 16)
 
     def _death(self) -> str:
         try:
@@ -197,8 +187,11 @@ class SubprocessBackend(SandboxBackend):
         proc: _Process | None = self._state["proc"]
         if proc is None:
             raise SandboxError("This sandbox is closed; create a new Sandbox to run code.")
-        if proc.ready:
+        if proc.ready and proc.proc.poll() is None:
             return proc
+        if proc.ready:  # died while idle (for example after a memory limit): start afresh
+            self._respawn()
+            proc = self._state["proc"]
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         try:
             hello = proc.recv(deadline)
@@ -247,6 +240,8 @@ class SubprocessBackend(SandboxBackend):
                 message = proc.recv(deadline)
                 op = message.get("op")
                 if op == "done":
+                    if message.get("recycle"):
+                        self._respawn()
                     return _outcome(message, stopped)
                 if op != "call":
                     raise _ProtocolError(f"unexpected frame {op!r} during a call")

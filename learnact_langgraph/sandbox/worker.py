@@ -18,7 +18,6 @@ import json
 import linecache
 import os
 import resource
-import select
 import signal
 import sys
 import time
@@ -27,19 +26,23 @@ from typing import Any
 
 _IN, _OUT = 0, 1
 _buffer = bytearray()
-_MARGIN_FRAMES = 40
-_SPIN_S = 0.0
+_MARGIN_FRAMES = 8  # frames of a base call's pipe round trip
 
 
-class _Abort(BaseException):
-    """The host refused a base call (per-call limit); ends the call."""
+class LimitExceeded(BaseException):
+    """A per-call limit was hit; derived from BaseException so ``except Exception``
+    in learned code does not swallow it."""
 
 
-class _OutputLimit(BaseException):
+class BaseCallLimit(LimitExceeded):
+    """The host refused a base call (per-call limit)."""
+
+
+class OutputLimit(LimitExceeded):
     pass
 
 
-class _CpuLimit(BaseException):
+class CpuTimeLimit(LimitExceeded):
     pass
 
 
@@ -51,16 +54,8 @@ class Observation(str):
 
 
 def _read_exact(n: int) -> bytes:
-    """Read n bytes; spin briefly before sleeping, as the host answers within microseconds."""
     while len(_buffer) < n:
-        spin_until = time.perf_counter() + _SPIN_S
-        while True:
-            try:
-                chunk = os.read(_IN, max(65536, n - len(_buffer)))
-                break
-            except BlockingIOError:
-                if time.perf_counter() > spin_until:
-                    select.select([_IN], [], [])
+        chunk = os.read(_IN, max(65536, n - len(_buffer)))
         if not chunk:
             os._exit(0)
         _buffer.extend(chunk)
@@ -88,6 +83,7 @@ class Worker:
         self.library: list[tuple[str, Any]] = []
         self.limits: dict[str, Any] = dict(config["limits"])
         self.seq = 0
+        self.out_of_memory = False
         self.out: list[str] = []
         self.out_len = 0
         self.builtins = self._make_builtins(config["builtins"])
@@ -106,7 +102,7 @@ class Worker:
         self.out.append(text[: max(room, 0)])
         self.out_len += len(text)
         if self.out_len > int(self.limits["output_chars"]):
-            raise _OutputLimit(
+            raise OutputLimit(
                 f"printed output exceeded the limit of {self.limits['output_chars']} characters"
             )
 
@@ -127,7 +123,7 @@ class Worker:
                 if reply.get("seq") == seq:
                     break
             if reply["op"] == "abort":
-                raise _Abort(reply["message"])
+                raise BaseCallLimit(reply["message"])
             obs = Observation(reply["obs"])
             obs.valid = bool(reply["valid"])
             obs.done = bool(reply["done"])
@@ -158,6 +154,7 @@ class Worker:
             namespace[name] = self._make_base(name)
         value: Any = None
         kind = message = tb = None
+        self.out_of_memory = False
         self._arm_limits()
         try:
             for _, code in self.library:
@@ -180,6 +177,8 @@ class Worker:
             "traceback": tb or "",
             "stdout": "".join(self.out),
             "worker_s": time.perf_counter() - started,
+            # after running out of memory the heap may stay fragmented: ask for a new worker
+            "recycle": kind == "limit" and self.out_of_memory,
         }
         reply.update(_encode_value(value))
         return reply
@@ -195,15 +194,16 @@ class Worker:
 
     def _classify(self, exc: BaseException) -> tuple[str, str]:
         lim = self.limits
-        if isinstance(exc, _Abort):
+        if isinstance(exc, BaseCallLimit):
             return "limit", str(exc)
-        if isinstance(exc, _OutputLimit):
+        if isinstance(exc, OutputLimit):
             return "limit", str(exc)
-        if isinstance(exc, _CpuLimit):
+        if isinstance(exc, CpuTimeLimit):
             return "limit", f"CPU time limit of {lim['cpu_time_s']} s exceeded"
         if isinstance(exc, RecursionError):
             return "limit", f"recursion depth limit of {lim['recursion_depth']} exceeded"
         if isinstance(exc, MemoryError):
+            self.out_of_memory = True
             return "limit", f"memory limit of {lim['memory_mb']} MB exceeded"
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return "python_exception", text[:2000]
@@ -216,8 +216,9 @@ class Worker:
         if hard != resource.RLIM_INFINITY:
             soft = min(soft, hard)
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-        depth = _depth()
-        sys.setrecursionlimit(depth + int(self.limits["recursion_depth"]) + _MARGIN_FRAMES)
+        run_depth = _depth() - 2  # _depth <- _arm_limits <- run
+        limit = run_depth + 1 + int(self.limits["recursion_depth"]) + _MARGIN_FRAMES
+        sys.setrecursionlimit(limit)
 
     def _disarm_limits(self) -> None:
         sys.setrecursionlimit(1000)
@@ -308,12 +309,11 @@ class _Null:
 
 
 def _on_xcpu(signum: int, frame: Any) -> None:
-    raise _CpuLimit()
+    raise CpuTimeLimit()
 
 
 def main() -> None:
     sys.stdout = sys.stderr = _Null()
-    os.set_blocking(_IN, False)
     config = recv()
     signal.signal(signal.SIGXCPU, _on_xcpu)
     worker = Worker(config)

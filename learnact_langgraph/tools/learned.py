@@ -45,13 +45,32 @@ class ToolSession:
         self._owned = False
         self._lock = threading.Lock()
 
-    def sandbox(self) -> Sandbox:
+    def open(self) -> Sandbox:
+        """Start (or take) the sandbox and load the learned actions into it.
+
+        Raises the sandbox's own errors, e.g. ``PolicyViolation`` for code it refuses.
+        """
         with self._lock:
             if self._sandbox is None:
-                self._sandbox, self._owned = self._open()
+                sandbox, owned = self._open()
                 if self._sources:
-                    self._sandbox.load(self._sources)
+                    try:
+                        sandbox.load(self._sources)
+                    except Exception:
+                        if owned:
+                            sandbox.close()
+                        raise
+                self._sandbox, self._owned = sandbox, owned
             return self._sandbox
+
+    def sandbox(self) -> Sandbox:
+        """:meth:`open` for a tool call: problems become a ``ToolException`` the agent sees."""
+        from learnact_langgraph.sandbox import LearnedCodeError, SandboxError
+
+        try:
+            return self.open()
+        except (LearnedCodeError, SandboxError) as exc:
+            raise ToolException(f"The learned actions cannot run: {exc}") from exc
 
     def _open(self) -> tuple[Sandbox, bool]:
         from learnact_langgraph.sandbox import Sandbox
@@ -146,11 +165,15 @@ def library_tools(
     Every released learned action is loaded into the session's sandbox, so learned
     actions can call each other even when only some of them are offered as tools.
     """
+    from learnact_langgraph.sandbox import Sandbox
+
     actions = library.actions(generation)
     if isinstance(session, ToolSession):
         bound = session
     else:
         bound = ToolSession(session, {a.name: a.source for a in actions})
+    if isinstance(session, Sandbox):
+        bound.open()  # a refused action should fail here, not at the agent's first call
     chosen = [a for a in actions if names is None or a.name in set(names)]
     tools: list[BaseTool] = []
     if include_base:

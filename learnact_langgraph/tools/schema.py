@@ -98,6 +98,11 @@ def _schema(name: str, params: tuple[ActionParam, ...]) -> type[BaseModel]:
     return create_model(f"{name}_args", **fields)
 
 
+def clear_schema_cache() -> None:
+    """Forget cached argument models (benchmarks use it to time a cold start)."""
+    _schema.cache_clear()
+
+
 def base_args_schema(action: BaseAction) -> type[BaseModel]:
     fields: dict[str, Any] = {
         p.name: (annotation_type(p.annotation), Field(...)) for p in action.params

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
+from langgraph.store.base import BaseStore, Op, Result
 from langgraph.store.memory import InMemoryStore
 from langgraph.store.sqlite import SqliteStore
 
@@ -94,11 +98,17 @@ def test_retire_and_revive(lib: ActionLibrary) -> None:
         lib.retire("go")
     revived = lib.revise("go", note="back")
     assert revived.version == 2 and revived.parent_version == 1 and "go" in lib
+    lib.retire("go")
+    again = lib.add(GO, description="added again")
+    assert (again.version, again.parent_version, again.description) == (3, 2, "added again")
+    with pytest.raises(LibraryError, match="already exists"):
+        lib.add(GO)
 
 
 def test_get_errors(lib: ActionLibrary) -> None:
     with pytest.raises(LibraryError, match="no action named"):
         lib.get("ghost")
+    assert "ghost" not in lib and 3 not in lib
     lib.add(GO)
     with pytest.raises(LibraryError, match="has no version 5"):
         lib.get("go", 5)
@@ -224,30 +234,53 @@ def test_concurrent_writers_lose_nothing(lib: ActionLibrary) -> None:
     assert sorted(final.notes) == sorted(f"{t}{i}" for t in "abc" for i in range(per_thread))
 
 
-def test_reader_never_sees_half_a_release(lib: ActionLibrary) -> None:
-    names = [f"act{i}" for i in range(6)]
-    with lib.release() as rel:
-        for n in names:
-            rel.add(f"def {n}():\n    return None\n", description="gen 0")
-    stop = threading.Event()
-    mixed: list[set[str]] = []
+class SlowStore(InMemoryStore):
+    """Applies a batch one operation at a time with a pause between: no atomicity at all."""
 
-    def reader() -> None:
-        while not stop.is_set():
-            seen = {a.description for a in lib.actions()}
-            if len(seen) != 1:
-                mixed.append(seen)
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        results: list[Result] = []
+        for op in ops:
+            results += super().batch([op])
+            time.sleep(0.0002)
+        return results
 
-    t = threading.Thread(target=reader)
-    t.start()
-    for g in range(1, 15):
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "slow"])
+def test_reader_never_sees_half_a_release(kind: str, tmp_path: Path) -> None:
+    """A reader thread checks every set it reads: all descriptions from one release."""
+    with contextlib.ExitStack() as stack:
+        if kind == "sqlite":
+            store: BaseStore = stack.enter_context(
+                SqliteStore.from_conn_string(str(tmp_path / "r.db"))
+            )
+        else:
+            store = SlowStore() if kind == "slow" else InMemoryStore()
+        lib = ActionLibrary(store, ("atomic",))
+        names = [f"act{i}" for i in range(6)]
         with lib.release() as rel:
             for n in names:
-                rel.revise(n, description=f"gen {g}")
-    stop.set()
-    t.join()
-    assert mixed == []
-    assert {a.description for a in lib.actions()} == {"gen 14"}
+                rel.add(f"def {n}():\n    return None\n", description="gen 0")
+        stop = threading.Event()
+        mixed: list[set[str]] = []
+        reads = [0]
+
+        def reader() -> None:
+            while not stop.is_set():
+                seen = {a.description for a in lib.actions()}
+                reads[0] += 1
+                if len(seen) != 1:
+                    mixed.append(seen)
+
+        t = threading.Thread(target=reader)
+        t.start()
+        for g in range(1, 15):
+            with lib.release() as rel:
+                for n in names:
+                    rel.revise(n, description=f"gen {g}")
+        stop.set()
+        t.join()
+        assert mixed == [] and reads[0] > 0
+        assert {a.description for a in lib.actions()} == {"gen 14"}
 
 
 def test_search_uses_the_semantic_index() -> None:

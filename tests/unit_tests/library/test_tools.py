@@ -224,3 +224,16 @@ class TestRetrieveToolStandard(ToolsUnitTests):
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
         return {"query": "carry a ball"}
+
+
+def test_code_the_sandbox_refuses_fails_early_or_as_tool_text(
+    env: PDDLEnvironment, sandbox: Sandbox
+) -> None:
+    from learnact_langgraph.sandbox import PolicyViolation
+
+    library = ActionLibrary(InMemoryStore(), ("refused",), base_actions=env)
+    library.add("import os\ndef peek(path):\n    return os.listdir(path)\n")
+    with pytest.raises(PolicyViolation):
+        library.as_tools(sandbox)
+    tools = {t.name: t for t in library.as_tools(lambda: Sandbox(env))}
+    assert "The learned actions cannot run" in _call(tools["peek"], {"path": "/"}).content

@@ -1,0 +1,303 @@
+"""Sandbox latency (and, with --security, attack coverage) side by side in one run.
+
+Cases: (a) a trivial learned action, (b) a learned action making 20 base-action calls.
+Rows: plain in-process ``exec`` (the floor, no safety at all), the default
+``subprocess`` backend through :class:`Sandbox`, and the measured alternatives:
+``pydantic-monty`` (a sandboxed interpreter in its own worker process, with host
+function calls) and RestrictedPython (compile-time guards; run in-process here, so
+its row shows the guard cost only: in a worker it would add the same pipe round trips
+as the subprocess row).
+
+    .venv/bin/python benchmarks/bench_sandbox.py [--n 300] [--security]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+from learnact_langgraph.envs.base import Environment, StepResult, Task, base_action
+from learnact_langgraph.sandbox import Limits, Sandbox
+
+TRIVIAL = "def trivial():\n    return 1\n"
+WALK = (
+    "def walk20():\n"
+    "    for i in range(10):\n"
+    "        move('a', 'b')\n"
+    "        obs = move('b', 'a')\n"
+    "    return obs\n"
+)
+CASES = {"(a) trivial": "trivial()", "(b) 20 base calls": "walk20()"}
+
+#: Attack snippets for --security (each must be stopped with an error).
+ATTACKS: dict[str, str] = {
+    "open read": "open('/etc/passwd').read()",
+    "open write": "open('pwned.txt', 'w').write('x')",
+    "import os": "import os\nos.listdir('/')",
+    "import subprocess": "import subprocess\nsubprocess.run(['id'])",
+    "import socket": "import socket\nsocket.socket()",
+    "import ctypes": "import ctypes",
+    "__import__": "__import__('os').getcwd()",
+    "eval": "eval('1 + 1')",
+    "exec": "exec('x = 1')",
+    "compile": "compile('1', 'f', 'eval')",
+    "dunder walk": "().__class__.__mro__[1].__subclasses__()",
+    "format walk": "'{0.__class__.__mro__}'.format(())",
+    "gi_frame": "(x for x in [1]).gi_frame.f_back",
+    "globals()": "globals()",
+    "vars()": "vars()",
+    "builtins tamper": "__builtins__['len'] = None",
+    "env object": "env.state",
+    "func globals": "move.__globals__",
+    "infinite loop": "while True:\n    pass",
+    "memory bomb": "x = 'a' * (10 ** 10)",
+    "deep recursion": "def f(n):\n    return f(n + 1)\nf(0)",
+    "huge output": "while True:\n    print('spam' * 100)",
+    "sys.exit": "import sys\nsys.exit(1)",
+    "os._exit": "import os\nos._exit(1)",
+    "fork": "import os\nos.fork()",
+    "base-action loop": "while True:\n    move('a', 'b')",
+}
+LIMITS = Limits(wall_time_s=1.0, cpu_time_s=1.0, memory_mb=256, output_chars=2000, base_calls=50)
+
+
+class PingPong(Environment):
+    """Two rooms; ``move`` is as cheap as an environment step gets."""
+
+    name = "pingpong"
+
+    def tasks(self) -> Sequence[Task]:
+        return [Task(id="pingpong/0", domain="pingpong", index=0)]
+
+    def _reset(self, task: Task) -> str:
+        self.state = {"at": "a"}
+        return "You are in a."
+
+    def goal_progress(self) -> float:
+        return 0.0
+
+    @base_action
+    def move(self, src: str, dst: str) -> StepResult:
+        """Move from src to dst."""
+        if self.state["at"] != src:
+            return self.refuse(f"move({src!r}, {dst!r})", "precondition")
+        self.state["at"] = dst
+        return self.ok(f"move({src!r}, {dst!r})", f"You are in {dst}.")
+
+
+def _nothing() -> None:
+    pass
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1e6, ordered[int(len(ordered) * 0.99) - 1] * 1e6
+
+
+def timed(fn: Callable[[], Any], n: int) -> tuple[float, float]:
+    for _ in range(20):
+        fn()
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return percentiles(samples)
+
+
+# ----- runners: each returns {case: callable} ------------------------------------------
+def floor_runner(env: PingPong) -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
+    def mover(*args: Any) -> str:
+        return env.call("move", *args).observation
+
+    namespace: dict[str, Any] = {"move": mover}
+    exec(TRIVIAL + WALK, namespace)
+    codes = {case: compile(line, "<action>", "eval") for case, line in CASES.items()}
+    runners: dict[str, Callable[[], Any]] = {
+        case: partial(eval, code, namespace) for case, code in codes.items()
+    }
+    return runners, _nothing
+
+
+def subprocess_runner(env: PingPong) -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
+    sb = Sandbox(env, limits=LIMITS)
+    sb.load({"trivial": TRIVIAL, "walk20": WALK})
+
+    def run(line: str) -> Any:
+        result = sb.run(line)
+        assert result.ok, result
+        return result
+
+    return {case: partial(run, line) for case, line in CASES.items()}, sb.close
+
+
+def monty_runner(env: PingPong) -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
+    import pydantic_monty as pm
+
+    pool = pm.Monty(min_processes=1)
+    pool.__enter__()
+    limits: Any = {
+        "max_feed_duration_secs": LIMITS.wall_time_s,
+        "max_memory": LIMITS.memory_mb * 2**20,
+        "max_recursion_depth": LIMITS.recursion_depth,
+        "max_suspensions": 10**9,
+    }
+    session = pool.checkout(script_name="action.py", limits=limits)
+    session.__enter__()
+    lookup = {"move": lambda *a: env.call("move", *a).observation}
+    session.feed_run(TRIVIAL + WALK, external_lookup=lookup)
+
+    def close() -> None:
+        session.__exit__(None, None, None)
+        pool.__exit__(None, None, None)
+
+    runners: dict[str, Callable[[], Any]] = {
+        case: partial(session.feed_run, line, external_lookup=lookup)
+        for case, line in CASES.items()
+    }
+    return runners, close
+
+
+def restricted_runner(env: PingPong) -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
+    from RestrictedPython import compile_restricted, safe_globals
+    from RestrictedPython.Eval import default_guarded_getiter
+    from RestrictedPython.Guards import full_write_guard, safer_getattr
+
+    namespace: dict[str, Any] = dict(safe_globals)
+    namespace.update(
+        _getattr_=safer_getattr,
+        _getiter_=default_guarded_getiter,
+        _write_=full_write_guard,
+        move=lambda *a: env.call("move", *a).observation,
+    )
+    exec(compile_restricted(TRIVIAL + WALK, "<learned>", "exec"), namespace)
+    codes = {case: compile_restricted(line, "<action>", "eval") for case, line in CASES.items()}
+    runners: dict[str, Callable[[], Any]] = {
+        case: partial(eval, code, namespace) for case, code in codes.items()
+    }
+    return runners, _nothing
+
+
+RUNNERS = {
+    "exec in-process (floor)": floor_runner,
+    "subprocess (default)": subprocess_runner,
+    "pydantic-monty": monty_runner,
+    "RestrictedPython in-process": restricted_runner,
+}
+
+
+def latency(n: int) -> None:
+    rows: list[tuple[str, str, float, float]] = []
+    for name, make in RUNNERS.items():
+        env = PingPong()
+        env.reset(0)
+        try:
+            runners, close = make(env)
+        except ImportError as exc:
+            print(f"{name}: skipped ({exc})")
+            continue
+        try:
+            for case, fn in runners.items():
+                rows.append((name, case, *timed(fn, n)))
+        finally:
+            close()
+    floor = {case: p50 for name, case, p50, _ in rows if name.startswith("exec")}
+    print(f"\nlatency per call, n={n} (microseconds; target: (b) p50 < 2000 us)")
+    print(f"{'backend':30} {'case':20} {'p50':>8} {'p99':>8} {'p50 / floor':>12}")
+    for name, case, p50, p99 in rows:
+        print(f"{name:30} {case:20} {p50:8.1f} {p99:8.1f} {p50 / floor[case]:11.1f}x")
+
+
+# ----- security ------------------------------------------------------------------------------
+def security_subprocess() -> dict[str, str]:
+    env = PingPong()
+    env.reset(0)
+    out = {}
+    with Sandbox(env, limits=LIMITS) as sb:
+        for name, code in ATTACKS.items():
+            result = sb.run(code)
+            after = sb.run("move('a', 'b')")
+            env.reset(0)
+            verdict = f"stopped: {result.error_kind}" if not result.ok else "NOT STOPPED"
+            out[name] = verdict + ("" if after.ok else " (next call FAILED)")
+    return out
+
+
+def security_monty() -> dict[str, str]:
+    import pydantic_monty as pm
+
+    env = PingPong()
+    env.reset(0)
+    out = {}
+    lookup = {"move": lambda *a: env.call("move", *a).observation}
+    limits: Any = {
+        "max_feed_duration_secs": LIMITS.wall_time_s,
+        "max_memory": LIMITS.memory_mb * 2**20,
+        "max_recursion_depth": LIMITS.recursion_depth,
+        "max_suspensions": LIMITS.base_calls,
+    }
+    with pm.Monty(min_processes=1) as pool:
+        for name, code in ATTACKS.items():
+            with pool.checkout(limits=limits) as session:
+                try:
+                    value = session.feed_run(
+                        code,
+                        external_lookup=lookup,
+                        print_callback=pm.CollectString(max_bytes=LIMITS.output_chars),
+                    )
+                    out[name] = f"NOT STOPPED (returned {str(value)[:30]!r})"
+                except pm.MontyError as exc:
+                    first = str(exc).strip().splitlines()[-1][:50]
+                    out[name] = f"stopped: {type(exc).__name__}: {first}"
+            env.reset(0)
+    return out
+
+
+def security_restricted() -> dict[str, str]:
+    import warnings
+
+    from RestrictedPython import compile_restricted
+
+    warnings.simplefilter("ignore", SyntaxWarning)
+    out = {}
+    for name, code in ATTACKS.items():
+        try:
+            compile_restricted(code, "<action>", "exec")
+            out[name] = "compiles (needs a worker's limits/guards at run time)"
+        except SyntaxError as exc:
+            out[name] = f"refused at compile: {str(exc).splitlines()[0][:50]}"
+    return out
+
+
+def security() -> None:
+    columns = {"subprocess (default)": security_subprocess()}
+    for name, fn in (("pydantic-monty", security_monty), ("RestrictedPython", security_restricted)):
+        try:
+            columns[name] = fn()
+        except ImportError as exc:
+            print(f"{name}: skipped ({exc})")
+    print("\nattack coverage")
+    for col, verdicts in columns.items():
+        stopped = sum(1 for v in verdicts.values() if v.startswith(("stopped", "refused")))
+        print(f"  {col}: {stopped}/{len(ATTACKS)} stopped or refused")
+    print()
+    for attack in ATTACKS:
+        print(f"{attack:18} " + " | ".join(f"{columns[c][attack]:48.48}" for c in columns))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=300, help="timed calls per case")
+    parser.add_argument("--security", action="store_true", help="also run the attack table")
+    args = parser.parse_args()
+    latency(args.n)
+    if args.security:
+        security()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Limits end one call only; failed calls are transactions (restore or keep)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from learnact_langgraph.sandbox import Limits, Sandbox, SandboxError
+from tests.unit_tests.sandbox.toy_env import CARRY, fresh_env
+
+HALFWAY = "def halfway():\n    move('a', 'c')\n    pick('b2', 'c')\n    return 1 / 0\n"
+
+
+def test_limits_are_validated() -> None:
+    with pytest.raises(ValueError, match="wall_time_s must be positive"):
+        Limits(wall_time_s=0)
+
+
+def test_unknown_backend() -> None:
+    with pytest.raises(SandboxError, match="Unknown sandbox backend 'nope'"):
+        Sandbox(fresh_env(), backend="nope")
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "words"),
+    [
+        ("while True:\n    pass", "timeout", "wall-time limit of 1.0 s"),
+        ("print('x' * 500)", "limit", "printed output exceeded the limit of 200"),
+        ("def f():\n    return f()\nf()", "limit", "recursion depth limit of 200"),
+        ("'x' * 2 ** 31", "limit", "memory limit of 256 MB"),
+        ("while True:\n    move('a', 'b')", "limit", "more than 10 base-action calls"),
+    ],
+    ids=["wall", "output", "recursion", "memory", "base_calls"],
+)
+def test_each_limit_ends_one_call(sb: Sandbox, code: str, kind: str, words: str) -> None:
+    result = sb.run(code)
+    assert result.error_kind == kind and words in result.message, result
+    assert sb.run("carry('a', 'b', 'b1')").ok
+
+
+def test_recursion_limit_counts_learned_frames() -> None:
+    with Sandbox(fresh_env(), limits=Limits(recursion_depth=50)) as sb:
+        sb.load({"down": "def down(n):\n    return 0 if n == 0 else 1 + down(n - 1)\n"})
+        assert sb.call("down", 45).value == 45
+        assert sb.call("down", 60).error_kind == "limit"
+
+
+def test_cpu_limit() -> None:
+    limits = Limits(wall_time_s=10.0, cpu_time_s=1.0)
+    with Sandbox(fresh_env(), limits=limits) as sb:
+        result = sb.run("n = 0\nwhile True:\n    n += 1")
+        assert result.error_kind == "limit" and "CPU time limit" in result.message
+        assert result.duration_s < 5
+        assert sb.run("1 + 1").value == 2
+
+
+def test_timeout_restarts_the_worker_and_restores(sb: Sandbox) -> None:
+    restarts = sb.backend.restarts  # type: ignore[attr-defined]
+    result = sb.run("move('a', 'b')\nwhile True:\n    pass")
+    assert result.error_kind == "timeout" and result.rolled_back
+    assert sb.env.state["at"] == "a"
+    assert sb.backend.restarts == restarts + 1  # type: ignore[attr-defined]
+    assert sb.run("carry('a', 'b', 'b1')").ok  # learned actions survive the restart
+
+
+def test_failure_restores_state_exactly(sb: Sandbox) -> None:
+    sb.load({"halfway": HALFWAY})
+    before = sb.env.snapshot()
+    result = sb.call("halfway")
+    assert result.error_kind == "python_exception" and result.rolled_back
+    assert len(result.substeps) == 2 and all(s.valid for s in result.substeps)
+    assert sb.env.snapshot() == before
+    assert "The environment was restored" in result.observation
+
+
+def test_keep_mode_keeps_partial_effects() -> None:
+    with Sandbox(fresh_env(), on_error="keep") as sb:
+        sb.load({"halfway": HALFWAY, "carry": CARRY})
+        result = sb.call("halfway")
+        assert not result.ok and not result.rolled_back
+        assert sb.env.state["at"] == "c" and sb.env.state["hand"] == "b2"
+        assert "were kept" in result.observation
+        assert sb.env.steps == 2
+
+
+def test_bad_on_error() -> None:
+    with pytest.raises(ValueError, match="on_error"):
+        Sandbox(fresh_env(), on_error="ignore")  # type: ignore[arg-type]
+
+
+def test_closed_sandbox_says_so() -> None:
+    sb = Sandbox(fresh_env())
+    sb.close()
+    with pytest.raises(SandboxError, match="closed"):
+        sb.run("1")
+
+
+def test_pddl_rollback_leaves_state_exactly_as_before(data_dir: Path) -> None:
+    from learnact_langgraph.envs.pddl import load_env
+
+    env = load_env("gripper", data_dir=data_dir)
+    env.reset(0)
+    source = (
+        "def carry_two(src, dst, a, b):\n"
+        "    pick(a, src, 'left')\n"
+        "    pick(b, src, 'right')\n"
+        "    move(src, dst)\n"
+        "    drop(a, dst, 'left')\n"
+        "    return drop(b, 'roomz', 'right')\n"
+    )
+    with Sandbox(env) as sb:
+        sb.load({"carry_two": source})
+        before = env.snapshot()
+        observation = env.observation
+        result = sb.call("carry_two", "rooma", "roomb", "ball1", "ball2")
+        assert result.error_kind == "invalid_action" and result.failed_substep == 4
+        assert [s.valid for s in result.substeps] == [True, True, True, True, False]
+        assert result.rolled_back
+        assert env.snapshot() == before and env.observation == observation
+        again = sb.call("carry_two", "rooma", "roomb", "ball1", "ball2")
+        assert again.substeps[:4] == result.substeps[:4]
