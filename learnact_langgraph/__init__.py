@@ -1,6 +1,14 @@
-"""learnact-langgraph: agents that learn new actions from experience (LearnAct) on LangGraph."""
+"""learnact-langgraph: agents that learn new actions from experience (LearnAct) on LangGraph.
 
-from learnact_langgraph.actions import LearnedAction
+The heavy parts (graphs, library, tools) load on first use, so importing an
+environment does not pull in the learner.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from learnact_langgraph.envs import (
     BaseAction,
     Environment,
@@ -10,36 +18,60 @@ from learnact_langgraph.envs import (
     base_action,
 )
 from learnact_langgraph.errors import DataDirError, EnvironmentError_, LearnActError, PDDLError
-from learnact_langgraph.graphs import (
-    AgentContext,
-    LearnerContext,
-    agent_graph,
-    build_agent_graph,
-    build_learner_graph,
-    learner_graph,
-)
-from learnact_langgraph.library import ActionLibrary
+
+if TYPE_CHECKING:
+    from learnact_langgraph.actions import LearnedAction
+    from learnact_langgraph.graphs import (
+        AgentContext,
+        LearnerContext,
+        agent_graph,
+        build_agent_graph,
+        build_learner_graph,
+        learner_graph,
+    )
+    from learnact_langgraph.library import ActionLibrary
+    from learnact_langgraph.sandbox import Sandbox
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "ActionLibrary": "learnact_langgraph.library",
+    "LearnedAction": "learnact_langgraph.actions",
+    "Sandbox": "learnact_langgraph.sandbox",
+    "AgentContext": "learnact_langgraph.graphs",
+    "LearnerContext": "learnact_langgraph.graphs",
+    "agent_graph": "learnact_langgraph.graphs",
+    "build_agent_graph": "learnact_langgraph.graphs",
+    "build_learner_graph": "learnact_langgraph.graphs",
+    "learner_graph": "learnact_langgraph.graphs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'learnact_langgraph' has no attribute {name!r}")
+
 
 __all__ = [
     "ActionLibrary",
     "AgentContext",
-    "LearnedAction",
-    "LearnerContext",
-    "agent_graph",
-    "build_agent_graph",
-    "build_learner_graph",
-    "learner_graph",
     "BaseAction",
     "DataDirError",
     "Environment",
     "EnvironmentError_",
     "LearnActError",
+    "LearnedAction",
+    "LearnerContext",
     "PDDLError",
+    "Sandbox",
     "Snapshot",
     "StepResult",
     "Task",
     "__version__",
+    "agent_graph",
     "base_action",
+    "build_agent_graph",
+    "build_learner_graph",
+    "learner_graph",
 ]

@@ -356,13 +356,12 @@ class ActionLibrary:
     def search(self, query: str, k: int = 5) -> list[LearnedAction]:
         """The ``k`` released actions whose descriptions best match ``query``.
 
-        Uses the store's semantic index when it has one (``InMemoryStore(index=...)``,
-        ``PostgresStore`` with pgvector): each released action's catalog entry is
-        embedded on its ``text`` field (name, signature, description, notes) whatever
-        the index's ``fields`` say, and only the hits are checked against the release. A store without an index (SqliteStore on a Python that cannot load
-        SQLite extensions) falls back to keyword ranking (BM25 over words of the name,
-        signature, description and notes), which reads the whole catalog each time:
-        fine for thousands of actions, use an index beyond that.
+        With a semantic index in the store (``InMemoryStore(index=...)``, ``PostgresStore``
+        with pgvector) each released action's ``text`` (name, signature, description,
+        notes) is embedded, whatever the index's ``fields`` say, and only the hits are
+        checked against the release. Without one (SqliteStore on a Python that cannot
+        load SQLite extensions) it falls back to BM25 keyword ranking over the same
+        text, reading the whole catalog each time: fine for thousands of actions.
         """
         if k <= 0:
             return []

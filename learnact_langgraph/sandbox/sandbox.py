@@ -29,7 +29,15 @@ from learnact_langgraph.sandbox.types import (
 )
 
 BackendFactory = Callable[[list[str], Limits], SandboxBackend]
-BACKENDS: dict[str, BackendFactory] = {"subprocess": SubprocessBackend}
+
+
+def _monty(base_actions: list[str], limits: Limits) -> SandboxBackend:
+    from learnact_langgraph.sandbox.monty_backend import MontyBackend
+
+    return MontyBackend(base_actions, limits)
+
+
+BACKENDS: dict[str, BackendFactory] = {"subprocess": SubprocessBackend, "monty": _monty}
 NO_ACTION = "The code ran and called no action."
 
 

@@ -25,8 +25,10 @@ def test_demo_with_a_model_learns_then_solves_a_held_out_task() -> None:
 
     def both_roles(messages: list[BaseMessage]) -> str:
         text = text_of(messages)
-        return learner_part(messages) if CREATE_MARK in text or REVISE_MARK in text else agent(
-            messages
+        return (
+            learner_part(messages)
+            if CREATE_MARK in text or REVISE_MARK in text
+            else agent(messages)
         )
 
     traj = learning_demo(scripted(both_roles), k=2, rounds=2, size=3)

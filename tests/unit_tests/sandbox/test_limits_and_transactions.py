@@ -120,3 +120,23 @@ def test_pddl_rollback_leaves_state_exactly_as_before(data_dir: Path) -> None:
         assert env.snapshot() == before and env.observation == observation
         again = sb.call("carry_two", "rooma", "roomb", "ball1", "ball2")
         assert again.substeps[:4] == result.substeps[:4]
+
+
+def test_recursion_limit_hit_during_base_calls_keeps_the_protocol_in_sync() -> None:
+    limits = Limits(recursion_depth=30, base_calls=1000)
+    source = "def zigzag(n):\n    move('a', 'b')\n    move('b', 'a')\n    return zigzag(n + 1)\n"
+    with Sandbox(fresh_env(), limits=limits) as sb:
+        sb.load({"zigzag": source})
+        result = sb.call("zigzag", 0)
+        assert result.error_kind == "limit" and "recursion depth" in result.message
+        assert result.rolled_back and sb.env.state["at"] == "a"
+        follow = sb.run("[move('a', 'b'), move('b', 'c')]")
+        assert follow.value == ["You are in b.", "You are in c."]
+        assert [s.args for s in follow.substeps] == [("a", "b"), ("b", "c")]
+
+
+def test_wrong_arity_is_an_invalid_step(sb: Sandbox) -> None:
+    result = sb.run("move('a')")
+    assert result.error_kind == "invalid_action"
+    assert result.substeps[0].error == "bad_arguments"
+    assert "takes 2 argument(s), got 1" in result.message
