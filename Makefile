@@ -3,7 +3,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Tests read the benchmark data beside the checkout when it is there (CI, developers).
+ifneq ($(wildcard ../shared/data),)
 export LEARNACT_DATA_DIR ?= $(abspath ../shared/data)
+endif
 
 .PHONY: demo test unit integration lint typecheck bench clean
 
@@ -32,7 +35,7 @@ integration: $(STAMP)
 test: lint typecheck unit integration
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install -q -e ".[bench]"
+	$(BIN)/python -m pip install -q -e ".[bench,reference]"
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -8,7 +8,7 @@ step, which the script checks). Each figure is the fastest of ``--repeat`` runs.
 the call layer, and rendering the full state as text after every action.
 
 Run: ``python benchmarks/bench_env.py [--steps 30] [--data-dir DIR]``. pddlgym is in the
-``bench`` extra: ``pip install -e '.[bench]'``.
+``reference`` extra: ``pip install -e '.[reference]'``.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def main() -> None:
     root = require("robotic-planning", opts.data_dir)
     pddl_env = load_pddlgym()
     if pddl_env is None:
-        print("pddlgym is not installed; for the comparison run: pip install -e '.[bench]'")
+        print("pddlgym is not installed; for the comparison run: pip install -e '.[reference]'")
     header = f"{'domain':<11}{'steps':>7}{'ours sim/s':>13}{'ours env/s':>13}"
     header += f"{'pddlgym/s':>12}{'sim/pddlgym':>13}{'env/pddlgym':>13}" if pddl_env else ""
     print(header)

@@ -20,6 +20,7 @@ from learnact_langgraph.sandbox import policy
 from learnact_langgraph.sandbox.backend import BaseReply, Job, RawOutcome, SandboxBackend, StopCall
 from learnact_langgraph.sandbox.subprocess_backend import SubprocessBackend
 from learnact_langgraph.sandbox.types import (
+    ErrorKind,
     ExecResult,
     Limits,
     OnError,
@@ -211,7 +212,7 @@ class Sandbox:
             failed_substep=failed,
         )
 
-    def _refused(self, kind: Any, problems: list[str], started: float) -> ExecResult:
+    def _refused(self, kind: ErrorKind, problems: list[str], started: float) -> ExecResult:
         raw = RawOutcome(False, error_kind=kind, message="; ".join(problems))
         return self._finish(raw, [], [], started)
 

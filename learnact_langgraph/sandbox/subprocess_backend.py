@@ -9,6 +9,7 @@ killed; a fresh worker is started at once so the next call does not wait for it.
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import os
 import select
@@ -152,15 +153,29 @@ class SubprocessBackend(SandboxBackend):
     name = "subprocess"
 
     def __init__(
-        self, base_actions: Sequence[str], limits: Limits, *, drop_privileges: bool = True
+        self,
+        base_actions: Sequence[str],
+        limits: Limits,
+        *,
+        drop_privileges: bool = True,
+        pin_cpu: bool = True,
     ) -> None:
         super().__init__(base_actions, limits)
+        #: During a call, the calling thread and the worker share one CPU. A base call
+        #: is two wake-ups, and on a VM a wake-up across CPUs costs several times one
+        #: on the same CPU (20-call case measured 3x faster on a 2-vCPU VM). The
+        #: caller's own CPU mask is restored when the call returns.
+        self.cpu: int | None = _pick_cpu(next(_CPU_TICKETS)) if pin_cpu else None
+        #: Total CPU seconds one worker may use (kernel hard limit); the host starts a
+        #: fresh worker before a call could run into it.
+        self.cpu_lifetime_s = int(limits.cpu_time_s * 20 + 60)
         self._sources: dict[str, str] = {}
         self._state: dict[str, Any] = {"proc": None, "workdir": tempfile.mkdtemp(prefix="la-sb-")}
         self._config: dict[str, Any] = {
             "base": list(self.base_actions),
             "limits": limits.to_dict(),
             "builtins": sorted(SAFE_BUILTINS),
+            "cpu_lifetime_s": self.cpu_lifetime_s,
         }
         if drop_privileges and os.getuid() == 0:
             self._config.update(uid=NOBODY, gid=NOBODY)
@@ -172,6 +187,11 @@ class SubprocessBackend(SandboxBackend):
     def _spawn(self) -> None:
         proc = _Process(self._config, self._state["workdir"])
         self._state["proc"] = proc
+        if self.cpu is not None:
+            try:
+                os.sched_setaffinity(proc.proc.pid, {self.cpu})
+            except OSError:
+                self.cpu = None
         if self._sources:
             proc.send({"op": "load", "sources": self._sources})
             proc.pending_load = True
@@ -227,6 +247,28 @@ class SubprocessBackend(SandboxBackend):
 
     def execute(self, job: Job, on_call: OnCall) -> RawOutcome:
         proc = self._ready()
+        previous = self._pin_caller()
+        try:
+            return self._execute(proc, job, on_call)
+        finally:
+            if previous is not None:
+                os.sched_setaffinity(0, previous)
+
+    def _pin_caller(self) -> set[int] | None:
+        """Move the calling thread to the worker's CPU; returns the mask to restore."""
+        if self.cpu is None:
+            return None
+        try:
+            previous = os.sched_getaffinity(0)
+            if previous == {self.cpu} or self.cpu not in previous:
+                return None
+            os.sched_setaffinity(0, {self.cpu})
+        except OSError:
+            self.cpu = None
+            return None
+        return previous
+
+    def _execute(self, proc: _Process, job: Job, on_call: OnCall) -> RawOutcome:
         request: dict[str, Any] = {"op": "run", "limits": self.limits.to_dict()}
         if job.call is not None:
             request["call"] = [job.call[0], list(job.call[1])]
@@ -240,7 +282,12 @@ class SubprocessBackend(SandboxBackend):
                 message = proc.recv(deadline)
                 op = message.get("op")
                 if op == "done":
-                    if message.get("recycle"):
+                    used = message.get("cpu_used_s")
+                    if not isinstance(used, int | float):
+                        used = 0.0
+                    if message.get("recycle") or used > self.cpu_lifetime_s - (
+                        self.limits.cpu_time_s + 2
+                    ):
                         self._respawn()
                     return _outcome(message, stopped)
                 if op != "call":
@@ -283,6 +330,17 @@ class SubprocessBackend(SandboxBackend):
     def close(self) -> None:
         self._finalizer()
         self._state["proc"] = None
+
+
+_CPU_TICKETS = itertools.count()
+
+
+def _pick_cpu(index: int) -> int | None:
+    """A CPU for a new worker, spreading workers over the CPUs this process may use."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    return allowed[index % len(allowed)] if len(allowed) > 1 else None
 
 
 def _split_source(source: str) -> dict[str, Any]:

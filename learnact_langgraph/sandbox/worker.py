@@ -26,6 +26,7 @@ from typing import Any
 
 _IN, _OUT = 0, 1
 _buffer = bytearray()
+_MAX_VALUE_CHARS = 1_000_000
 _MARGIN_FRAMES = 8  # frames of a base call's pipe round trip
 
 
@@ -39,11 +40,11 @@ class BaseCallLimit(LimitExceeded):
 
 
 class OutputLimit(LimitExceeded):
-    pass
+    """Printed output went past ``output_chars``."""
 
 
 class CpuTimeLimit(LimitExceeded):
-    pass
+    """SIGXCPU arrived: the call used up its CPU seconds."""
 
 
 class Observation(str):
@@ -78,6 +79,8 @@ def send(message: dict[str, Any]) -> None:
 
 
 class Worker:
+    """Holds the compiled learned actions and runs one request at a time."""
+
     def __init__(self, config: dict[str, Any]) -> None:
         self.base_names: list[str] = list(config["base"])
         self.library: list[tuple[str, Any]] = []
@@ -177,6 +180,7 @@ class Worker:
             "traceback": tb or "",
             "stdout": "".join(self.out),
             "worker_s": time.perf_counter() - started,
+            "cpu_used_s": _cpu_used(),
             # after running out of memory the heap may stay fragmented: ask for a new worker
             "recycle": kind == "limit" and self.out_of_memory,
         }
@@ -209,8 +213,7 @@ class Worker:
         return "python_exception", text[:2000]
 
     def _arm_limits(self) -> None:
-        used = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = used.ru_utime + used.ru_stime + float(self.limits["cpu_time_s"])
+        cpu = _cpu_used() + float(self.limits["cpu_time_s"])
         _, hard = resource.getrlimit(resource.RLIMIT_CPU)
         soft = int(cpu) + 1
         if hard != resource.RLIM_INFINITY:
@@ -222,6 +225,11 @@ class Worker:
 
     def _disarm_limits(self) -> None:
         sys.setrecursionlimit(1000)
+
+
+def _cpu_used() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
 
 
 def _depth() -> int:
@@ -266,7 +274,7 @@ def _plain(value: Any, budget: list[int], depth: int = 0) -> bool:
 
 def _encode_value(value: Any) -> dict[str, Any]:
     try:
-        if _plain(value, [10_000]):
+        if _plain(value, [10_000]) and len(json.dumps(value)) <= _MAX_VALUE_CHARS:
             return {"value": value, "value_repr": None}
         text = repr(value)
     except BaseException:
@@ -277,6 +285,11 @@ def _encode_value(value: Any) -> dict[str, Any]:
 def _lock_down(config: dict[str, Any]) -> None:
     """Kernel-level limits; best effort where the platform refuses one."""
     mem = int(config["limits"]["memory_mb"]) * 1024 * 1024
+    try:  # a lifetime CPU cap: even an orphaned worker stuck in a loop ends
+        cap = int(config["cpu_lifetime_s"])
+        resource.setrlimit(resource.RLIMIT_CPU, (cap, cap))
+    except (ValueError, OSError, KeyError):
+        pass
     for rlimit, value in (
         ("RLIMIT_AS", mem),
         ("RLIMIT_FSIZE", 0),

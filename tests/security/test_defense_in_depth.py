@@ -116,5 +116,36 @@ def test_worker_kernel_limits(backend: SubprocessBackend) -> None:
     assert limits["Max processes"][:2] == ["0", "0"]
     assert limits["Max file size"][:2] == ["0", "0"]
     assert limits["Max address space"][0] == str(SMALL.memory_mb * 1024 * 1024)
+    assert limits["Max cpu time"][1] == str(backend.cpu_lifetime_s)  # orphans end too
     with open(f"/proc/{pid}/environ", "rb") as fh:
         assert b"PATH" not in fh.read()
+
+
+def test_worker_ends_when_the_host_dies() -> None:
+    import subprocess
+    import sys
+    import time
+
+    host = (
+        "import os\n"
+        "from learnact_langgraph.sandbox import SubprocessBackend, Limits\n"
+        "b = SubprocessBackend(['move'], Limits())\n"
+        "b._ready()\n"
+        "print(b._state['proc'].proc.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", host], capture_output=True, text=True, check=True)
+    pid = int(out.stdout.split()[0])
+    for _ in range(50):
+        if not os.path.exists(f"/proc/{pid}") or _is_zombie(pid):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"worker {pid} outlived its host")
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from learnact_langgraph.sandbox import Limits, Sandbox, SandboxError
+from learnact_langgraph.sandbox import Limits, Sandbox, SandboxError, SubprocessBackend
 from tests.unit_tests.sandbox.toy_env import CARRY, fresh_env
 
 HALFWAY = "def halfway():\n    move('a', 'c')\n    pick('b2', 'c')\n    return 1 / 0\n"
@@ -140,3 +141,36 @@ def test_wrong_arity_is_an_invalid_step(sb: Sandbox) -> None:
     assert result.error_kind == "invalid_action"
     assert result.substeps[0].error == "bad_arguments"
     assert "takes 2 argument(s), got 1" in result.message
+
+
+def test_worker_is_recycled_before_its_lifetime_cpu_cap() -> None:
+    with Sandbox(fresh_env(), limits=Limits(cpu_time_s=1.0)) as sb:
+        sb.load({"carry": CARRY})
+        backend = sb.backend
+        assert isinstance(backend, SubprocessBackend)
+        backend.cpu_lifetime_s = 3  # as if this worker had nearly used up its CPU budget
+        assert sb.run("1").ok
+        assert backend.restarts == 1
+        assert sb.run("carry('a', 'b', 'b1')").ok  # the fresh worker has the learned actions
+
+
+def test_close_ends_the_worker() -> None:
+    sb = Sandbox(fresh_env())
+    assert sb.run("1").ok
+    backend = sb.backend
+    assert isinstance(backend, SubprocessBackend)
+    proc = backend._state["proc"].proc
+    sb.close()
+    assert proc.poll() is not None
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="CPU pinning needs Linux and two CPUs",
+)
+def test_caller_cpu_mask_is_restored_after_each_call(sb: Sandbox) -> None:
+    before = os.sched_getaffinity(0)
+    assert sb.run("carry('a', 'b', 'b1')").ok
+    assert os.sched_getaffinity(0) == before
+    assert sb.run("while True:\n    pass").error_kind == "timeout"
+    assert os.sched_getaffinity(0) == before

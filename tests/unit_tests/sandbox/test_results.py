@@ -129,3 +129,9 @@ def test_unload_and_replace(sb: Sandbox) -> None:
     assert sb.run("one()").error_kind == "python_exception"
     sb.load({"carry": CARRY}, replace=True)
     assert set(sb.sources) == {"carry"}
+
+
+def test_huge_return_value_becomes_a_short_repr(sb: Sandbox) -> None:
+    result = sb.run("['x' * 50_000] * 100")
+    assert result.ok and isinstance(result.value, str) and len(result.value) <= 2000
+    assert result.value.startswith("['xxxx")
