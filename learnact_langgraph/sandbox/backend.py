@@ -38,6 +38,8 @@ class Job:
 
     source: str = ""
     call: tuple[str, tuple[Any, ...]] | None = None
+    #: Limits for this job only (``memory_mb`` excepted); the backend's own otherwise.
+    limits: Limits | None = None
 
 
 @dataclass(frozen=True)

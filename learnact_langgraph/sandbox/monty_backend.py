@@ -45,18 +45,19 @@ class MontyBackend(SandboxBackend):
         )
         self._pool.__enter__()
         self._sources: dict[str, str] = {}
-        self._limits: dict[str, Any] = {
-            "max_feed_duration_secs": min(limits.wall_time_s, limits.cpu_time_s),
-            "max_memory": limits.memory_mb * 1024 * 1024,
-            "max_recursion_depth": limits.recursion_depth,
-            "max_suspensions": 10**9,
-        }
 
     def load(self, sources: Mapping[str, str]) -> None:
         self._sources = dict(sources)
 
     def execute(self, job: Job, on_call: OnCall) -> RawOutcome:
         pm = self._pm
+        limits = job.limits or self.limits
+        monty_limits: dict[str, Any] = {
+            "max_feed_duration_secs": min(limits.wall_time_s, limits.cpu_time_s),
+            "max_memory": self.limits.memory_mb * 1024 * 1024,
+            "max_recursion_depth": limits.recursion_depth,
+            "max_suspensions": 10**9,
+        }
         stopped: list[str] = []
         printed: list[str] = []
         size = [0]
@@ -74,17 +75,17 @@ class MontyBackend(SandboxBackend):
             return call
 
         def on_print(stream: str, text: str) -> None:
-            room = self.limits.output_chars - size[0]
+            room = limits.output_chars - size[0]
             printed.append(text[: max(room, 0)])
             size[0] += len(text)
-            if size[0] > self.limits.output_chars:
+            if size[0] > limits.output_chars:
                 raise _OutputFull
 
         lookup = {name: host_function(name) for name in self.base_actions}
         names = [f"<learned:{n}>" for n in self._sources] + ["<action>"]
         value: Any = None
         try:
-            with self._pool.checkout(limits=self._limits) as session:
+            with self._pool.checkout(limits=monty_limits) as session:
                 for source in self._sources.values():
                     session.feed_run(source, external_lookup=lookup)
                 if job.call is not None:
@@ -94,7 +95,7 @@ class MontyBackend(SandboxBackend):
                     code = job.source
                 value = session.feed_run(code, external_lookup=lookup, print_callback=on_print)
         except pm.MontyRuntimeError as exc:
-            return self._failure(exc, stopped, "".join(printed), size[0], names)
+            return self._failure(exc, limits, stopped, "".join(printed), size[0], names)
         except pm.MontySyntaxError as exc:
             return RawOutcome(False, None, "python_exception", exc.display("type-msg"))
         except pm.MontyError as exc:  # crashed worker, typing error, conversion
@@ -103,18 +104,28 @@ class MontyBackend(SandboxBackend):
         return RawOutcome(True, _plain(value), stdout="".join(printed))
 
     def _failure(
-        self, exc: Any, stopped: list[str], printed: str, size: int, names: list[str]
+        self,
+        exc: Any,
+        limits: Limits,
+        stopped: list[str],
+        printed: str,
+        size: int,
+        names: list[str],
     ) -> RawOutcome:
         inner = exc.exception()
         text = exc.display("type-msg")
         if stopped:
             return RawOutcome(False, None, "limit", stopped[0], stdout=printed)
-        if size > self.limits.output_chars:
-            message = f"printed output exceeded the limit of {self.limits.output_chars} characters"
+        if size > limits.output_chars:
+            message = f"printed output exceeded the limit of {limits.output_chars} characters"
             return RawOutcome(False, None, "limit", message, stdout=printed)
         kind: Any = "python_exception"
-        if isinstance(inner, MemoryError | RecursionError | TimeoutError):
-            kind = "timeout" if isinstance(inner, TimeoutError) else "limit"
+        if isinstance(inner, TimeoutError):
+            kind = "timeout"
+            limit = min(limits.wall_time_s, limits.cpu_time_s)
+            text = f"the call ran past its execution-time limit of {limit} s ({text})"
+        elif isinstance(inner, MemoryError | RecursionError):
+            kind = "limit"
         tb = _INPUT.sub(lambda m: _name(names, int(m.group(1))), exc.display("traceback"))
         return RawOutcome(False, None, kind, text, tb, printed)
 

@@ -85,12 +85,20 @@ def parse(source: str, filename: str) -> tuple[ast.Module | None, list[str]]:
         return None, [f"{filename}: cannot be parsed: {exc}"]
 
 
-def check_tree(tree: ast.AST, filename: str) -> list[str]:
-    """Every policy problem in ``tree``, one readable line each."""
+def check_tree(tree: ast.AST, filename: str, allowed: Iterable[str] = ()) -> list[str]:
+    """Every policy problem in ``tree``, one readable line each.
+
+    ``allowed`` are the environment's base-action names: a base action may carry a
+    name that is refused otherwise (tyreworld's ``open``), because inside the sandbox
+    that name is the host-side action, never the builtin.
+    """
     problems: list[str] = []
+    permitted = frozenset(allowed)
     for node in ast.walk(tree):
         line = getattr(node, "lineno", None)
         where = f"{filename} line {line}" if line else filename
+        if isinstance(node, ast.Name) and node.id in permitted:
+            continue
         problem = _node_problem(node)
         if problem:
             problems.append(f"{where}: {problem}")
@@ -133,10 +141,10 @@ def _args_problem(args: ast.arguments) -> str | None:
     return None
 
 
-def check_source(source: str, filename: str = "<code>") -> list[str]:
+def check_source(source: str, filename: str = "<code>", allowed: Iterable[str] = ()) -> list[str]:
     """Policy problems (syntax errors included) of a piece of source."""
     tree, problems = parse(source, filename)
-    return problems if tree is None else check_tree(tree, filename)
+    return problems if tree is None else check_tree(tree, filename, allowed)
 
 
 def check_learned(
@@ -150,10 +158,10 @@ def check_learned(
     tree, problems = parse(source, filename)
     if tree is None:
         return None, problems
-    problems = check_tree(tree, filename)
+    reserved_set = set(reserved)
+    problems = check_tree(tree, filename, reserved_set)
     if not name.isidentifier() or name.startswith("_"):
         problems.append(f"{filename}: {name!r} is not a valid public function name")
-    reserved_set = set(reserved)
     defined: list[str] = []
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef):

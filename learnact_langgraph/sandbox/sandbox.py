@@ -101,7 +101,7 @@ class Sandbox:
         definitions only, defining ``name``, not redefining a base action).
         """
         if name is None:
-            return policy.check_source(source)
+            return policy.check_source(source, allowed=self.base_names)
         return policy.check_learned(name, source, self.base_names)[1]
 
     def load(self, sources: Mapping[str, str], *, replace: bool = False) -> None:
@@ -121,20 +121,27 @@ class Sandbox:
         self.load({n: s for n, s in self._sources.items() if n not in names}, replace=True)
 
     # ----- running -------------------------------------------------------------------------
-    def run(self, code: str) -> ExecResult:
-        """Run the agent's line(s) of Python; the value of a final expression is returned."""
+    def run(self, code: str, *, limits: Limits | None = None) -> ExecResult:
+        """Run the agent's line(s) of Python; the value of a final expression is returned.
+
+        ``limits`` overrides this sandbox's limits for this call (except ``memory_mb``,
+        which is fixed when the worker starts).
+        """
         started = time.perf_counter()
+        limits = self._call_limits(limits)
         tree, problems = policy.parse(code, "<action>")
         if tree is None:
             return self._refused("python_exception", problems, started)
-        problems = policy.check_tree(tree, "<action>")
+        problems = policy.check_tree(tree, "<action>", self.base_names)
         if problems:
             return self._refused("policy_violation", problems, started)
-        return self._transaction(Job(source=code), started)
+        return self._transaction(Job(source=code, limits=limits), started)
 
-    def call(self, name: str, *args: Any) -> ExecResult:
-        """Call one learned or base action with structured arguments."""
+    def call(self, name: str, *args: Any, limits: Limits | None = None) -> ExecResult:
+        """Call one learned or base action with structured arguments (``limits`` as in
+        :meth:`run`)."""
         started = time.perf_counter()
+        limits = self._call_limits(limits)
         if name not in self._sources:
             return self._transaction(None, started, direct=(name, args))
         try:
@@ -145,13 +152,22 @@ class Sandbox:
                 [f"arguments of {name}() must be strings, numbers, booleans or None"],
                 started,
             )
-        return self._transaction(Job(call=(name, args)), started)
+        return self._transaction(Job(call=(name, args), limits=limits), started)
+
+    def _call_limits(self, limits: Limits | None) -> Limits | None:
+        if limits is not None and limits.memory_mb != self.limits.memory_mb:
+            raise ValueError(
+                "memory_mb is fixed per Sandbox (it is set when the worker starts); "
+                "create a Sandbox with the memory limit you need."
+            )
+        return limits
 
     # ----- the transaction ---------------------------------------------------------------
     def _transaction(
         self, job: Job | None, started: float, direct: tuple[str, tuple[Any, ...]] | None = None
     ) -> ExecResult:
-        env, limit = self.env, self.limits.base_calls
+        env = self.env
+        limit = (job.limits if job and job.limits else self.limits).base_calls
         steps: list[SubStep] = []
         snap: list[Snapshot] = []
         stopped: list[str] = []
@@ -172,8 +188,7 @@ class Sandbox:
 
         with self._lock:
             if direct is not None:
-                on_call(*direct)
-                raw = RawOutcome(True)
+                raw = RawOutcome(True, on_call(*direct).observation)
             else:
                 assert job is not None
                 raw = self.backend.execute(job, on_call)

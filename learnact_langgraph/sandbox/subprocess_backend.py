@@ -269,12 +269,13 @@ class SubprocessBackend(SandboxBackend):
         return previous
 
     def _execute(self, proc: _Process, job: Job, on_call: OnCall) -> RawOutcome:
-        request: dict[str, Any] = {"op": "run", "limits": self.limits.to_dict()}
+        limits = job.limits or self.limits
+        request: dict[str, Any] = {"op": "run", "limits": limits.to_dict()}
         if job.call is not None:
             request["call"] = [job.call[0], list(job.call[1])]
         else:
             request.update(_split_source(job.source))
-        deadline = time.monotonic() + self.limits.wall_time_s
+        deadline = time.monotonic() + limits.wall_time_s
         stopped: str | None = None
         try:
             proc.send(request)
@@ -286,7 +287,7 @@ class SubprocessBackend(SandboxBackend):
                     if not isinstance(used, int | float):
                         used = 0.0
                     if message.get("recycle") or used > self.cpu_lifetime_s - (
-                        self.limits.cpu_time_s + 2
+                        limits.cpu_time_s + 2
                     ):
                         self._respawn()
                     return _outcome(message, stopped)
@@ -300,7 +301,7 @@ class SubprocessBackend(SandboxBackend):
             return RawOutcome(
                 False,
                 error_kind="timeout",
-                message=f"the call ran past its wall-time limit of {self.limits.wall_time_s} s "
+                message=f"the call ran past its wall-time limit of {limits.wall_time_s} s "
                 "and was stopped",
             )
         except _ProtocolError as exc:

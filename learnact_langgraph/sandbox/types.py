@@ -93,6 +93,12 @@ class ExecResult:
     rolled_back: bool
     failed_substep: int | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready) for trajectories, checkpoints and logs."""
+        data = asdict(self)
+        data["substeps"] = [dict(asdict(s), args=list(s.args)) for s in self.substeps]
+        return data
+
     @property
     def last_valid_observation(self) -> str | None:
         for step in reversed(self.substeps):

@@ -54,20 +54,23 @@ class Observation(str):
     done: bool
 
 
-def _read_exact(n: int) -> bytes:
+def _fill(n: int) -> None:
     while len(_buffer) < n:
         chunk = os.read(_IN, max(65536, n - len(_buffer)))
         if not chunk:
             os._exit(0)
         _buffer.extend(chunk)
-    data = bytes(_buffer[:n])
-    del _buffer[:n]
-    return data
 
 
 def recv() -> dict[str, Any]:
-    size = int.from_bytes(_read_exact(4), "big")
-    message: dict[str, Any] = json.loads(_read_exact(size))
+    """Read one frame; bytes leave the buffer only once the whole frame is there, so
+    a limit signal arriving midway cannot desynchronise the stream."""
+    _fill(4)
+    size = int.from_bytes(_buffer[:4], "big")
+    _fill(4 + size)
+    data = bytes(_buffer[4 : 4 + size])
+    del _buffer[: 4 + size]
+    message: dict[str, Any] = json.loads(data)
     return message
 
 

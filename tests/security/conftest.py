@@ -1,7 +1,12 @@
-"""One sandbox (one worker) shared by the attack cases, with small limits to stay fast."""
+"""One sandbox (one worker) shared by the attack cases, with small limits to stay fast.
+
+``LEARNACT_SANDBOX_BACKEND=monty`` runs the attack cases against the optional Monty
+backend instead (used to measure it for docs/sandbox.md; not part of ``make unit``).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -19,10 +24,15 @@ SMALL = Limits(
 )
 
 
+BACKEND = os.environ.get("LEARNACT_SANDBOX_BACKEND", "subprocess")
+# Monty's base actions return plain strings, so its carry cannot branch on .valid.
+CARRY_PLAIN = CARRY.replace("    if not obs.valid:\n        return obs\n", "")
+
+
 @pytest.fixture(scope="module")
 def sb() -> Iterator[Sandbox]:
-    with Sandbox(fresh_env(), limits=SMALL) as sandbox:
-        sandbox.load({"carry": CARRY})
+    with Sandbox(fresh_env(), backend=BACKEND, limits=SMALL) as sandbox:
+        sandbox.load({"carry": CARRY if BACKEND == "subprocess" else CARRY_PLAIN})
         yield sandbox
 
 

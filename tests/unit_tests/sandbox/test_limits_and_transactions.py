@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from learnact_langgraph.sandbox import Limits, Sandbox, SandboxError, SubprocessBackend
+from tests.unit_tests.sandbox.conftest import SMALL
 from tests.unit_tests.sandbox.toy_env import CARRY, fresh_env
 
 HALFWAY = "def halfway():\n    move('a', 'c')\n    pick('b2', 'c')\n    return 1 / 0\n"
@@ -174,3 +175,15 @@ def test_caller_cpu_mask_is_restored_after_each_call(sb: Sandbox) -> None:
     assert os.sched_getaffinity(0) == before
     assert sb.run("while True:\n    pass").error_kind == "timeout"
     assert os.sched_getaffinity(0) == before
+
+
+def test_per_call_limits_override_the_sandbox_limits(sb: Sandbox) -> None:
+    tight = Limits(wall_time_s=0.3, memory_mb=SMALL.memory_mb, base_calls=2)
+    result = sb.run("carry('a', 'b', 'b1')", limits=tight)
+    assert result.error_kind == "limit" and "more than 2 base-action calls" in result.message
+    assert sb.run("while True:\n    pass", limits=tight).message.startswith(
+        "the call ran past its wall-time limit of 0.3 s"
+    )
+    assert sb.call("carry", "a", "b", "b1").ok  # the sandbox's own limits again
+    with pytest.raises(ValueError, match="memory_mb is fixed per Sandbox"):
+        sb.call("carry", "a", "b", "b1", limits=Limits(memory_mb=64))

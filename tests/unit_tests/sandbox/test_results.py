@@ -135,3 +135,19 @@ def test_huge_return_value_becomes_a_short_repr(sb: Sandbox) -> None:
     result = sb.run("['x' * 50_000] * 100")
     assert result.ok and isinstance(result.value, str) and len(result.value) <= 2000
     assert result.value.startswith("['xxxx")
+
+
+def test_to_dict_is_json_ready(sb: Sandbox) -> None:
+    import json
+
+    result = sb.run("pick('b1', 'a')\nmove('b', 'c')")
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["error_kind"] == "invalid_action" and data["failed_substep"] == 1
+    assert data["substeps"][0] == {
+        "name": "pick",
+        "args": ["b1", "a"],
+        "valid": True,
+        "observation": "You hold b1.",
+        "error": None,
+    }
+    assert result.last_valid_observation == "You hold b1."
