@@ -142,6 +142,9 @@ Self-contained: it imports nothing from learnact-langgraph. Use it as
 Base actions return an ``Observation``: the observation text, with ``valid`` and
 ``done`` attributes, exactly as inside the learnact sandbox. Generated file: change
 the library and export again rather than editing it.
+
+Unlike learnact's own tools, this module runs the learned code in your interpreter,
+without a sandbox: read it before you import it.
 """
 
 from __future__ import annotations
@@ -177,7 +180,12 @@ def _call(name, *args):
 def export_python(
     lib: ActionLibrary, *, generation: int | None = None, module: str = "learned_actions"
 ) -> str:
-    """A standalone module with base-action stubs, ``bind(env)`` and the learned functions."""
+    """A standalone module with base-action stubs, ``bind(env)`` and the learned functions.
+
+    The module runs learned code wherever it is imported, with no sandbox: it is for
+    libraries a person has reviewed. Agents should use :meth:`ActionLibrary.as_tools`,
+    which runs every call in the sandbox.
+    """
     gen = lib.generation if generation is None else generation
     actions = lib.actions(gen)
     base = lib.base_actions
