@@ -373,7 +373,7 @@ def publish(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, 
             return {"release": None, "status": "rejected"}
         if isinstance(answer, dict) and answer.get("edit"):
             best = _apply_edits(best, answer["edit"])
-    release = publish_release(ctx, best, dict(state))
+    release = publish_release(ctx, best, dict(state), runtime.store)
     return {"release": release, "status": "published"}
 
 

@@ -32,8 +32,14 @@ def _candidate_index(candidate_id: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def publish_release(ctx: Any, best: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-    """Write ``best`` to ``ctx.library`` (when given) and describe the release."""
+def publish_release(
+    ctx: Any, best: dict[str, Any], state: dict[str, Any], store: Any = None
+) -> dict[str, Any]:
+    """Write ``best`` to the library and describe the release.
+
+    The library is ``ctx.library`` when given, else one on the graph's store (the
+    store a LangGraph server supplies) under ``("learnact", <env>)``, else none.
+    """
     from learnact_langgraph.graphs.learner import _models
 
     learner, agent = _models(ctx)
@@ -59,6 +65,10 @@ def publish_release(ctx: Any, best: dict[str, Any], state: dict[str, Any]) -> di
     }
     generation = None
     library = getattr(ctx, "library", None)
+    if library is None and store is not None:
+        from learnact_langgraph.library import ActionLibrary
+
+        library = ActionLibrary(store, prefix=("learnact", str(ctx.env)))
     if library is not None:
         if not library.base_actions:
             from learnact_langgraph.graphs.sessions import make_env
@@ -87,6 +97,7 @@ def publish_release(ctx: Any, best: dict[str, Any], state: dict[str, Any]) -> di
         "usage_examples": list(best.get("usage_examples", [])),
         "models": models,
         "library_generation": generation,
+        "library_prefix": list(library.prefix) if library is not None else None,
         "usage": state.get("usage", {}),
         "node_seconds": state.get("node_seconds", {}),
         "run_seconds": round(time.time() - float(state.get("started_at") or time.time()), 3),

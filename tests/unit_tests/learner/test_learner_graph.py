@@ -70,6 +70,14 @@ def test_broken_action_is_fixed_scored_higher_and_published() -> None:
     assert 0 < release["run_seconds"] < 120
 
 
+def test_without_a_library_the_release_goes_to_the_graph_store() -> None:
+    store = InMemoryStore()
+    result = learner_graph(store=store).invoke({}, context=context(scripted(learner())))
+    assert result["release"]["library_prefix"] == ["learnact", "gripper"]
+    library = ActionLibrary(store, prefix=("learnact", "gripper"))
+    assert "drop(ball, to_room, gripper)" in library.get("carry_ball").source
+
+
 def test_failure_detection_records_the_failed_step() -> None:
     graph = learner_graph(checkpointer=InMemorySaver())
     ctx = context(scripted(learner()), rounds=0)
@@ -91,9 +99,7 @@ def test_plan_revision_adds_a_note_that_the_agent_then_sees() -> None:
     update = next(e for e in result["log"] if e["node"] == "update_actions")
     assert update["kinds"] == ["plan", "plan"]
     plan_candidates = [c for c in result["candidates"] if c["origin"] == "plan"]
-    assert plan_candidates[0]["actions"]["carry_ball"]["notes"] == [PLAN_NOTE] or tuple(
-        plan_candidates[0]["actions"]["carry_ball"]["notes"]
-    ) == (PLAN_NOTE,)
+    assert list(plan_candidates[0]["actions"]["carry_ball"]["notes"]) == [PLAN_NOTE]
     prompts_seen = [text_of(call) for call in agent_model.calls]
     assert any(PLAN_NOTE in p and "Notes on using" in p for p in prompts_seen)
 
