@@ -19,6 +19,7 @@ from __future__ import annotations
 import operator
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -100,6 +101,7 @@ class LearnerContext:
     train_steps: int = 10
     memory_steps: int = 10
     max_attempts: int = 4
+    sample_concurrency: int = 4
     temperature: float = 0.7
     seed: int = 0
     score_terms: tuple[ScoreTerm, ...] = DEFAULT_SCORE
@@ -126,6 +128,22 @@ def _models(ctx: LearnerContext) -> tuple[BaseChatModel, BaseChatModel]:
     return learner, agent
 
 
+def _sample_k(
+    ctx: LearnerContext, sample: Callable[[int, Usage], Candidate | None], usage: Usage
+) -> list[Candidate]:
+    """Draw the K samples, up to ``sample_concurrency`` at a time, in index order."""
+    parts = [Usage() for _ in range(ctx.k)]
+    workers = max(1, min(ctx.k, ctx.sample_concurrency))
+    if workers == 1:
+        drawn = [sample(k, parts[k]) for k in range(ctx.k)]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            drawn = list(pool.map(sample, range(ctx.k), parts))
+    for part in parts:
+        usage.merge(part)
+    return [c for c in drawn if c is not None]
+
+
 def _timed(node: str, start: float) -> dict[str, float]:
     return {node: time.perf_counter() - start}
 
@@ -136,10 +154,10 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     ctx = runtime.context
     learner, _ = _models(ctx)
     usage = Usage()
-    candidates = []
     with open_session(ctx) as session:
-        for k in range(ctx.k):
-            cand = create_candidate(
+
+        def sample(k: int, part: Usage) -> Candidate | None:
+            return create_candidate(
                 learner,
                 session.env,
                 candidate_id=f"r0c{k}",
@@ -149,10 +167,10 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 check=session.sandbox.check,
                 seed=ctx.seed + k,
                 max_attempts=ctx.max_attempts,
-                usage=usage,
+                usage=part,
             )
-            if cand is not None:
-                candidates.append(cand.to_dict())
+
+        candidates = [c.to_dict() for c in _sample_k(ctx, sample, usage)]
     return {
         "round": 0,
         "started_at": state.get("started_at") or time.time(),
@@ -318,10 +336,10 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     f = state["failure"] or {}
     failure = Failure(f["task_id"], f["goal"], f["step_index"], Step.from_dict(f["step"]))
     round_ = state.get("round", 0) + 1
-    revised = []
     with open_session(ctx) as session:
-        for k in range(ctx.k):
-            cand = revise_candidate(
+
+        def sample(k: int, part: Usage) -> Candidate | None:
+            return revise_candidate(
                 learner,
                 session.env,
                 best,
@@ -332,10 +350,10 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 check=session.sandbox.check,
                 seed=ctx.seed + 1000 * round_ + k,
                 max_attempts=ctx.max_attempts,
-                usage=usage,
+                usage=part,
             )
-            if cand is not None:
-                revised.append(cand.to_dict())
+
+        revised = [c.to_dict() for c in _sample_k(ctx, sample, usage)]
     return {
         "round": round_,
         "candidates": [state["best"], *revised],
