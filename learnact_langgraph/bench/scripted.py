@@ -53,7 +53,7 @@ def generic_action(prompt: str) -> str:
 
 
 def _gripper_program(prompt: str) -> str:
-    goal = prompt.split("Your goal:", 1)[-1].split("\n", 1)[0]
+    goal = prompt.rsplit("Your goal:", 1)[-1].split("\n", 1)[0]
     state = prompt.split("The current state:", 1)[-1].split("\n", 1)[0]
     robby = re.search(r"Robby is in (\w+)", state, re.IGNORECASE)
     room = robby.group(1).lower() if robby else "rooma"

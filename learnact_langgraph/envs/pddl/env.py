@@ -92,6 +92,7 @@ class PDDLEnvironment(Environment):
         self._py_names = {a.operator: a.name for a in self.spec.actions}
         self._base = [a.base_action() for a in self.spec.actions]
         self._sims: dict[int, Simulator] = {}
+        self._examples: list[str] | None = None
         # Each problem is (label, path or None, text or None); text is read on first use.
         self._problems: list[tuple[str, Path | None, str | None]] = []
         if tasks == "benchmark":
@@ -155,6 +156,16 @@ class PDDLEnvironment(Environment):
 
     def goal_progress(self) -> float:
         return self.simulator().progress(self.state)
+
+    @property
+    def examples(self) -> list[str]:
+        """One worked example for agent prompts, played on the simulator (``demos.py``)."""
+        if self._examples is None:
+            from learnact_langgraph.envs.pddl.demos import demo_trajectory
+
+            text = demo_trajectory(self)
+            self._examples = [text] if text else []
+        return self._examples
 
     def render_state(self, state: State | None = None) -> str:
         """The full state as sorted English sentences."""

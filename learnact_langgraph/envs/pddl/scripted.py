@@ -23,10 +23,10 @@ def _latest_state(prompt: str) -> str:
 
 def gripper_policy(prompt: str, *, learned: str = "carry_ball") -> str:
     """Next action line for a gripper prompt (ball by ball, left gripper)."""
-    goal_m = re.search(r"Your goal: .*?conditions:(.*)", prompt)
-    if not goal_m:
+    goals = re.findall(r"Your goal: .*?conditions:(.*)", prompt)
+    if not goals:
         return "move('rooma', 'roomb')"
-    targets = dict(re.findall(r"(\w+) is in (\w+)", goal_m.group(1)))
+    targets = dict(re.findall(r"(\w+) is in (\w+)", goals[-1]))
     state = _latest_state(prompt)
     robby_m = re.search(r"Robby is in (\w+)", state, re.IGNORECASE)
     robby = robby_m.group(1) if robby_m else "rooma"
