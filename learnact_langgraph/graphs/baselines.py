@@ -41,7 +41,7 @@ from learnact_langgraph.episode import (
     environment_prefix,
     run_episode,
 )
-from learnact_langgraph.graphs.learner import merge_usage
+from learnact_langgraph.graphs.learner_state import merge_usage
 from learnact_langgraph.graphs.sessions import examples_for, make_env, open_session, training_tasks
 from learnact_langgraph.models import Usage, invoke_text, resolve_model
 from learnact_langgraph.parsing import extract_code_blocks

@@ -16,20 +16,21 @@ recorded evaluation instead of being re-run.
 
 from __future__ import annotations
 
-import operator
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
-from typing_extensions import TypedDict
 
 from learnact_langgraph.episode import AgentSettings, Trajectory, run_episode
+from learnact_langgraph.graphs.learner_state import (
+    LearnerContext,
+    LearnerState,
+    models_for,
+)
 from learnact_langgraph.graphs.sessions import Session, open_session, training_tasks
 from learnact_langgraph.learning import (
     Candidate,
@@ -37,95 +38,13 @@ from learnact_langgraph.learning import (
     revise_candidate,
     usage_examples_from,
 )
-from learnact_langgraph.models import Usage, model_id, resolve_model
+from learnact_langgraph.models import Usage, model_id
 from learnact_langgraph.scoring import (
-    DEFAULT_SCORE,
     Failure,
-    ScoreTerm,
     analyze,
     find_failure,
     select_best,
 )
-
-
-def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
-    return {**(left or {}), **(right or {})}
-
-
-def merge_usage(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
-    total = Usage()
-    for part in (left, right):
-        if part:
-            total.merge(part)
-    return total.to_dict()
-
-
-def add_seconds(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
-    out = dict(left or {})
-    for k, v in (right or {}).items():
-        out[k] = round(out.get(k, 0.0) + v, 6)
-    return out
-
-
-class LearnerState(TypedDict, total=False):
-    round: int
-    candidates: list[dict[str, Any]]
-    results: Annotated[dict[str, dict[str, Any]], merge_dicts]
-    scores: dict[str, dict[str, float]]
-    best: dict[str, Any] | None
-    failure: dict[str, Any] | None
-    log: Annotated[list[dict[str, Any]], operator.add]
-    usage: Annotated[dict[str, Any], merge_usage]
-    node_seconds: Annotated[dict[str, float], add_seconds]
-    release: dict[str, Any] | None
-    status: str
-    started_at: float
-
-
-@dataclass
-class LearnerContext:
-    """Settings of one learning run (LangGraph ``context_schema``).
-
-    ``env`` names a built-in environment (a PDDL domain); ``env_factory`` takes any
-    :class:`~learnact_langgraph.envs.Environment` instead. Models are
-    ``init_chat_model`` strings or chat model objects; learner and agent may differ.
-    """
-
-    env: str = "gripper"
-    tasks: Literal["benchmark", "generated"] = "benchmark"
-    data_dir: str | None = None
-    learner_model: Any = None
-    agent_model: Any = None
-    k: int = 4
-    rounds: int = 2
-    train_steps: int = 10
-    memory_steps: int = 10
-    max_attempts: int = 4
-    sample_concurrency: int = 4
-    temperature: float = 0.7
-    seed: int = 0
-    score_terms: tuple[ScoreTerm, ...] = DEFAULT_SCORE
-    train_task_ids: list[str] | None = None
-    require_approval: bool = False
-    sandbox_backend: str = "subprocess"
-    env_factory: Callable[[], Any] | None = None
-    library: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _models(ctx: LearnerContext) -> tuple[BaseChatModel, BaseChatModel]:
-    learner = (
-        resolve_model(ctx.learner_model, temperature=ctx.temperature)
-        if isinstance(ctx.learner_model, str) or ctx.learner_model is None
-        else ctx.learner_model
-    )
-    agent_spec = ctx.agent_model if ctx.agent_model is not None else ctx.learner_model
-    agent = (
-        resolve_model(agent_spec, temperature=0)
-        if isinstance(agent_spec, str) or (agent_spec is None)
-        else agent_spec
-    )
-    return learner, agent
 
 
 def _sample_k(
@@ -152,7 +71,7 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     """Sample K candidate action sets, each checked and repaired (paper step A)."""
     start = time.perf_counter()
     ctx = runtime.context
-    learner, _ = _models(ctx)
+    learner, _ = models_for(ctx)
     usage = Usage()
     with open_session(ctx) as session:
 
@@ -211,7 +130,7 @@ def act(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, 
     """Run the acting agent with one candidate on one training task (10 steps)."""
     start = time.perf_counter()
     ctx = runtime.context
-    _, agent = _models(ctx)
+    _, agent = models_for(ctx)
     cand = Candidate.from_dict(payload["candidate"])
     usage = Usage()
     with open_session(ctx, sources=cand.sources()) as session:
@@ -324,7 +243,7 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
 
     start = time.perf_counter()
     ctx = runtime.context
-    learner, _ = _models(ctx)
+    learner, _ = models_for(ctx)
     usage = Usage()
     best = Candidate.from_dict(
         {

@@ -40,9 +40,9 @@ def publish_release(
     The library is ``ctx.library`` when given, else one on the graph's store (the
     store a LangGraph server supplies) under ``("learnact", <env>)``, else none.
     """
-    from learnact_langgraph.graphs.learner import _models
+    from learnact_langgraph.graphs.learner_state import models_for
 
-    learner, agent = _models(ctx)
+    learner, agent = models_for(ctx)
     models = {"learner": model_id(learner), "agent": model_id(agent)}
     run_id = _run_id()
     revision = best.get("revision") or {}
