@@ -17,14 +17,14 @@ Deliberate differences from AgentBoard/LearnAct (also in ``docs/pddl-environment
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from learnact_langgraph.data import require
+from learnact_langgraph.data import SPLITS_FILE, load_splits, require
+from learnact_langgraph.data import data_dir as data_root
 from learnact_langgraph.envs.base import (
     INVALID_PRECONDITION,
     INVALID_UNKNOWN,
@@ -49,15 +49,17 @@ def _sentence(clause: str) -> str:
     return f"{clause[:1].upper()}{clause[1:]}."
 
 
-def _train_indices(data_root: Path, domain: str) -> set[int]:
-    path = data_root / "splits.json"
-    try:
-        return set(json.loads(path.read_text())["train"][domain])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+def _train_indices(data_dir: str | os.PathLike[str] | None, domain: str) -> set[int]:
+    """The domain's training indices, from the one place that decides (``data.load_splits``)."""
+    splits = load_splits(data_dir)
+    indices = splits["train"].get(domain)
+    if not isinstance(indices, list) or not all(isinstance(i, int) for i in indices):
         raise DataDirError(
-            f"Could not read the {domain} training indices from {path} ({exc}): "
-            "run `learnact data fetch robotic-planning` to restore splits.json."
-        ) from exc
+            f"The split file has no list of {domain} training indices: add one under "
+            f"'train' in {data_root(data_dir) / SPLITS_FILE}, or delete that file to use "
+            "the packaged splits."
+        )
+    return set(indices)
 
 
 class PDDLEnvironment(Environment):
@@ -100,7 +102,7 @@ class PDDLEnvironment(Environment):
             domain_file = root / f"{self.name}.pddl"
             self.domain: DomainModel = parse_domain(domain_file.read_text(), str(domain_file))
             files = sorted((root / self.name).glob("*.pddl"), key=lambda p: p.name)
-            train = _train_indices(root.parent, self.name)
+            train = _train_indices(data_dir, self.name)
             self._problems = [(f.name, f, None) for f in files]
             self._tasks = [
                 Task(
@@ -313,7 +315,9 @@ def load_env(
     """A Robotic Planning environment for ``domain``.
 
     ``tasks="benchmark"`` serves the paper's problems from the data directory (index i is
-    the i-th problem file in sorted order, splits from ``splits.json``);
+    the i-th problem file in sorted order; the train split comes from
+    :func:`learnact_langgraph.data.load_splits`: the data directory's ``splits.json``,
+    else the packaged copy);
     ``tasks="generated"`` serves ``n`` fresh problems of ``size`` balls/blocks drawn with
     ``seed`` (gripper and blockworld only; no data needed).
     """
