@@ -129,8 +129,15 @@ def test_unreachable_url_gives_one_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_missing_file_upstream_names_the_url(upstream: str, tmp_path: Path) -> None:
+@pytest.fixture
+def empty_upstream(tmp_path: Path) -> Iterator[str]:
+    """A server with nothing to serve (no benchmark data needed)."""
+    (tmp_path / "served").mkdir()
+    yield from _serve(tmp_path / "served")
+
+
+def test_missing_file_upstream_names_the_url(empty_upstream: str, tmp_path: Path) -> None:
     with pytest.raises(
         DataDirError, match=r"Could not download .*/nowhere/barman\.pddl \(HTTP 404"
     ):
-        fetch_dataset("robotic-planning", tmp_path, base_url=f"{upstream}/nowhere")
+        fetch_dataset("robotic-planning", tmp_path / "data", base_url=f"{empty_upstream}/nowhere")

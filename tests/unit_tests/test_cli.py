@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from learnact_langgraph import __version__
 from learnact_langgraph.cli import USER_ERROR_EXIT, app
 from learnact_langgraph.errors import DataDirError, LearnActError
+from tests.conftest import make_own_data_dir
 
 runner = CliRunner()
 
@@ -38,16 +39,28 @@ def test_version() -> None:
     assert result.output.strip() == f"learnact-langgraph {__version__}"
 
 
-def test_data_path_reports_completeness(tmp_path: Path, data_dir: Path) -> None:
+def test_data_path_reports_completeness(tmp_path: Path, pddl_data: Path) -> None:
     empty = runner.invoke(app, ["data", "path", "--data-dir", str(tmp_path)])
     assert empty.exit_code == 0
     assert empty.output.splitlines()[0] == str(tmp_path)
     assert "robotic-planning: incomplete (0/64 files)" in empty.output
     assert "splits: packaged copy" in empty.output
 
-    full = runner.invoke(app, ["data", "path", "--data-dir", str(data_dir)])
-    assert "robotic-planning: complete" in full.output
-    assert f"splits: {data_dir / 'splits.json'}" in full.output
+    full = runner.invoke(app, ["data", "path", "--data-dir", str(pddl_data)])
+    assert full.exit_code == 0 and full.output.splitlines()[0] == str(pddl_data)
+    assert f"robotic-planning: complete ({pddl_data / 'agentboard_pddl'})" in full.output
+    splits = pddl_data / "splits.json"
+    assert f"splits: {splits if splits.is_file() else 'packaged copy'}" in full.output
+
+
+def test_data_path_names_a_local_splits_file_and_an_incomplete_set(tmp_path: Path) -> None:
+    make_own_data_dir(tmp_path)
+    (tmp_path / "splits.json").write_text('{"train": {"gripper": [0, 1, 2]}}')
+    (tmp_path / "agentboard_pddl" / "tyreworld" / "p07.pddl").unlink()
+    result = runner.invoke(app, ["data", "path", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0
+    assert "robotic-planning: incomplete (63/64 files)" in result.output
+    assert f"splits: {tmp_path / 'splits.json'}" in result.output
 
 
 def test_data_path_follows_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +101,20 @@ def _parsers() -> tuple[Any, Any]:
     return DomainParser(), ProblemParser()
 
 
+#: The pddl parsers keep state between calls (0.2 s to build, so they are shared):
+#: one parse at a time, and fresh ones after a parse that failed half-way.
+_PARSE_LOCK = threading.Lock()
+
+
+def _parse(which: int, text: str) -> Any:
+    with _PARSE_LOCK:
+        try:
+            return _parsers()[which](text)
+        except Exception:
+            _parsers.cache_clear()
+            raise
+
+
 def _reason(exc: Exception) -> str:
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     return lines[0].rstrip(".") if lines else type(exc).__name__
@@ -180,7 +195,7 @@ def _compile_atom(pred: Any, index: dict[str, int]) -> tuple[str, tuple[Term, ..
 def parse_domain(text: str, source: str = "<domain>") -> DomainModel:
     """Parse (and repair) a domain; cached on the text, so reloading is free."""
     try:
-        dom = _parsers()[0](repair_domain_text(text))
+        dom = _parse(0, repair_domain_text(text))
     except PDDLError:
         raise
     except Exception as exc:  # the parser raises lark and pddl errors of many kinds
@@ -219,7 +234,7 @@ class ProblemModel:
 def parse_problem(text: str, domain: DomainModel, source: str = "<problem>") -> ProblemModel:
     """Parse (and repair) a problem of ``domain``; cached on the text."""
     try:
-        prob = _parsers()[1](repair_problem_text(text, domain.constants))
+        prob = _parse(1, repair_problem_text(text, domain.constants))
     except Exception as exc:
         raise PDDLError(f"Could not parse the PDDL problem {source}: {_reason(exc)}.") from exc
     objects = dict(domain.constants)

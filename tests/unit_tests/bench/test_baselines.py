@@ -87,7 +87,7 @@ def test_code_as_policy_runs_one_program_and_counts_its_base_actions() -> None:
 
 
 def test_code_as_policy_program_that_solves_the_task_succeeds() -> None:
-    from learnact_langgraph.bench.scripted import respond
+    from learnact_langgraph.testing.roles import respond
 
     state = code_as_policy_graph().invoke(
         {"task": "gripper/gen-0-2-1"}, context=context(scripted(respond))

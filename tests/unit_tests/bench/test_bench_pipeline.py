@@ -1,4 +1,8 @@
-"""A whole bench with scripted models: stored episodes, the report table, plots, resume."""
+"""A whole bench with scripted models: stored episodes, the report table, plots, resume.
+
+Each case runs on generated gripper and blocks-world tasks (no data needed) and on the
+benchmark problems (skipped without the data).
+"""
 
 from __future__ import annotations
 
@@ -20,8 +24,8 @@ import pytest
 from learnact_langgraph.bench.methods import LABELS, METHODS
 from learnact_langgraph.bench.report import PLOTS, write_report
 from learnact_langgraph.bench.runner import ROBOTIC_PLANNING, BenchConfig, run_bench
-from learnact_langgraph.bench.scripted import scripted_model
 from learnact_langgraph.envs.pddl import load_env
+from learnact_langgraph.testing import scripted_model
 
 
 def raw_episodes(root: Path) -> list[dict[str, Any]]:
@@ -52,35 +56,54 @@ def expected(records: list[dict[str, Any]], key: str) -> dict[tuple[str, str], f
     return {k: 100 * fmean(v) for k, v in cells.items()}
 
 
-def test_full_bench_over_all_domains_and_methods(tmp_path: Path, data_dir: Path) -> None:
+SOURCES = ["generated", "benchmark"]
+#: Domains with generated tasks (the others need the benchmark files).
+GENERATED = ("gripper", "blockworld")
+
+
+def bench_tasks(source: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """BenchConfig fields for generated tasks, or for the benchmark (skips without data)."""
+    if source == "generated":
+        return {"tasks": "generated", "data_dir": None}
+    return {"tasks": "benchmark", "data_dir": str(request.getfixturevalue("data_dir"))}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_full_bench_over_all_domains_and_methods(
+    tmp_path: Path, source: str, request: pytest.FixtureRequest
+) -> None:
+    tasks = bench_tasks(source, request)
+    domains = GENERATED if source == "generated" else ROBOTIC_PLANNING
     config = BenchConfig(
+        domains=domains,
         tasks_per_domain=2,
         repeats=2,
         max_steps=12,
         train_steps=6,
         k=2,
         rounds=1,
-        data_dir=str(data_dir),
         concurrency=2,
+        **tasks,
     )
-    summary = run_bench(config, model=scripted_model(), out=str(tmp_path))
-    n = len(METHODS) * len(ROBOTIC_PLANNING) * 2 * 2
+    summary = run_bench(config, model=scripted_model("bench-player"), out=str(tmp_path))
+    n = len(METHODS) * len(domains) * 2 * 2
     assert summary.planned == summary.finished == n and not summary.failed
 
     records = raw_episodes(tmp_path)
     assert len(records) == n
-    test_ids = {
-        d: {t.id for t in load_env(d, data_dir=data_dir).split("test")} for d in ROBOTIC_PLANNING
-    }
-    assert all(r["task_id"] in test_ids[r["domain"]] for r in records)  # test split only
+    envs = {d: load_env(d, **tasks) for d in domains}
+    test_ids = {d: {t.id for t in env.tasks() if t.split != "train"} for d, env in envs.items()}
+    assert all(r["task_id"] in test_ids[r["domain"]] for r in records)  # never a train task
+    assert {r["domain"] for r in records} == set(domains)
     for r in records:
         assert r["steps"] == len(r["trajectory"]["steps"])
         assert r["usage"]["calls"] >= 1 and r["usage"]["input_tokens"] > 0
     artifacts = [json.loads(x) for x in (tmp_path / "artifacts.jsonl").read_text().splitlines()]
-    assert len(artifacts) == 3 * len(ROBOTIC_PLANNING) * 2  # learnact + 2 reflexion variants
+    assert len(artifacts) == 3 * len(domains) * 2  # learnact + 2 reflexion variants
     run = json.loads((tmp_path / "manifest.json").read_text())["runs"][summary.settings_hash]
-    assert run["models"]["agent"] == "scripted:scripted-player"
+    assert run["models"]["agent"] == "scripted:bench-player"
     assert run["settings"]["k"] == 2 and run["settings"]["max_steps"] == 12
+    assert run["settings"]["tasks"] == source
     assert {"package_version", "git_commit", "python", "invocations"} <= set(run)
 
     path = write_report(tmp_path, note="Made with scripted models.")
@@ -92,10 +115,11 @@ def test_full_bench_over_all_domains_and_methods(tmp_path: Path, data_dir: Path)
         assert set(rows) == {LABELS[m] for m in METHODS}
         for method in METHODS:
             cells = rows[LABELS[method]]
-            for i, domain in enumerate(ROBOTIC_PLANNING):
+            assert len(cells) == len(domains) + 1
+            for i, domain in enumerate(domains):
                 shown = float(cells[i].split("±")[0])
                 assert shown == pytest.approx(want[(method, domain)], abs=0.051)
-            average = fmean(want[(method, d)] for d in ROBOTIC_PLANNING)
+            average = fmean(want[(method, d)] for d in domains)
             assert float(cells[-1]) == pytest.approx(average, abs=0.051)
     cost = table_rows(report, "Cost")
     for method in METHODS:
@@ -107,7 +131,10 @@ def test_full_bench_over_all_domains_and_methods(tmp_path: Path, data_dir: Path)
         assert f"]({name})" in report
 
 
-def test_stopped_bench_resumes_without_repeating_an_episode(tmp_path: Path, data_dir: Path) -> None:
+@pytest.mark.parametrize("source", SOURCES)
+def test_stopped_bench_resumes_without_repeating_an_episode(
+    tmp_path: Path, source: str, request: pytest.FixtureRequest
+) -> None:
     config = BenchConfig(
         methods=["act", "act_reflexion", "code_as_policy", "learnact"],
         domains=["gripper", "blockworld"],
@@ -116,7 +143,7 @@ def test_stopped_bench_resumes_without_repeating_an_episode(tmp_path: Path, data
         train_steps=5,
         k=1,
         rounds=1,
-        data_dir=str(data_dir),
+        **bench_tasks(source, request),
     )
     first = scripted_model()
     done: list[str] = []
@@ -144,6 +171,7 @@ def test_stopped_bench_resumes_without_repeating_an_episode(tmp_path: Path, data
     records = raw_episodes(tmp_path)
     keys = [(r["method"], r["task_id"], r["repeat"]) for r in records]
     assert len(keys) == len(set(keys)) == s2.planned == 4 * 2 * 3
+    assert all(("/gen-" in task) == (source == "generated") for _, task, _ in keys)
     first_keys = set(keys[:5])
     assert not first_keys & {(m, t, 0) for m, t in started}
     # nothing was learned again: same artifacts, and no creation prompt in the second run
@@ -153,16 +181,20 @@ def test_stopped_bench_resumes_without_repeating_an_episode(tmp_path: Path, data
     assert not any("write a plan for your next attempt" in p for p in prompts)
 
 
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
-def test_killed_cli_bench_finishes_on_rerun(tmp_path: Path, data_dir: Path, sig: int) -> None:
+def test_killed_cli_bench_finishes_on_rerun(
+    tmp_path: Path, sig: int, source: str, request: pytest.FixtureRequest
+) -> None:
     out = tmp_path / "results"
+    data = bench_tasks(source, request)["data_dir"] or str(tmp_path / "no-data-here")
     cmd = [
         sys.executable, "-c", "from learnact_langgraph.cli import main; main()",
         "bench", "--model", "scripted", "-m", "act", "-m", "react", "-m", "code_as_policy",
         "-d", "gripper", "-d", "blockworld", "--tasks-per-domain", "6", "--max-steps", "12",
-        "-o", str(out), "--no-report",
+        "--tasks", source, "-o", str(out), "--no-report",
     ]  # fmt: skip
-    env = {**os.environ, "LEARNACT_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "LEARNACT_DATA_DIR": data}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     episodes = out / "episodes.jsonl"
     deadline = time.monotonic() + 60
@@ -182,6 +214,7 @@ def test_killed_cli_bench_finishes_on_rerun(tmp_path: Path, data_dir: Path, sig:
     records = raw_episodes_tolerant(out)
     keys = [(r["method"], r["task_id"]) for r in records]
     assert len(set(keys)) == 36 and len(keys) == 36
+    assert all(("/gen-" in task) == (source == "generated") for _, task in keys)
 
 
 def raw_episodes_tolerant(root: Path) -> list[dict[str, Any]]:

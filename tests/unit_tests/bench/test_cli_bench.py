@@ -26,14 +26,26 @@ def _models(out: Path) -> dict[str, str]:
     return next(iter(runs.values()))["models"]
 
 
+def use_tasks(
+    source: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> list[str]:
+    """CLI flags for generated tasks (no data), or point at the benchmark (skips without)."""
+    if source == "generated":
+        monkeypatch.setenv("LEARNACT_DATA_DIR", str(tmp_path / "no-data-here"))
+        return ["--tasks", "generated"]
+    monkeypatch.setenv("LEARNACT_DATA_DIR", str(request.getfixturevalue("data_dir")))
+    return []
+
+
+@pytest.mark.parametrize("source", ["generated", "benchmark"])
 def test_flags_win_over_environment_over_config_file(
-    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, source: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LEARNACT_DATA_DIR", str(data_dir))
+    tasks = use_tasks(source, request, monkeypatch, tmp_path)
     monkeypatch.delenv("LEARNACT_MODEL", raising=False)
     config = tmp_path / "learnact.toml"
     config.write_text('[bench]\nmodel = "nosuchprovider:model"\nmax-steps = 2\n')
-    base = ["--config", str(config), "bench", *SMALL[:-2], "--no-report"]
+    base = ["--config", str(config), "bench", *SMALL[:-2], *tasks, "--no-report"]
 
     # config only: its model is used (and fails with one clear line)
     result = runner.invoke(app, [*base, "-o", str(tmp_path / "a")])
@@ -47,6 +59,7 @@ def test_flags_win_over_environment_over_config_file(
     assert record["steps"] <= 2
     runs = json.loads((tmp_path / "b" / "manifest.json").read_text())["runs"]
     assert next(iter(runs.values()))["settings"]["max_steps"] == 2
+    assert next(iter(runs.values()))["settings"]["tasks"] == source
 
     # a flag wins over both
     monkeypatch.setenv("LEARNACT_MODEL", "nosuchprovider:other")
@@ -65,15 +78,16 @@ def test_missing_model_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.Mon
     assert "No agent model is configured" in result.output
 
 
+@pytest.mark.parametrize("source", ["generated", "benchmark"])
 def test_learn_then_eval_the_stored_library_then_report(
-    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, source: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LEARNACT_DATA_DIR", str(data_dir))
+    tasks = use_tasks(source, request, monkeypatch, tmp_path)
     monkeypatch.chdir(tmp_path)
     db = str(tmp_path / "lib.db")
     learned = runner.invoke(
         app, ["learn", "--model", "scripted", "-d", "gripper", "--store", db, "--k", "1",
-              "--rounds", "0", "--train-steps", "20"],
+              "--rounds", "0", "--train-steps", "20", *tasks],
     )  # fmt: skip
     assert learned.exit_code == 0, learned.output
     assert "carry_ball" in learned.output and "library generation 1" in learned.output
@@ -81,12 +95,13 @@ def test_learn_then_eval_the_stored_library_then_report(
     out = tmp_path / "eval"
     evaluated = runner.invoke(
         app, ["eval", "--model", "scripted", "-d", "gripper", "--store", db,
-              "--tasks-per-domain", "2", "-o", str(out)],
+              "--tasks-per-domain", "2", "-o", str(out), *tasks],
     )  # fmt: skip
     assert evaluated.exit_code == 0, evaluated.output
     records = [json.loads(x) for x in (out / "episodes.jsonl").read_text().splitlines()]
     assert [r["extra"]["learned_actions"] for r in records] == [["carry_ball"], ["carry_ball"]]
     assert all(r["method"] == "learnact" for r in records)
+    assert all(("/gen-" in r["task_id"]) == (source == "generated") for r in records)
     assert "lib.db#learnact/gripper@1" in json.dumps(
         json.loads((out / "manifest.json").read_text())
     )

@@ -1,18 +1,23 @@
-"""The PDDL environments as the agent and learned code see them (benchmark problems)."""
+"""The PDDL environments as the agent and learned code see them (benchmark code path).
+
+Most cases run twice: on our own benchmark-shaped data directory (``own``, always) and on
+the real benchmark files (``benchmark``, skipped without the data).
+"""
 
 from __future__ import annotations
 
-import json
 import pickle
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from learnact_langgraph.data import load_splits
 from learnact_langgraph.envs import GOAL_SATISFIED, INVALID_PRECONDITION, INVALID_UNKNOWN
 from learnact_langgraph.envs.pddl import DOMAINS, GOAL_PREFIX, PDDLEnvironment, load_env
+from learnact_langgraph.envs.pddl.domains import SPECS
 from learnact_langgraph.errors import DataDirError, EnvironmentError_, PDDLError
+from tests.conftest import domain_sources, make_own_data_dir
 
 SIZES = {"gripper": 20, "blockworld": 10, "barman": 20, "tyreworld": 10}
 SIGNATURES = {
@@ -69,44 +74,52 @@ GRIPPER_PROB01_PLAN = [
 
 
 @pytest.fixture()
-def gripper(data_dir: Path) -> PDDLEnvironment:
-    env = load_env("gripper", data_dir=data_dir)
+def gripper(pddl_data: Path) -> PDDLEnvironment:
+    """Gripper task 0: four balls and Robby in rooma, every ball wanted in roomb."""
+    env = load_env("gripper", data_dir=pddl_data)
     env.reset("gripper/0")
     return env
 
 
-@pytest.mark.parametrize("domain", DOMAINS)
-def test_tasks_follow_sorted_files_and_paper_splits(domain: str, data_dir: Path) -> None:
-    env = load_env(domain, data_dir=data_dir)
+@pytest.mark.parametrize(("domain", "pddl_data"), domain_sources(DOMAINS), indirect=["pddl_data"])
+def test_tasks_follow_sorted_files_and_paper_splits(domain: str, pddl_data: Path) -> None:
+    env = load_env(domain, data_dir=pddl_data)
     tasks = env.tasks()
-    files = sorted(p.name for p in (data_dir / "agentboard_pddl" / domain).glob("*.pddl"))
-    assert len(tasks) == SIZES[domain]
+    files = sorted(p.name for p in (pddl_data / "agentboard_pddl" / domain).glob("*.pddl"))
+    assert len(tasks) == SIZES[domain] == load_splits(pddl_data)["sizes"][domain]
     assert [t.meta["file"] for t in tasks] == files
     assert [t.index for t in tasks] == list(range(SIZES[domain]))
-    train = json.loads((data_dir / "splits.json").read_text())["train"][domain]
+    train = load_splits(pddl_data)["train"][domain]
     assert sorted(t.index for t in env.split("train")) == sorted(train)
     assert len(env.split("test")) == SIZES[domain] - 3
 
 
-def test_blockworld_index_1_is_problem10(data_dir: Path) -> None:
-    env = load_env("blockworld", data_dir=data_dir)
+def test_blockworld_index_1_is_problem10(pddl_data: Path) -> None:
+    env = load_env("blockworld", data_dir=pddl_data)
     assert env.get_task(1).meta["file"] == "problem10.pddl"
     env.reset(1)
     assert env.simulator().problem.source.endswith("problem10.pddl")
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
-def test_base_actions_have_paper_signatures(domain: str, data_dir: Path) -> None:
-    env = load_env(domain, data_dir=data_dir)
-    actions = env.base_actions()
+def test_domain_specs_have_paper_signatures(domain: str) -> None:
+    actions = [a.base_action() for a in SPECS[domain].actions]
     assert [a.signature for a in actions] == SIGNATURES[domain]
     assert all(len(a.description) > 20 for a in actions)
+
+
+@pytest.mark.parametrize(("domain", "pddl_data"), domain_sources(DOMAINS), indirect=["pddl_data"])
+def test_base_actions_have_paper_signatures(domain: str, pddl_data: Path) -> None:
+    env = load_env(domain, data_dir=pddl_data)
+    actions = env.base_actions()
+    assert [a.signature for a in actions] == SIGNATURES[domain]
+    assert set(env.domain.operators) == {a.operator for a in SPECS[domain].actions}
     assert env.instruction and env.name == domain
 
 
-@pytest.mark.parametrize("domain", DOMAINS)
-def test_reset_shows_goal_and_full_state(domain: str, data_dir: Path) -> None:
-    env = load_env(domain, data_dir=data_dir)
+@pytest.mark.parametrize(("domain", "pddl_data"), domain_sources(DOMAINS), indirect=["pddl_data"])
+def test_reset_shows_goal_and_full_state(domain: str, pddl_data: Path) -> None:
+    env = load_env(domain, data_dir=pddl_data)
     obs = env.reset(0)
     sim = env.simulator()
     assert env.goal.startswith(GOAL_PREFIX)
@@ -226,25 +239,33 @@ def test_missing_data_is_a_data_dir_error(tmp_path: Path) -> None:
         load_env("gripper", data_dir=tmp_path)
 
 
-def test_malformed_pddl_names_the_file(tmp_path: Path, data_dir: Path) -> None:
-    shutil.copytree(data_dir / "agentboard_pddl", tmp_path / "agentboard_pddl")
+def test_broken_local_splits_file_names_it(tmp_path: Path) -> None:
+    make_own_data_dir(tmp_path)
+    assert len(load_env("gripper", data_dir=tmp_path).split("train")) == 3  # packaged splits
+    splits = tmp_path / "splits.json"
+    splits.write_text("{not json")
     with pytest.raises(DataDirError, match="splits.json"):
         load_env("gripper", data_dir=tmp_path)
-    shutil.copy(data_dir / "splits.json", tmp_path / "splits.json")
-    for path in (tmp_path / "agentboard_pddl").rglob("*.pddl"):
-        path.chmod(0o644)
+    splits.write_text('{"train": {"blockworld": [0, 1, 2]}}')
+    with pytest.raises(DataDirError, match="no list of gripper training indices"):
+        load_env("gripper", data_dir=tmp_path)
+    assert [t.index for t in load_env("blockworld", data_dir=tmp_path).split("train")] == [0, 1, 2]
+
+
+def test_malformed_pddl_names_the_file(tmp_path: Path) -> None:
+    make_own_data_dir(tmp_path)
     bad = tmp_path / "agentboard_pddl" / "gripper" / "prob03.pddl"
     bad.write_text(bad.read_text().replace("(:init", "(:init (("))
     env = load_env("gripper", data_dir=tmp_path)
     env.reset(0)
-    with pytest.raises(PDDLError, match=r"prob03\.pddl: Unexpected token .* line 5"):
+    with pytest.raises(PDDLError, match=r"prob03\.pddl: Unexpected token .* line 6"):
         env.reset(2)
     (tmp_path / "agentboard_pddl" / "blockworld.pddl").write_text("(define (domain x) (:act")
     with pytest.raises(PDDLError, match=r"blockworld\.pddl"):
         load_env("blockworld", data_dir=tmp_path)
 
 
-def test_call_before_reset_is_a_clear_error(data_dir: Path) -> None:
-    env = load_env("gripper", data_dir=data_dir)
+def test_call_before_reset_is_a_clear_error() -> None:
+    env = load_env("gripper", tasks="generated", n=1)
     with pytest.raises(EnvironmentError_, match="reset"):
         env.call("move", "rooma", "roomb")

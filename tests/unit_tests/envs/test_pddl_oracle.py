@@ -1,8 +1,10 @@
-"""Differential test: our STRIPS simulator against pyperplan on all 60 benchmark problems.
+"""Differential test: our STRIPS simulator against pyperplan, problem by problem.
 
-pyperplan (GPL, a test-only dependency) reads the raw files, tyreworld defects included.
-It allows one object in two parameter slots; AgentBoard's engine does not, so those
-groundings are dropped from its side before comparing.
+On all 60 benchmark problems (skipped without the data) and on the 30 gripper and
+blocks-world problems of our own data directory (our packaged domains with our own and
+generated problems, always). pyperplan (GPL, a test-only dependency) reads the raw files,
+tyreworld defects included. It allows one object in two parameter slots; AgentBoard's
+engine does not, so those groundings are dropped from its side before comparing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from learnact_langgraph.envs.pddl import DOMAINS, load_env
+from tests.conftest import domain_sources
 
 pyperplan_parser = pytest.importorskip("pyperplan.pddl.parser")
 pyperplan_grounding = pytest.importorskip("pyperplan.grounding")
@@ -25,11 +28,11 @@ def _atom_text(atom: tuple[str, ...]) -> str:
     return f"({' '.join(atom)})"
 
 
-@pytest.mark.parametrize("domain", DOMAINS)
-def test_random_walks_agree_with_pyperplan(domain: str, data_dir: Path) -> None:
+@pytest.mark.parametrize(("domain", "pddl_data"), domain_sources(DOMAINS), indirect=["pddl_data"])
+def test_random_walks_agree_with_pyperplan(domain: str, pddl_data: Path) -> None:
     logging.getLogger().setLevel(logging.WARNING)  # pyperplan logs every grounding at INFO
-    root = data_dir / "agentboard_pddl"
-    env = load_env(domain, data_dir=data_dir)
+    root = pddl_data / "agentboard_pddl"
+    env = load_env(domain, data_dir=pddl_data)
     rng = random.Random(62471893)
     for task in env.tasks():
         parser = pyperplan_parser.Parser(

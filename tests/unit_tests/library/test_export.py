@@ -166,12 +166,12 @@ print(json.dumps({"result": result, "modules": modules}), flush=True)
 """
 
 
-def test_exported_module_drives_a_pddl_environment(tmp_path: Path, data_dir: Path) -> None:
+def test_exported_module_drives_a_pddl_environment(tmp_path: Path, own_data_dir: Path) -> None:
     """The module runs in a process with no learnact import; the real env answers over a pipe."""
     lib = _busy_library(ActionLibrary(InMemoryStore(), ("a",), base_actions=BASE))
     module = tmp_path / "learned_actions.py"
     module.write_text(export_python(lib))
-    env = load_env("gripper", data_dir=data_dir)
+    env = load_env("gripper", data_dir=own_data_dir)  # our problem: four balls in rooma
     env.reset(0)
     child = subprocess.Popen(
         [sys.executable, "-I", "-c", REMOTE_DRIVER, str(module)],

@@ -26,8 +26,9 @@ from .conftest import BASE, CARRY
 
 
 @pytest.fixture
-def env(data_dir: Path) -> PDDLEnvironment:
-    gripper = load_env("gripper", data_dir=data_dir)
+def env(own_data_dir: Path) -> PDDLEnvironment:
+    """Gripper on our own problem: four balls and Robby in rooma (no benchmark data needed)."""
+    gripper = load_env("gripper", data_dir=own_data_dir)
     gripper.reset(0)
     return gripper
 

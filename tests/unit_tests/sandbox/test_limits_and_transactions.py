@@ -98,10 +98,10 @@ def test_closed_sandbox_says_so() -> None:
         sb.run("1")
 
 
-def test_pddl_rollback_leaves_state_exactly_as_before(data_dir: Path) -> None:
+def test_pddl_rollback_leaves_state_exactly_as_before(pddl_data: Path) -> None:
     from learnact_langgraph.envs.pddl import load_env
 
-    env = load_env("gripper", data_dir=data_dir)
+    env = load_env("gripper", data_dir=pddl_data)
     env.reset(0)
     source = (
         "def carry_two(src, dst, a, b):\n"
