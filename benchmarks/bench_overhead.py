@@ -24,7 +24,6 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from learnact_langgraph.cli.demo import CARRY_BALL
 from learnact_langgraph.envs.pddl import load_env
 from learnact_langgraph.envs.pddl.scripted import gripper_policy
 from learnact_langgraph.episode import AgentSettings, SimpleAction, run_episode
@@ -32,6 +31,7 @@ from learnact_langgraph.graphs.agent import AgentContext, build_agent_graph
 from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
 from learnact_langgraph.sandbox import Sandbox
 from learnact_langgraph.testing import scripted
+from learnact_langgraph.testing.roles import CARRY_BALL
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.unit_tests.learner.scripts import agent, learner

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         learner_graph,
     )
     from learnact_langgraph.library import ActionLibrary
+    from learnact_langgraph.models import resolve_model
     from learnact_langgraph.sandbox import Sandbox
 
 __version__ = "0.1.0"
@@ -44,6 +45,7 @@ _LAZY = {
     "build_agent_graph": "learnact_langgraph.graphs",
     "build_learner_graph": "learnact_langgraph.graphs",
     "learner_graph": "learnact_langgraph.graphs",
+    "resolve_model": "learnact_langgraph.models",
 }
 
 
@@ -74,4 +76,5 @@ __all__ = [
     "build_agent_graph",
     "build_learner_graph",
     "learner_graph",
+    "resolve_model",
 ]

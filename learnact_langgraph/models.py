@@ -1,9 +1,11 @@
 """Model resolution and usage accounting.
 
-Models are ``init_chat_model`` strings (``"openai:gpt-4o-mini"``) or any
-``BaseChatModel``. The learner and the acting agent are separate settings. Every call
-goes through :func:`invoke_text`, which records calls, tokens and wall time in a
-:class:`Usage` so runs can report what they cost.
+Models are ``init_chat_model`` strings (``"openai:gpt-4o-mini"``), any
+``BaseChatModel``, or ``"scripted"``: the offline stand-in of
+:mod:`learnact_langgraph.testing`, for demos and dry runs with no key. The learner and
+the acting agent are separate settings. Every call goes through :func:`invoke_text`,
+which records calls, tokens and wall time in a :class:`Usage` so runs can report what
+they cost.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from learnact_langgraph.errors import LearnActError
 
 MODEL_ENV_VAR = "LEARNACT_MODEL"
+#: The model name that gives the offline scripted stand-in for every role.
+SCRIPTED = "scripted"
 
 
 class ModelError(LearnActError):
@@ -33,8 +37,13 @@ def resolve_model(spec: str | BaseChatModel | None, **kwargs: Any) -> BaseChatMo
     if not spec:
         raise ModelError(
             f"No model is configured: set {MODEL_ENV_VAR} to an init_chat_model string "
-            "such as 'openai:gpt-4o-mini' (or pass model=...)."
+            "such as 'openai:gpt-4o-mini', or to 'scripted' for the offline stand-in "
+            "(or pass model=...)."
         )
+    if spec.strip() == SCRIPTED:
+        from learnact_langgraph.testing import scripted_model
+
+        return scripted_model()
     from langchain.chat_models import init_chat_model
 
     try:

@@ -1,4 +1,4 @@
-"""Scripted chat models for tests and offline demos: no network, no API key.
+"""The scripted chat model: replies are a function of the conversation, with no network.
 
 A :class:`ScriptedChatModel` answers with a *function of the conversation*, so a test
 can say "when the prompt asks for a revision, return this fix" instead of relying on
@@ -51,6 +51,11 @@ class ScriptedChatModel(BaseChatModel):
         self.bound_tools = list(tools)
         return self
 
+    def reply(self, messages: list[BaseMessage]) -> str | AIMessage:
+        """The answer to ``messages``; subclasses may also look at ``bound_tools``."""
+        reply: str | AIMessage = self.respond(messages)
+        return reply
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -59,7 +64,7 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         self.calls.append(list(messages))
-        reply = self.respond(list(messages))
+        reply = self.reply(list(messages))
         message = reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
         if stop and isinstance(message.content, str):
             cut = min((message.content.find(s) for s in stop if s in message.content), default=-1)

@@ -5,19 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
-from learnact_langgraph.cli.demo import CARRY_BALL
 from learnact_langgraph.envs.pddl import load_env
+from learnact_langgraph.errors import GraphInputError
 from learnact_langgraph.graphs import agent as agent_module
 from learnact_langgraph.graphs.agent import AgentContext, build_agent_graph, create_tool_agent
 from learnact_langgraph.library import ActionLibrary
 from learnact_langgraph.sandbox import Sandbox
-from learnact_langgraph.testing import scripted
+from learnact_langgraph.testing import scripted, scripted_model
+from learnact_langgraph.testing.roles import CARRY_BALL
 
-from ..test_readme_quickstart import tool_agent
 from .scripts import agent
 
 
@@ -32,6 +33,12 @@ CARRY = {
     "description": "Carry ball from from_room to to_room in gripper.",
     "notes": [],
 }
+
+
+def test_missing_task_says_what_input_the_graph_needs() -> None:
+    ctx = AgentContext(model=scripted(agent), env_factory=gripper_env)
+    with pytest.raises(GraphInputError, match=r"needs the task to play in its input"):
+        build_agent_graph().compile().invoke({}, context=ctx)
 
 
 def test_act_agent_solves_a_task_with_a_learned_action() -> None:
@@ -90,7 +97,7 @@ def test_tool_calling_variant_uses_learned_actions_as_tools() -> None:
     library.set_base_actions(env)
     library.add(CARRY_BALL, name="carry_ball", description="Carry a ball between rooms.")
     env.reset(0)
-    model = scripted(tool_agent)
+    model = scripted_model()
     with Sandbox(env) as session:
         graph = create_tool_agent(model, library, session)
         graph.invoke({"messages": [("user", f"{env.goal}\n{env.observation}")]})
