@@ -1,31 +1,30 @@
-"""``learnact demo``: the main job of ``make demo``.
+"""``learnact demo``: the main job of ``make demo``, a small learning run you can watch.
 
-With a model (``--model`` or ``$LEARNACT_MODEL``) it runs a real learning run on
-generated gripper tasks and then lets the agent use the learned actions on a held-out
-task. Without one it says how to set a model and plays an offline episode: a
-generated gripper task, one learned action run in the sandbox, and a scripted player
-standing in for the LLM. Neither path needs a data download.
+It learns actions on three generated gripper tasks, printing each step of the loop as
+it happens (the candidates drawn, their scores on each training task, the failed call
+and its error feedback, the revision, the score before and after, the release), then
+lets the agent play a held-out task with what was learned. No data download is needed.
+
+The model is ``--model`` or ``$LEARNACT_MODEL``, and ``scripted`` (the offline
+stand-in, see :mod:`learnact_langgraph.testing`) when neither is set.
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from learnact_langgraph.episode import AgentSettings, SimpleAction, Trajectory, run_episode
-from learnact_langgraph.models import MODEL_ENV_VAR
+from learnact_langgraph.cli.learning_view import LearningView
+from learnact_langgraph.episode import SimpleAction, Trajectory, run_episode
+from learnact_langgraph.models import MODEL_ENV_VAR, SCRIPTED
 
-console = Console()
-
-CARRY_BALL = '''def carry_ball(ball, from_room, to_room, gripper):
-    """Carry ball from from_room to to_room in gripper; Robby must start in from_room."""
-    pick(ball, from_room, gripper)
-    move(from_room, to_room)
-    return drop(ball, to_room, gripper)'''
+console = Console(highlight=False)
+TRAIN_TASKS = 3
 
 
 def _env(size: int, n: int, seed: int) -> Any:
@@ -34,50 +33,74 @@ def _env(size: int, n: int, seed: int) -> Any:
     return load_env("gripper", tasks="generated", n=n, size=size, seed=seed)
 
 
-def _show(traj: Trajectory, title: str) -> None:
+def show_episode(traj: Trajectory, title: str, out: Console = console) -> None:
     table = Table(title=title, show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("action")
     table.add_column("valid")
     table.add_column("kind")
     for i, step in enumerate(traj.steps, 1):
-        table.add_row(str(i), step.action, "yes" if step.valid else "no", step.kind)
-    console.print(table)
+        table.add_row(str(i), escape(step.action), "yes" if step.valid else "no", step.kind)
+    out.print(table)
     verdict = "[green]solved[/green]" if traj.success else "[red]not solved[/red]"
-    console.print(
+    out.print(
         f"{traj.task_id}: {verdict}, progress {traj.progress:.2f}, "
         f"{len(traj.steps)} steps, {traj.seconds:.2f}s"
     )
 
 
-def offline_episode(size: int = 4, seed: int = 0) -> Trajectory:
-    """A real episode with no model and no data: scripted player, sandboxed learned action."""
-    from learnact_langgraph.envs.pddl.scripted import gripper_policy
-    from learnact_langgraph.sandbox import Sandbox
-    from learnact_langgraph.testing import scripted
+@dataclass
+class DemoResult:
+    """What a demo run produced: the learning run's final state and the held-out episode."""
 
-    env = _env(size, 1, seed)
-    action = SimpleAction(
-        "carry_ball",
-        CARRY_BALL,
-        "carry_ball(ball, from_room, to_room, gripper)",
-        "Carry ball from from_room to to_room in gripper.",
-    )
-    player = scripted(lambda msgs: gripper_policy(str(msgs[-1].content)), name="scripted-player")
-    with Sandbox(env) as sandbox:
-        sandbox.load({action.name: action.source})
-        return run_episode(
-            env, sandbox, player, 0, actions=[action], settings=AgentSettings(max_steps=30)
+    learning: dict[str, Any]
+    view: LearningView
+    held_out: Trajectory | None
+
+
+def _intro(model: Any, size: int, seed: int, out: Console) -> list[str]:
+    env = _env(size, TRAIN_TASKS + 1, seed)
+    tasks = [t.id for t in env.tasks()]
+    if model == SCRIPTED:
+        out.print(
+            "[yellow]Models: scripted, an offline stand-in that plays every role by rule "
+            "(not an LLM). It shows the learning loop working, not a model's skill.[/yellow]"
         )
+        out.print(
+            "For a real model: [bold]learnact demo --model openai:gpt-4o-mini[/bold] (any "
+            f"init_chat_model string), or set {MODEL_ENV_VAR}."
+        )
+    else:
+        out.print(f"Model: {escape(str(model))}")
+    env.reset(0)
+    out.print(
+        f"\nTasks: generated gripper problems with {size} balls (seed {seed}). Training on "
+        f"{', '.join(tasks[:TRAIN_TASKS])}; {tasks[TRAIN_TASKS]} is held out."
+    )
+    out.print(f"[bold]Goal of {tasks[0]}:[/bold] {escape(env.goal)}")
+    out.print(f"[bold]Start state:[/bold] {escape(env.observation)}")
+    return tasks
 
 
-def learning_run(model: Any, k: int, rounds: int, size: int, seed: int) -> dict[str, Any]:
+def run_demo(
+    model: Any = SCRIPTED,
+    *,
+    k: int = 4,
+    rounds: int = 2,
+    size: int = 4,
+    seed: int = 0,
+    out: Console = console,
+) -> DemoResult:
+    """Learn on three generated gripper tasks, watching the loop, then play a fourth."""
     from langgraph.store.memory import InMemoryStore
 
     from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
     from learnact_langgraph.library import ActionLibrary
+    from learnact_langgraph.models import resolve_model
+    from learnact_langgraph.sandbox import Sandbox
 
-    library = ActionLibrary(InMemoryStore(), prefix=("demo", "gripper"))
+    tasks = _intro(model, size, seed, out)
+    view = LearningView(out, tasks[:TRAIN_TASKS])
     ctx = LearnerContext(
         env="gripper",
         tasks="generated",
@@ -86,65 +109,27 @@ def learning_run(model: Any, k: int, rounds: int, size: int, seed: int) -> dict[
         k=k,
         rounds=rounds,
         seed=seed,
-        library=library,
-        env_factory=lambda: _env(size, 4, seed),
-        train_task_ids=[f"gripper/gen-{seed}-{size}-{i}" for i in range(3)],
+        library=ActionLibrary(InMemoryStore(), prefix=("demo", "gripper")),
+        env_factory=lambda: _env(size, TRAIN_TASKS + 1, seed),
+        train_task_ids=tasks[:TRAIN_TASKS],
     )
-    start = time.perf_counter()
-    result: dict[str, Any] = learner_graph().invoke({}, context=ctx)
-    console.print(f"learning run: {result['status']} in {time.perf_counter() - start:.1f}s")
-    return result
-
-
-def demo(
-    model: str = typer.Option(
-        "", "--model", envvar=MODEL_ENV_VAR, help="init_chat_model string, e.g. openai:gpt-4o-mini."
-    ),
-    k: int = typer.Option(4, help="Candidate action sets sampled per round."),
-    rounds: int = typer.Option(2, help="Revision rounds."),
-    size: int = typer.Option(4, help="Balls per generated gripper task."),
-    seed: int = typer.Option(0, help="Seed of the task generator and the samples."),
-) -> None:
-    """Learn actions on generated gripper tasks (with a model), or play one offline."""
-    if not model:
-        console.print(
-            f"[yellow]No model configured: set {MODEL_ENV_VAR} to an init_chat_model "
-            "string (for example openai:gpt-4o-mini) to run a real learning run.[/yellow]"
-        )
-        console.print(
-            "Meanwhile, an offline episode: a generated gripper task, the learned "
-            "action carry_ball run in the sandbox, a scripted player instead of an LLM."
-        )
-        traj = offline_episode(size, seed)
-        _show(traj, "offline episode")
-        if not traj.success:
-            raise typer.Exit(1)
-        return
-    if learning_demo(model, k=k, rounds=rounds, size=size, seed=seed) is None:
-        raise typer.Exit(1)
-
-
-def learning_demo(
-    model: Any, *, k: int = 4, rounds: int = 2, size: int = 4, seed: int = 0
-) -> Trajectory | None:
-    """Learn on three generated tasks, then play a fourth with the learned actions."""
-    from learnact_langgraph.models import resolve_model
-    from learnact_langgraph.sandbox import Sandbox
-
-    result = learning_run(model, k, rounds, size, seed)
-    release = result.get("release")
+    final: dict[str, Any] = {}
+    for mode, chunk in learner_graph().stream({}, context=ctx, stream_mode=["updates", "values"]):
+        if mode == "values":
+            final = chunk
+            continue
+        for node, update in chunk.items():
+            view.update(node, update)
+    release = final.get("release")
+    usage = final.get("usage", {})
+    out.print(
+        f"Learning cost: {usage.get('calls', 0)} model calls, {usage.get('input_tokens', 0)} "
+        f"input / {usage.get('output_tokens', 0)} output tokens."
+    )
     if not release:
-        console.print("[red]No action set survived the checks; nothing was published.[/red]")
-        return None
-    for action in release["actions"].values():
-        console.print(f"[bold]{action['signature']}[/bold]: {action['description']}")
-    console.print(f"scores: {release['stats']}")
-    usage = result["usage"]
-    console.print(
-        f"LLM usage: {usage.get('calls')} calls, {usage.get('input_tokens')} input / "
-        f"{usage.get('output_tokens')} output tokens"
-    )
-    env = _env(size, 4, seed)
+        return DemoResult(final, view, None)
+    out.rule(f"[bold]Held-out task {tasks[TRAIN_TASKS]} with the learned actions")
+    env = _env(size, TRAIN_TASKS + 1, seed)
     actions = [
         SimpleAction(a["name"], a["source"], a["signature"], a["description"], tuple(a["notes"]))
         for a in release["actions"].values()
@@ -153,7 +138,39 @@ def learning_demo(
     with Sandbox(env) as sandbox:
         sandbox.load({a.name: a.source for a in actions})
         traj = run_episode(
-            env, sandbox, chat, 3, actions=actions, usage_examples=release["usage_examples"]
+            env,
+            sandbox,
+            chat,
+            TRAIN_TASKS,
+            actions=actions,
+            usage_examples=release["usage_examples"],
         )
-    _show(traj, "held-out task with the learned actions")
-    return traj
+    show_episode(traj, f"{tasks[TRAIN_TASKS]} (held out)", out)
+    return DemoResult(final, view, traj)
+
+
+def demo(
+    model: str = typer.Option(
+        SCRIPTED,
+        "--model",
+        envvar=MODEL_ENV_VAR,
+        help="init_chat_model string (e.g. openai:gpt-4o-mini); 'scripted' is the offline "
+        "stand-in.",
+    ),
+    k: int = typer.Option(4, "--k", min=1, help="Candidate action sets sampled per round."),
+    rounds: int = typer.Option(
+        2, "--rounds", min=0, help="Revision rounds (0: keep the best first draft)."
+    ),
+    size: int = typer.Option(4, "--size", min=1, help="Balls per generated gripper task."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the task generator and the samples."),
+) -> None:
+    """Watch a small learning run on generated gripper tasks, then a held-out task."""
+    result = run_demo(model or SCRIPTED, k=k, rounds=rounds, size=size, seed=seed)
+    if result.held_out is None:
+        console.print(
+            f"[red]No action set survived the checks, so nothing was published (status: "
+            f"{result.learning.get('status')}); try more candidates with --k.[/red]"
+        )
+        raise typer.Exit(1)
+    if not result.held_out.success:
+        raise typer.Exit(1)
