@@ -56,10 +56,35 @@ from learnact_langgraph.library_search import bag, keyword_rank
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-__all__ = ["SCHEMA_VERSION", "ActionLibrary", "ActionStatus", "Release", "ReleaseBuilder"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ActionLibrary",
+    "ActionStatus",
+    "Release",
+    "ReleaseBuilder",
+    "default_prefix",
+    "parse_prefix",
+]
 
 SCHEMA_VERSION = 1
 _PAGE = 100_000
+
+
+def default_prefix(domain: str) -> str:
+    """Where a domain's library lives in a store unless told otherwise: ``learnact/<domain>``.
+
+    ``learnact learn``, the ``library`` commands, ``eval --store`` and the learner graph
+    publishing to a LangGraph server's store all use it, so each finds what the others
+    wrote without a ``--prefix``.
+    """
+    return f"learnact/{domain}"
+
+
+def parse_prefix(prefix: str | Sequence[str]) -> tuple[str, ...]:
+    """``"team/gripper"`` (or an already split sequence) as store namespace labels."""
+    if isinstance(prefix, str):
+        return tuple(p for p in prefix.split("/") if p)
+    return tuple(prefix)
 
 
 @dataclass(frozen=True)
@@ -73,6 +98,9 @@ class ActionStatus:
 class ActionLibrary:
     """Learned actions of one environment/domain, stored under ``prefix`` in ``store``.
 
+    ``prefix`` is a tuple of labels or a ``/``-separated string; tools that work per
+    domain use :func:`default_prefix`.
+
     ``base_actions`` (a list of :class:`BaseAction` or an :class:`Environment`) is saved
     with the library the first time it is given; learned names may not shadow them,
     and exports use them to write base-action stubs.
@@ -81,13 +109,13 @@ class ActionLibrary:
     def __init__(
         self,
         store: BaseStore,
-        prefix: Sequence[str] = ("learnact", "library"),
+        prefix: str | Sequence[str] = ("learnact", "library"),
         *,
         base_actions: Sequence[BaseAction] | Environment | None = None,
         locker: Locker | None = None,
     ) -> None:
         self.store = store
-        self.prefix = tuple(prefix)
+        self.prefix = parse_prefix(prefix)
         if not self.prefix or any(not p or "." in p for p in self.prefix):
             raise LibraryError(
                 f"Library prefix {self.prefix!r} is invalid; use non-empty labels without dots."

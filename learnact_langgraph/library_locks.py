@@ -14,6 +14,8 @@ the store is shared:
 * :class:`PostgresLocker`: ``pg_advisory_lock`` on the store's own connection (or a
   pooled one), so processes on different machines serialise through the server. The
   session-level lock is released explicitly, and by the server if the process dies.
+* :class:`ReadOnlyLocker`: for a store opened read-only (``learnact library ls``); it
+  refuses to lock, so a read never creates a ``.lock`` file and a write fails at once.
 
 Readers never lock: a commit writes immutable version records first and moves the
 release pointer last, so any reader sees a whole release (see ``library.py``).
@@ -33,7 +35,16 @@ from typing import Any, Protocol, runtime_checkable
 
 from langgraph.store.base import BaseStore
 
-__all__ = ["FileLocker", "Locker", "PostgresLocker", "ThreadLocker", "default_locker"]
+from learnact_langgraph.errors import LibraryError
+
+__all__ = [
+    "FileLocker",
+    "Locker",
+    "PostgresLocker",
+    "ReadOnlyLocker",
+    "ThreadLocker",
+    "default_locker",
+]
 
 
 @runtime_checkable
@@ -75,6 +86,19 @@ class FileLocker(ThreadLocker):
                 yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+class ReadOnlyLocker:
+    """The locker of a read-only store: every attempt to take the write lock fails."""
+
+    def __init__(self, where: str = "The store") -> None:
+        self.where = where
+
+    def hold(self, key: str) -> AbstractContextManager[None]:
+        raise LibraryError(
+            f"{self.where} was opened read-only, so it cannot be changed; use a command "
+            "that writes (learn, import or rollback)."
+        )
 
 
 def advisory_key(key: str) -> int:

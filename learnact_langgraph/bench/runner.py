@@ -24,6 +24,7 @@ from learnact_langgraph.bench import methods as m
 from learnact_langgraph.bench.store import ResultStore, environment_info, settings_hash
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.models import model_id, resolve_model
+from learnact_langgraph.validation import SettingError, require_at_least, require_choice
 
 ROBOTIC_PLANNING = ("gripper", "blockworld", "barman", "tyreworld")
 #: Domain groups a user can name instead of single domains.
@@ -37,6 +38,10 @@ class BenchConfig:
 
     ``library_tag`` names a stored library used instead of learning (``learnact
     eval --store``); it is part of the settings so such runs never mix with learned ones.
+    Counts are checked when the config is made (:class:`SettingError`), because a
+    negative or zero count would otherwise run a quietly wrong bench (``tasks[:-1]``,
+    ``range(0)``). ``tasks_per_domain=None`` means every task, ``memory_steps=0`` shows
+    the whole history and ``rounds=0`` learns without revision rounds.
     """
 
     methods: Sequence[str] = m.METHODS
@@ -55,6 +60,17 @@ class BenchConfig:
     concurrency: int = 1
     library_tag: str = ""
 
+    def __post_init__(self) -> None:
+        for name, minimum in _MINIMA.items():
+            require_at_least("BenchConfig", name, getattr(self, name), minimum)
+        require_at_least("BenchConfig", "tasks_per_domain", self.tasks_per_domain, 1, optional=True)
+        require_choice("BenchConfig", "tasks", self.tasks, ("benchmark", "generated"))
+        for name in ("methods", "domains"):
+            if not getattr(self, name):
+                raise SettingError(f"BenchConfig.{name} must name at least one, got none.")
+        check_methods(self.methods)
+        expand_domains(self.domains)
+
     def hashed(self, agent: str, learner: str) -> dict[str, Any]:
         return {
             "agent_model": agent,
@@ -68,6 +84,18 @@ class BenchConfig:
             "tasks": self.tasks,
             **({"library": self.library_tag} if self.library_tag else {}),
         }
+
+
+#: The smallest allowed value of each count of a :class:`BenchConfig`.
+_MINIMA = {
+    "repeats": 1,
+    "max_steps": 1,
+    "memory_steps": 0,
+    "train_steps": 1,
+    "k": 1,
+    "rounds": 0,
+    "concurrency": 1,
+}
 
 
 @dataclass
@@ -181,17 +209,46 @@ def run_bench(
 
     ``preset`` maps a domain to a ready LearnAct artifact (actions and usage examples
     from a stored library): the ``learnact`` method then tests it instead of learning.
+    Models and task lists are resolved before ``out`` is touched, and a run that fails
+    before recording any episode or artifact leaves ``out`` as it found it.
     """
-    emit = on_event or (lambda e: None)
-    stop = stop or threading.Event()
     methods = check_methods(config.methods)
     domains = expand_domains(config.domains)
     agent = resolve_model(model, temperature=0)
     learner = agent if learner_model is None else resolve_model(learner_model, temperature=0.7)
+    tasks = {domain: plan_tasks(config, domain) for domain in domains}
+    store = ResultStore(out)
+    store.check_writable()
+    before = store.snapshot()
+    try:
+        summary = _run(
+            config, store, methods, tasks, agent, learner, on_event, stop, invocation, preset
+        )
+    except BaseException:
+        store.undo(before)
+        raise
+    if summary.failed or summary.interrupted:
+        store.undo(before)
+    return summary
+
+
+def _run(
+    config: BenchConfig,
+    store: ResultStore,
+    methods: list[str],
+    tasks: dict[str, list[tuple[str, str]]],
+    agent: BaseChatModel,
+    learner: BaseChatModel,
+    on_event: Callable[[Event], None] | None,
+    stop: threading.Event | None,
+    invocation: dict[str, Any] | None,
+    preset: Mapping[str, dict[str, Any]] | None,
+) -> BenchSummary:
+    emit = on_event or (lambda e: None)
+    stop = stop or threading.Event()
     hashed = config.hashed(model_id(agent), model_id(learner))
     agent, learner = _stoppable(agent, stop), _stoppable(learner, stop)
     shash = settings_hash(hashed)
-    store = ResultStore(out)
     provenance = {
         "settings": hashed,
         "models": {"agent": model_id(agent), "learner": model_id(learner)},
@@ -217,8 +274,8 @@ def run_bench(
     done = store.episode_keys()
     jobs = []
     planned = 0
-    for domain in domains:
-        for task in plan_tasks(config, domain):
+    for domain, domain_tasks in tasks.items():
+        for task in domain_tasks:
             for method in methods:
                 for repeat in range(config.repeats):
                     planned += 1
@@ -227,7 +284,7 @@ def run_bench(
     units = sorted({(j[0], j[1], j[3]) for j in jobs if j[0] in m.PREPARED})
     artifacts = {(a["method"], a["domain"], a["repeat"]): a for a in store.artifacts(shash)}
     todo_units = [u for u in units if u not in artifacts]
-    summary = BenchSummary(str(out), shash, planned, planned - len(jobs), 0)
+    summary = BenchSummary(str(store.root), shash, planned, planned - len(jobs), 0)
     emit(
         {
             "type": "plan",

@@ -24,6 +24,7 @@ import platform
 import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,19 @@ MANIFEST = "manifest.json"
 
 EpisodeKey = tuple[str, str, str, int, str]
 ArtifactKey = tuple[str, str, int, str]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a results directory held before a run, so a run that records nothing can undo.
+
+    ``sizes`` are the byte sizes of the record files (``None``: absent) and ``manifest``
+    the manifest's bytes; ``created`` lists the folders the run may create, deepest first.
+    """
+
+    sizes: dict[str, int | None]
+    manifest: bytes | None
+    created: tuple[Path, ...]
 
 
 class BenchError(LearnActError):
@@ -172,6 +186,64 @@ class ResultStore:
                 f"No bench results in {self.root}: run `learnact bench --out {self.root}` first."
             )
         return max(runs, key=lambda h: runs[h].get("updated", ""))
+
+    # ----- undoing a run that recorded nothing -------------------------------------------
+    def check_writable(self) -> None:
+        """Fail now, before a bench spends anything, if ``root`` cannot be a folder."""
+        if self.root.exists() and not self.root.is_dir():
+            raise BenchError(
+                f"The results path {self.root} is a file, not a folder; pass --out with a "
+                "folder path."
+            )
+
+    def snapshot(self) -> Snapshot:
+        """The state :meth:`undo` restores; take it before :meth:`record_run`."""
+        sizes = {}
+        for name in (EPISODES, ARTIFACTS):
+            path = self.root / name
+            sizes[name] = path.stat().st_size if path.is_file() else None
+        manifest = self.root / MANIFEST
+        missing = []
+        folder = self.root.absolute()
+        while not folder.exists() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+        return Snapshot(
+            sizes, manifest.read_bytes() if manifest.is_file() else None, tuple(missing)
+        )
+
+    def recorded_since(self, snap: Snapshot) -> bool:
+        """Whether an episode or artifact was appended since ``snap`` was taken."""
+        for name, size in snap.sizes.items():
+            path = self.root / name
+            if (path.stat().st_size if path.is_file() else None) != size:
+                return True
+        return False
+
+    def undo(self, snap: Snapshot) -> bool:
+        """Put the directory back as ``snap`` found it, unless a record was added since.
+
+        A run that fails before recording anything (missing data, a model that cannot
+        be called) then leaves no manifest-only folder behind. Returns whether it undid.
+        """
+        if self.recorded_since(snap):
+            return False
+        with self._lock:
+            manifest = self.root / MANIFEST
+            try:
+                (self.root / (MANIFEST + ".tmp")).unlink(missing_ok=True)
+                if snap.manifest is None:
+                    manifest.unlink(missing_ok=True)
+                elif not manifest.is_file() or manifest.read_bytes() != snap.manifest:
+                    manifest.write_bytes(snap.manifest)
+            except OSError:
+                return False  # the run's own error says what is wrong with the folder
+            for folder in snap.created:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break  # not empty (someone else wrote there) or already gone
+        return True
 
     # ----- writing ----------------------------------------------------------------------
     def _append(self, name: str, record: dict[str, Any]) -> None:

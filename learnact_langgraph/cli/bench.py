@@ -27,10 +27,11 @@ from rich.progress import (
 
 from learnact_langgraph.bench.methods import METHODS
 from learnact_langgraph.bench.runner import BenchConfig, BenchSummary, run_bench
-from learnact_langgraph.bench.scripted import SCRIPTED_SPEC, scripted_model
 from learnact_langgraph.bench.store import BenchError
+from learnact_langgraph.cli.options import choice, count_option
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.models import MODEL_ENV_VAR
+from learnact_langgraph.models import SCRIPTED as SCRIPTED_SPEC
 
 console = Console(highlight=False)
 CONFIG_ENV_VAR = "LEARNACT_CONFIG"
@@ -65,9 +66,8 @@ def default_map(config: dict[str, Any], commands: list[str]) -> dict[str, Any]:
     return out
 
 
-def _model(spec: str, role: str) -> Any:
-    if spec == SCRIPTED_SPEC:
-        return scripted_model()
+def _model(spec: str, role: str) -> str:
+    """The model name of ``role``, or one sentence saying how to name one."""
     if not spec:
         raise LearnActError(
             f"No {role} model is configured: pass --model or set {MODEL_ENV_VAR} to an "
@@ -103,8 +103,8 @@ _DOMAIN = typer.Option(
 _OUT = typer.Option(
     "bench-results", "--out", "-o", envvar="LEARNACT_BENCH_DIR", help="Results directory."
 )
-_REPEATS = typer.Option(1, "--repeats", help="Repeat runs of every method on every task.")
-_TASKS_PER = typer.Option(
+_REPEATS = count_option(1, "--repeats", help="Repeat runs of every method on every task.")
+_TASKS_PER = count_option(
     None, "--tasks-per-domain", help="Only the first N evaluation tasks of each domain."
 )
 _TRAIN = typer.Option(
@@ -112,19 +112,40 @@ _TRAIN = typer.Option(
     "--include-train",
     help="Also evaluate on the 3 training tasks (the reference code evaluated on all).",
 )
-_MAX_STEPS = typer.Option(30, "--max-steps", help="Step limit of a test episode.")
-_MEMORY = typer.Option(10, "--memory-steps", help="Steps of history shown to the agent.")
-_TRAIN_STEPS = typer.Option(10, "--train-steps", help="Step limit of a training episode.")
-_K = typer.Option(4, "--k", help="LearnAct: candidate action sets sampled per round.")
-_ROUNDS = typer.Option(2, "--rounds", help="Learning rounds (LearnAct revisions, Reflexion).")
+_MAX_STEPS = count_option(30, "--max-steps", help="Step limit of a test episode.")
+_MEMORY = count_option(
+    10,
+    "--memory-steps",
+    help="Steps of history shown to the agent.",
+    minimum=0,
+    zero="the whole history",
+)
+_TRAIN_STEPS = count_option(10, "--train-steps", help="Step limit of a training episode.")
+_K = count_option(4, "--k", help="LearnAct: candidate action sets sampled per round.")
+_ROUNDS = count_option(
+    2,
+    "--rounds",
+    help="Learning rounds (LearnAct revisions, Reflexion).",
+    minimum=0,
+    zero="no revision or reflection rounds",
+)
 _SEED = typer.Option(0, "--seed", help="Base seed of the learner's samples.")
-_TASKS = typer.Option("benchmark", "--tasks", help="benchmark (the paper's) or generated.")
+_TASKS = typer.Option(
+    "benchmark",
+    "--tasks",
+    help="benchmark (the paper's) or generated (made here, no data needed).",
+    callback=choice("benchmark", "generated"),
+)
 _DATA = typer.Option(None, "--data-dir", envvar="LEARNACT_DATA_DIR", help="Benchmark data.")
-_CONC = typer.Option(1, "--concurrency", "-j", help="Episodes run in parallel.")
+_CONC = count_option(1, "--concurrency", "-j", help="Episodes run in parallel.")
 
 
 class _Bars:
-    """Rich progress bars driven by the runner's events."""
+    """Rich progress bars driven by the runner's events.
+
+    The display starts with the runner's ``plan`` event, after models and task lists
+    were resolved, so a bench that fails its checks prints its one error line only.
+    """
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
@@ -137,6 +158,7 @@ class _Bars:
         kind = event["type"]
         p = self.progress
         if kind == "plan":
+            p.start()
             if event["skipped"]:
                 p.console.print(f"resuming: {event['skipped']} finished episodes are kept")
             if event["prepare"]:
@@ -154,6 +176,11 @@ class _Bars:
             p.update(self.eps, advance=1, success=f"success {self.solved}/{self.seen}")
 
 
+def _stop_bars(progress: Progress) -> None:
+    if progress.live.is_started:  # stop() prints a newline even when never started
+        progress.stop()
+
+
 def run_with_progress(config: BenchConfig, **kwargs: Any) -> BenchSummary:
     """``run_bench`` under progress bars; Ctrl-C stops cleanly."""
     stop = threading.Event()
@@ -165,14 +192,16 @@ def run_with_progress(config: BenchConfig, **kwargs: Any) -> BenchSummary:
         TextColumn("{task.fields[success]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
-        bars = _Bars(progress)
-        try:
-            summary = run_bench(config, on_event=bars, stop=stop, **kwargs)
-        except KeyboardInterrupt:
-            stop.set()
-            console.print("[yellow]Stopped; finished episodes are kept.[/yellow]")
-            raise typer.Exit(INTERRUPTED_EXIT) from None
+    progress = Progress(*columns, console=console, transient=False)
+    try:
+        summary = run_bench(config, on_event=_Bars(progress), stop=stop, **kwargs)
+    except KeyboardInterrupt:
+        _stop_bars(progress)
+        stop.set()
+        console.print("[yellow]Stopped; finished episodes are kept.[/yellow]")
+        raise typer.Exit(INTERRUPTED_EXIT) from None
+    finally:
+        _stop_bars(progress)
     for line in summary.failed:
         console.print(f"[red]failed:[/red] {line}")
     console.print(

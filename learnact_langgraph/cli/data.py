@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from learnact_langgraph.cli.options import greater_than
 from learnact_langgraph.data import DATASETS, SPLITS_FILE, data_dir, missing_files
 from learnact_langgraph.fetch import DEFAULT_TIMEOUT, fetch_dataset
 
@@ -25,7 +26,12 @@ def fetch(
         None, "--base-url", help="Download from here instead of the upstream repository."
     ),
     force: bool = typer.Option(False, "--force", help="Download even files that already verify."),
-    timeout: float = typer.Option(DEFAULT_TIMEOUT, "--timeout", help="Seconds per request."),
+    timeout: float = typer.Option(
+        DEFAULT_TIMEOUT,
+        "--timeout",
+        help="Seconds per request (more than 0).",
+        callback=greater_than(0),
+    ),
 ) -> None:
     """Download a dataset, checking every file against its shipped SHA-256."""
     result = fetch_dataset(

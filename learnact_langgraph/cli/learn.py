@@ -8,6 +8,7 @@ can test a stored library's actions with the Act agent instead of learning.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Any
 
 import typer
@@ -39,7 +40,22 @@ from learnact_langgraph.cli.bench import (
     console,
     run_with_progress,
 )
+from learnact_langgraph.cli.library import PREFIX_OPTION as _PREFIX
+from learnact_langgraph.cli.stores import default_store, describe_store, open_library
 from learnact_langgraph.errors import LearnActError
+from learnact_langgraph.library import default_prefix
+
+
+def _library_prefix(domains: list[str], prefix: str | None) -> str | None:
+    """The ``--prefix`` given, refused when it would name one library for several domains."""
+    from learnact_langgraph.bench.runner import expand_domains
+
+    if prefix is not None and len(expand_domains(domains)) > 1:
+        raise LearnActError(
+            f"--prefix {prefix} names one library but several domains were chosen; "
+            "pass a single --domain, or leave out --prefix to use learnact/<domain> each."
+        )
+    return prefix
 
 
 def learn(
@@ -47,11 +63,13 @@ def learn(
     model: str = _MODEL,
     learner_model: str = _LEARNER,
     store: str | None = typer.Option(
-        None, "--store", envvar="LEARNACT_LIBRARY", help="SQLite library file (or postgresql://)."
+        None,
+        "--store",
+        envvar="LEARNACT_LIBRARY",
+        help="SQLite library file (created if missing) or postgresql:// URL "
+        "(default: $LEARNACT_LIBRARY or the user data dir).",
     ),
-    prefix: str | None = typer.Option(
-        None, "--prefix", help="Library inside the store (default: learnact/<domain>)."
-    ),
+    prefix: str | None = _PREFIX,
     k: int = _K,
     rounds: int = _ROUNDS,
     train_steps: int = _TRAIN_STEPS,
@@ -60,26 +78,35 @@ def learn(
     tasks: str = _TASKS,
     data_dir: str | None = _DATA,
 ) -> None:
-    """Learn actions on the domain's training tasks and publish them to a library."""
-    from learnact_langgraph.cli.library import open_library
-    from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
+    """Learn actions on the domain's training tasks and publish them to a library.
 
+    Models and training tasks are checked before the store is opened, and a store
+    file this command creates is removed again if it fails, so a bad --model or a
+    missing data directory leaves nothing behind.
+    """
+    from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
+    from learnact_langgraph.graphs.learner_state import models_for
+    from learnact_langgraph.graphs.sessions import training_tasks
+
+    where = prefix or default_prefix(domain)
     agent = _model(model, "agent")
-    learner = _model(learner_model, "learner") if learner_model else agent
-    with open_library(store, prefix or f"learnact/{domain}") as library:
-        ctx = LearnerContext(
-            env=domain,
-            tasks=tasks,  # type: ignore[arg-type]
-            data_dir=data_dir,
-            learner_model=learner,
-            agent_model=agent,
-            k=k,
-            rounds=rounds,
-            train_steps=train_steps,
-            memory_steps=memory_steps,
-            seed=seed,
-            library=library,
-        )
+    ctx = LearnerContext(
+        env=domain,
+        tasks=tasks,  # type: ignore[arg-type]
+        data_dir=data_dir,
+        learner_model=_model(learner_model, "learner") if learner_model else agent,
+        agent_model=agent,
+        k=k,
+        rounds=rounds,
+        train_steps=train_steps,
+        memory_steps=memory_steps,
+        seed=seed,
+    )
+    learner_chat, agent_chat = models_for(ctx)
+    ctx = replace(ctx, learner_model=learner_chat, agent_model=agent_chat)
+    training_tasks(ctx)  # an unknown domain or missing data fails here, before any file
+    with open_library(store, where, "create") as library:
+        ctx = replace(ctx, library=library)
         final: dict[str, Any] = {}
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         with Progress(*columns, console=console) as progress:
@@ -120,20 +147,35 @@ def learn(
             f"{usage.get('calls', 0)} LLM calls, {usage.get('input_tokens', 0)} input / "
             f"{usage.get('output_tokens', 0)} output tokens"
         )
+        target = describe_store(store or default_store())
+        console.print(
+            f"published {len(release['actions'])} actions to {target} at prefix {where} "
+            f"(release {release['library_generation']}); see them with "
+            f"`learnact library ls {_store_flags(store, where, domain)}`"
+        )
+
+
+def _store_flags(store: str | None, prefix: str, domain: str) -> str:
+    """The ``--store``/``--domain``/``--prefix`` flags that find a library again."""
+    flags = [f"--store {describe_store(store)}"] if store else []
+    flags.append(f"-d {domain}" if prefix == default_prefix(domain) else f"--prefix {prefix}")
+    return " ".join(flags)
 
 
 def _preset(
-    store: str | None, prefix: str | None, domains: list[str]
+    store: str, prefix: str | None, domains: list[str]
 ) -> tuple[dict[str, dict[str, Any]], str]:
-    """Stored actions per domain as LearnAct artifacts, and a tag naming where they came from."""
+    """Stored actions per domain as LearnAct artifacts, and a tag naming where they came from.
+
+    The store is only read (``read`` mode): evaluating never creates or changes it.
+    """
     from learnact_langgraph.bench.runner import expand_domains
-    from learnact_langgraph.cli.library import default_store, open_library
 
     preset: dict[str, dict[str, Any]] = {}
     tags = []
     for dom in expand_domains(domains):
-        where = prefix or f"learnact/{dom}"
-        with open_library(store, where) as library:
+        where = prefix or default_prefix(dom)
+        with open_library(store, where, "read") as library:
             actions = {
                 a.name: {
                     "name": a.name,
@@ -147,30 +189,33 @@ def _preset(
             tags.append(f"{where}@{library.generation}")
         if not actions:
             raise LearnActError(
-                f"The library {where} in {store or default_store()} has no actions: "
-                f"run `learnact learn --domain {dom}` first."
+                f"The library {where} in {describe_store(store)} has no actions: "
+                f"run `learnact learn --domain {dom} --store {describe_store(store)}` first."
             )
         preset[dom] = {"actions": actions, "usage_examples": []}
-    return preset, f"{store or default_store()}#{','.join(tags)}"
+    return preset, f"{describe_store(store)}#{','.join(tags)}"
 
 
 def eval_(
     model: str = _MODEL,
-    method: str = typer.Option(
-        "act",
+    method: str | None = typer.Option(
+        None,
         "--method",
         "-m",
-        help=f"One of {', '.join(METHODS)}; 'learnact' with --store "
-        "tests the stored actions instead of learning.",
+        help=f"One of {', '.join(METHODS)} (default: act); with --store it is "
+        "learnact, testing the stored actions instead of learning.",
     ),
     domain: list[str] = _DOMAIN,
     store: str | None = typer.Option(
-        None, "--store", help="Test the actions of this library (SQLite file) with the agent."
+        None,
+        "--store",
+        help="Test the actions of this library (SQLite file or postgresql:// URL, only "
+        "read) with the agent.",
     ),
-    prefix: str | None = typer.Option(
-        None, "--prefix", help="Library inside the store (default: learnact/<domain>)."
+    prefix: str | None = _PREFIX,
+    out: str = typer.Option(
+        "eval-results", "--out", "-o", help="Results directory (removed again if nothing ran)."
     ),
-    out: str = typer.Option("eval-results", "--out", "-o", help="Results directory."),
     repeats: int = _REPEATS,
     tasks_per_domain: int | None = _TASKS_PER,
     include_train: bool = _TRAIN,
@@ -183,12 +228,12 @@ def eval_(
     """Evaluate one method (or a stored library with the Act agent) on test tasks."""
     preset, tag = (None, "")
     if store is not None:
-        if method != "learnact":
+        if method not in (None, "learnact"):
             console.print("using the stored actions: method is learnact (with the library)")
         method = "learnact"
-        preset, tag = _preset(store, prefix, domain)
+        preset, tag = _preset(store, _library_prefix(domain, prefix), domain)
     config = _config(
-        methods=[method],
+        methods=[method or "act"],
         domains=domain,
         repeats=repeats,
         tasks_per_domain=tasks_per_domain,

@@ -2,27 +2,31 @@
 
 The library lives in a SQLite file by default (``$LEARNACT_LIBRARY`` or the user data
 directory); ``--store postgresql://...`` uses a shared PostgreSQL database instead
-(needs the ``postgres`` extra). ``--prefix`` picks one library inside the store, e.g.
-``learnact/gripper``.
+(needs the ``postgres`` extra). ``--domain`` picks the library ``learnact learn``
+wrote for that domain (``learnact/<domain>``); ``--prefix`` names any other one.
+Commands that only look (ls, show, history, diff, releases, export) open the store
+read-only and never create or change it; see :mod:`learnact_langgraph.cli.stores`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
-from platformdirs import user_data_dir
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from learnact_langgraph.errors import LibraryError
-from learnact_langgraph.library import ActionLibrary
+from learnact_langgraph.cli.options import count_argument, count_option
+from learnact_langgraph.cli.stores import default_store, describe_store, open_library
+from learnact_langgraph.errors import LearnActError, LibraryError
+from learnact_langgraph.library import default_prefix
+
+__all__ = ["PREFIX_OPTION", "app", "default_store", "library_prefix", "open_library"]
+
+PREFIX_ENV_VAR = "LEARNACT_LIBRARY_PREFIX"
 
 app = typer.Typer(
     help="Inspect, roll back, export and import learned action libraries.",
@@ -34,43 +38,29 @@ _STORE = typer.Option(
     "--store",
     help="SQLite file or postgresql:// URL (default: $LEARNACT_LIBRARY or the user data dir).",
 )
-_PREFIX = typer.Option(
-    "learnact/library", "--prefix", envvar="LEARNACT_LIBRARY_PREFIX", help="Library inside it."
+_DOMAIN = typer.Option(
+    "gripper",
+    "--domain",
+    "-d",
+    help="Domain whose library to use: the one at prefix learnact/<domain>, where "
+    "`learnact learn` publishes.",
 )
+#: ``--prefix``, shared with ``learn`` and ``eval`` so all of them honour the variable.
+PREFIX_OPTION = typer.Option(
+    None,
+    "--prefix",
+    envvar=PREFIX_ENV_VAR,
+    help="Library inside the store, e.g. team/gripper (default: learnact/<domain>).",
+)
+_RELEASE_HELP = "0 = the empty release before anything was published"
 
 _OUTPUT = typer.Option(None, "--output", "-o", help="File to write (default: stdout).")
 _MANIFEST = typer.Argument(..., help="A JSON manifest from `learnact library export`.")
 
 
-def default_store() -> str:
-    return os.environ.get("LEARNACT_LIBRARY") or str(
-        Path(user_data_dir("learnact-langgraph")) / "library.db"
-    )
-
-
-@contextmanager
-def open_library(store: str | None, prefix: str) -> Iterator[ActionLibrary]:
-    """Open the store named on the command line and the library at ``prefix`` in it."""
-    target = store or default_store()
-    labels = tuple(p for p in prefix.split("/") if p)
-    if target.startswith(("postgres://", "postgresql://")):
-        try:
-            from langgraph.store.postgres import PostgresStore
-        except ImportError as exc:
-            raise LibraryError(
-                "PostgreSQL stores need the postgres extra: "
-                "pip install 'learnact-langgraph[postgres]'."
-            ) from exc
-        with PostgresStore.from_conn_string(target) as pg:
-            pg.setup()
-            yield ActionLibrary(pg, labels)
-        return
-    from langgraph.store.sqlite import SqliteStore
-
-    Path(target).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    with SqliteStore.from_conn_string(str(Path(target).expanduser())) as sql:
-        sql.setup()
-        yield ActionLibrary(sql, labels)
+def library_prefix(domain: str, prefix: str | None) -> str:
+    """``--prefix`` when given, else the domain's default (see :func:`default_prefix`)."""
+    return prefix or default_prefix(domain)
 
 
 def _console() -> Console:
@@ -80,18 +70,22 @@ def _console() -> Console:
 @app.command("ls")
 def ls(
     store: str | None = _STORE,
-    prefix: str = _PREFIX,
-    release: int | None = typer.Option(None, "--release", help="Show this release instead."),
+    domain: str = _DOMAIN,
+    prefix: str | None = PREFIX_OPTION,
+    release: int | None = count_option(
+        None, "--release", help="Show this release instead.", minimum=0, zero=_RELEASE_HELP
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List the actions of the current (or a given) release."""
-    with open_library(store, prefix) as lib:
+    where = library_prefix(domain, prefix)
+    with open_library(store, where, "read") as lib:
         actions = lib.actions(release)
         gen = lib.generation if release is None else release
     if as_json:
         typer.echo(json.dumps([a.to_record() for a in actions], indent=2, sort_keys=True))
         return
-    table = Table(title=f"{prefix} (release {gen}, {len(actions)} actions)")
+    table = Table(title=f"{where} (release {gen}, {len(actions)} actions)")
     for col in ("name", "version", "signature", "description"):
         table.add_column(col)
     for a in actions:
@@ -102,12 +96,15 @@ def ls(
 @app.command()
 def show(
     name: str,
-    version: int | None = typer.Option(None, "--version", "-v", help="Default: the released one."),
+    version: int | None = count_option(
+        None, "--version", "-v", help="Version to show (default: the released one)."
+    ),
     store: str | None = _STORE,
-    prefix: str = _PREFIX,
+    domain: str = _DOMAIN,
+    prefix: str | None = PREFIX_OPTION,
 ) -> None:
     """Print one action: signature, description, notes, provenance, scores and source."""
-    with open_library(store, prefix) as lib:
+    with open_library(store, library_prefix(domain, prefix), "read") as lib:
         a = lib.get(name, version)
         status = lib.status(name)
     out = _console()
@@ -126,9 +123,14 @@ def show(
 
 
 @app.command()
-def history(name: str, store: str | None = _STORE, prefix: str = _PREFIX) -> None:
+def history(
+    name: str,
+    store: str | None = _STORE,
+    domain: str = _DOMAIN,
+    prefix: str | None = PREFIX_OPTION,
+) -> None:
     """Every version of an action, oldest first."""
-    with open_library(store, prefix) as lib:
+    with open_library(store, library_prefix(domain, prefix), "read") as lib:
         versions = lib.history(name)
         released = lib.status(name).released
     table = Table(title=f"{name}: {len(versions)} versions")
@@ -151,13 +153,14 @@ def history(name: str, store: str | None = _STORE, prefix: str = _PREFIX) -> Non
 @app.command()
 def diff(
     name: str,
-    old: int,
-    new: int | None = typer.Argument(None, help="Default: the released version."),
+    old: int = count_argument(..., help="The older version."),
+    new: int | None = count_argument(None, help="The newer version (default: the released one)."),
     store: str | None = _STORE,
-    prefix: str = _PREFIX,
+    domain: str = _DOMAIN,
+    prefix: str | None = PREFIX_OPTION,
 ) -> None:
     """Unified diff between two versions of an action."""
-    with open_library(store, prefix) as lib:
+    with open_library(store, library_prefix(domain, prefix), "read") as lib:
         text = lib.diff(name, old, new)
     typer.echo(text or "(no difference)", nl=not text)
 
@@ -165,37 +168,45 @@ def diff(
 @app.command()
 def rollback(
     name: str | None = typer.Argument(None, help="Action to roll back (or use --release)."),
-    to: int | None = typer.Option(None, "--to", help="Version whose content to publish again."),
-    release: int | None = typer.Option(None, "--release", help="Restore a whole release."),
+    to: int | None = count_option(None, "--to", help="Version whose content to publish again."),
+    release: int | None = count_option(
+        None, "--release", help="Restore a whole release.", minimum=0, zero=_RELEASE_HELP
+    ),
     store: str | None = _STORE,
-    prefix: str = _PREFIX,
+    domain: str = _DOMAIN,
+    prefix: str | None = PREFIX_OPTION,
 ) -> None:
     """Publish an old version of one action, or the contents of an old release."""
-    with open_library(store, prefix) as lib:
-        if release is not None and name is None and to is None:
+    if not (release is not None and name is None and to is None) and not (
+        name is not None and to is not None and release is None
+    ):
+        raise LibraryError("Give either NAME --to VERSION or --release GENERATION.")
+    with open_library(store, library_prefix(domain, prefix), "write") as lib:
+        if release is not None:
             rel = lib.rollback_release(release)
             typer.echo(f"release {rel.generation} now equals release {release}")
-        elif name is not None and to is not None and release is None:
+        else:
+            assert name is not None and to is not None
             action = lib.rollback(name, to)
             typer.echo(f"{name}: v{action.version} published with the content of v{to}")
-        else:
-            raise LibraryError("Give either NAME --to VERSION or --release GENERATION.")
 
 
 @app.command("releases")
 def releases(
     store: str | None = _STORE,
-    prefix: str = _PREFIX,
+    domain: str = _DOMAIN,
+    prefix: str | None = PREFIX_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Every published release: generation, run, message and what changed."""
-    with open_library(store, prefix) as lib:
+    where = library_prefix(domain, prefix)
+    with open_library(store, where, "read") as lib:
         rows = lib.releases()
         current = lib.generation
     if as_json:
         typer.echo(json.dumps([r.to_record() for r in rows], indent=2, sort_keys=True))
         return
-    table = Table(title=f"{prefix}: current release {current}")
+    table = Table(title=f"{where}: current release {current}")
     for col in ("release", "kind", "run", "created", "message", "changes"):
         table.add_column(col)
     for r in rows:
@@ -218,7 +229,8 @@ def export(
     fmt: str = typer.Option("json", "--format", "-f", help="json, python or openai."),
     output: Path | None = _OUTPUT,
     store: str | None = _STORE,
-    prefix: str = _PREFIX,
+    domain: str = _DOMAIN,
+    prefix: str | None = PREFIX_OPTION,
 ) -> None:
     """Export the library: JSON manifest (with history), Python module or OpenAI tools."""
     from learnact_langgraph.library_export import export_manifest, export_openai, export_python
@@ -230,13 +242,37 @@ def export(
     }
     if fmt not in writers:
         raise LibraryError(f"Unknown export format {fmt!r}; choose json, python or openai.")
-    with open_library(store, prefix) as lib:
+    with open_library(store, library_prefix(domain, prefix), "read") as lib:
         text = writers[fmt](lib)
     if output is None:
         typer.echo(text, nl=False)
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {output}", err=True)
+    except OSError as exc:
+        raise LibraryError(
+            f"Cannot write {output} ({exc.strerror}); pass --output with a writable file path."
+        ) from exc
+    typer.echo(f"wrote {output}", err=True)
+
+
+def _check_manifest(text: str, manifest: Path) -> None:
+    """Load the manifest into a throwaway in-memory library, so a bad one fails before
+    any store is created or touched."""
+    from langgraph.store.memory import InMemoryStore
+
+    from learnact_langgraph.library import ActionLibrary
+    from learnact_langgraph.library_export import import_manifest
+
+    try:
+        import_manifest(ActionLibrary(InMemoryStore(), ("check",)), text)
+    except LearnActError as exc:
+        raise LibraryError(f"{manifest}: {exc}") from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise LibraryError(
+            f"{manifest} is not a complete learnact library manifest ({type(exc).__name__}: "
+            f"{exc}); export it again with `learnact library export`."
+        ) from exc
 
 
 @app.command("import")
@@ -244,16 +280,26 @@ def import_(
     manifest: Path = _MANIFEST,
     replace: bool = typer.Option(False, "--replace", help="Empty the library first."),
     store: str | None = _STORE,
-    prefix: str = _PREFIX,
+    domain: str = _DOMAIN,
+    prefix: str | None = PREFIX_OPTION,
 ) -> None:
-    """Load a JSON manifest (every version and release) into a library."""
+    """Load a JSON manifest (every version and release) into a library.
+
+    The store is created if missing, and removed again if the import fails.
+    """
     from learnact_langgraph.library_export import import_manifest
 
     try:
         text = manifest.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LibraryError(f"Cannot read {manifest} ({exc.strerror}); check the path.") from exc
-    with open_library(store, prefix) as lib:
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise LibraryError(f"Cannot read {manifest} ({reason}); check the path.") from exc
+    _check_manifest(text, manifest)
+    where = library_prefix(domain, prefix)
+    with open_library(store, where, "create") as lib:
         import_manifest(lib, text, replace=replace)
         count = len(lib)
-    typer.echo(f"imported {count} actions into {prefix}")
+    typer.echo(
+        f"imported {count} actions into {describe_store(store or default_store())} "
+        f"at prefix {where}"
+    )

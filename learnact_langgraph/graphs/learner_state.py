@@ -12,6 +12,18 @@ from typing_extensions import TypedDict
 
 from learnact_langgraph.models import Usage, resolve_model
 from learnact_langgraph.scoring import DEFAULT_SCORE, ScoreTerm
+from learnact_langgraph.validation import require_at_least, require_choice
+
+#: The smallest allowed value of each number of a :class:`LearnerContext`.
+_MINIMA: dict[str, float] = {
+    "k": 1,
+    "rounds": 0,
+    "train_steps": 1,
+    "memory_steps": 0,
+    "max_attempts": 1,
+    "sample_concurrency": 1,
+    "temperature": 0.0,
+}
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -55,6 +67,9 @@ class LearnerContext:
     ``env`` names a built-in environment (a PDDL domain); ``env_factory`` takes any
     :class:`~learnact_langgraph.envs.Environment` instead. Models are
     ``init_chat_model`` strings or chat model objects; learner and agent may differ.
+    Numbers are checked when the context is made (:class:`SettingError`) so a bad value
+    fails before any model call: ``rounds=0`` learns without revision rounds and
+    ``memory_steps=0`` shows the agent its whole history.
     """
 
     env: str = "gripper"
@@ -77,6 +92,11 @@ class LearnerContext:
     env_factory: Callable[[], Any] | None = None
     library: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, minimum in _MINIMA.items():
+            require_at_least("LearnerContext", name, getattr(self, name), minimum)
+        require_choice("LearnerContext", "tasks", self.tasks, ("benchmark", "generated"))
 
 
 def models_for(ctx: LearnerContext) -> tuple[BaseChatModel, BaseChatModel]:

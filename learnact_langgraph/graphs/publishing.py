@@ -38,7 +38,8 @@ def publish_release(
     """Write ``best`` to the library and describe the release.
 
     The library is ``ctx.library`` when given, else one on the graph's store (the
-    store a LangGraph server supplies) under ``("learnact", <env>)``, else none.
+    store a LangGraph server supplies) at :func:`default_prefix` of the env
+    (``learnact/<env>``, where ``learnact library`` looks too), else none.
     """
     from learnact_langgraph.graphs.learner_state import models_for
 
@@ -66,9 +67,9 @@ def publish_release(
     generation = None
     library = getattr(ctx, "library", None)
     if library is None and store is not None:
-        from learnact_langgraph.library import ActionLibrary
+        from learnact_langgraph.library import ActionLibrary, default_prefix
 
-        library = ActionLibrary(store, prefix=("learnact", str(ctx.env)))
+        library = ActionLibrary(store, prefix=default_prefix(str(ctx.env)))
     if library is not None:
         if not library.base_actions:
             from learnact_langgraph.graphs.sessions import make_env

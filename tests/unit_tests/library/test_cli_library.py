@@ -21,7 +21,7 @@ runner = CliRunner()
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "lib.db"
     monkeypatch.setenv("LEARNACT_LIBRARY", str(path))
-    monkeypatch.setenv("LEARNACT_LIBRARY_PREFIX", "learnact/gripper")
+    monkeypatch.delenv("LEARNACT_LIBRARY_PREFIX", raising=False)  # learnact/gripper by default
     with SqliteStore.from_conn_string(str(path)) as store:
         store.setup()
         lib = ActionLibrary(store, ("learnact", "gripper"), base_actions=BASE)
@@ -73,7 +73,7 @@ def test_export_import_round_trip(db: Path, tmp_path: Path) -> None:
     _run("export", "--format", "json", "--output", str(manifest))
     other = tmp_path / "other.db"
     out = _run("import", str(manifest), "--store", str(other), "--prefix", "team/gripper")
-    assert "imported 2 actions into team/gripper" in out
+    assert f"imported 2 actions into {other} at prefix team/gripper" in " ".join(out.split())
     again = _run("export", "--store", str(other), "--prefix", "team/gripper")
     assert again == manifest.read_text()
     assert "def bind(env)" in _run("export", "-f", "python")
@@ -103,3 +103,23 @@ def test_import_refuses_a_non_empty_library(db: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["library", "import", str(manifest)])
     assert result.exit_code == 2 and "not empty" in result.output
     assert "imported 2 actions" in _run("import", str(manifest), "--replace")
+
+
+def test_domain_picks_the_library_learn_writes_and_prefix_overrides(db: Path) -> None:
+    assert "learnact/gripper (release 3, 2 actions)" in _run("ls", "-d", "gripper")
+    missing = runner.invoke(app, ["library", "ls", "-d", "barman"])
+    assert missing.exit_code == 2
+    assert "has no library at learnact/barman; it holds learnact/gripper" in missing.output
+    assert "release 3, 2 actions" in _run("ls", "-d", "barman", "--prefix", "learnact/gripper")
+
+
+def test_reads_never_lock_and_writes_need_an_existing_library(db: Path, tmp_path: Path) -> None:
+    Path(f"{db}.lock").unlink(missing_ok=True)
+    before = db.read_bytes()
+    for args in (["ls"], ["show", "go"], ["history", "go"], ["releases"], ["export"]):
+        _run(*args)
+    assert db.read_bytes() == before and not Path(f"{db}.lock").exists()
+    missing = tmp_path / "nowhere" / "lib.db"
+    result = runner.invoke(app, ["library", "rollback", "--release", "1", "--store", str(missing)])
+    assert result.exit_code == 2 and "No action library at" in result.output
+    assert not missing.parent.exists()
