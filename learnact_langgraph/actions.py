@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import ast
 import keyword
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from learnact_langgraph import pyast
 from learnact_langgraph.errors import ActionValidationError
@@ -130,6 +131,23 @@ def parse_function(name: str, source: str) -> tuple[ast.FunctionDef, tuple[Actio
     return found, params
 
 
+@contextmanager
+def _own_errors() -> Iterator[None]:
+    """Give callers the :class:`ActionValidationError` a validator raised, not pydantic's.
+
+    Pydantic wraps every ``ValueError`` raised in a validator (and every
+    :class:`LearnActError` is one) into its own ``ValidationError``.
+    """
+    try:
+        yield
+    except ValidationError as exc:
+        for error in exc.errors():
+            cause = (error.get("ctx") or {}).get("error")
+            if isinstance(cause, ActionValidationError):
+                raise cause from None
+        raise
+
+
 class LearnedAction(BaseModel):
     """One version of a learned action.
 
@@ -148,6 +166,15 @@ class LearnedAction(BaseModel):
     provenance: Provenance = Field(default_factory=Provenance)
     scores: dict[str, float] = Field(default_factory=dict)
     created_at: str | None = None
+
+    def __init__(self, **data: Any) -> None:
+        with _own_errors():
+            super().__init__(**data)
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        with _own_errors():
+            return super().model_validate(obj, *args, **kwargs)
 
     @field_validator("source")
     @classmethod

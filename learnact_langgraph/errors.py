@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 
-class LearnActError(Exception):
-    """Base class of every error this package raises on purpose."""
+class LearnActError(ValueError):
+    """Base class of every error this package raises on purpose.
+
+    It is a ``ValueError`` (a bad model name, data directory, store or number), which is
+    also what lets a LangGraph server pass its message on to the client: the server
+    hides the text of every other exception behind "An internal error occurred".
+    """
 
 
 class DataDirError(LearnActError):
@@ -29,3 +34,7 @@ class LibraryError(LearnActError):
 
 class ConflictError(LibraryError):
     """A compare-and-set on an action's version failed: re-read the action and retry."""
+
+
+class GraphInputError(LearnActError):
+    """A graph was started without the input it needs."""

@@ -32,6 +32,7 @@ from learnact_langgraph.episode import (
     build_agent_prompt,
     execute_line,
 )
+from learnact_langgraph.errors import GraphInputError
 from learnact_langgraph.graphs.sessions import Session, open_session
 from learnact_langgraph.models import Usage, invoke_text, resolve_model
 
@@ -119,8 +120,15 @@ SESSIONS = _Sessions()
 
 
 def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    task = state.get("task")
+    if task is None or task == "":
+        raise GraphInputError(
+            "The agent graph needs the task to play in its input, for example "
+            "{'task': 'gripper/gen-0-4-0'} (a task id, or a task index, of the context's "
+            "environment)."
+        )
     sid = state.get("session_id") or uuid.uuid4().hex
-    session = SESSIONS.get({"session_id": sid, "task": state["task"], "steps": []}, runtime.context)
+    session = SESSIONS.get({"session_id": sid, "task": task, "steps": []}, runtime.context)
     env = session.env
     return {
         "session_id": sid,

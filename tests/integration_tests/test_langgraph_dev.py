@@ -52,6 +52,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     port = _free_port()
     env = {**os.environ, "LANGSMITH_TRACING": "false", "LANGGRAPH_CLI_NO_ANALYTICS": "1"}
+    env.pop("LEARNACT_MODEL", None)
+    env.pop("LEARNACT_LEARNER_MODEL", None)
+    env["LEARNACT_DATA_DIR"] = str(work / "no-data-here")
     log = (work / "server.log").open("w")
     proc = subprocess.Popen(
         [cli, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)],
@@ -98,3 +101,46 @@ def test_learner_graph_draws_the_learnact_roles(server: str) -> None:
     nodes = {n["id"] for n in graph["nodes"]}
     assert {"act", "detect_failure", "create_actions", "update_actions"} <= nodes
     assert {"evaluate", "select", "publish"} <= nodes
+
+
+def _error(out: Any) -> dict[str, str]:
+    """The error a ``runs/wait`` call reports (``__error__`` in its body)."""
+    assert isinstance(out, dict) and "__error__" in out, out
+    return dict(out["__error__"])
+
+
+def test_agent_graph_without_a_task_says_what_input_it_needs(server: str) -> None:
+    error = _error(_request(f"{server}/runs/wait", {"assistant_id": "agent", "input": {}}))
+    assert error["error"] == "GraphInputError"
+    assert "needs the task to play in its input" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("context", "kind", "words"),
+    [
+        ({"tasks": "generated"}, "ModelError", "No model is configured"),
+        (
+            {"tasks": "benchmark", "learner_model": "scripted"},
+            "DataDirError",
+            "learnact data fetch robotic-planning",
+        ),
+    ],
+)
+def test_learner_errors_reach_the_client(
+    server: str, context: dict[str, Any], kind: str, words: str
+) -> None:
+    body = {"assistant_id": "learner", "input": {}, "context": context}
+    error = _error(_request(f"{server}/runs/wait", body))
+    assert error["error"] == kind
+    assert words in error["message"]
+    assert "internal error" not in error["message"]
+
+
+def test_learner_runs_with_the_scripted_model_by_name(server: str) -> None:
+    context = {"tasks": "generated", "learner_model": "scripted", "k": 1, "rounds": 1}
+    out = _request(
+        f"{server}/runs/wait", {"assistant_id": "learner", "input": {}, "context": context}
+    )
+    assert out["status"] == "published", out.get("__error__", out.get("status"))
+    assert out["release"]["round"] == 1  # the scripted draft failed and was revised
+    assert "drop(ball, to_room, gripper)" in out["release"]["actions"]["carry_ball"]["source"]
