@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from learnact_langgraph.cli.learning_view import LearningView
+from learnact_langgraph.cli.options import count_option
 from learnact_langgraph.episode import SimpleAction, Trajectory, run_episode
 from learnact_langgraph.models import MODEL_ENV_VAR, SCRIPTED
 
@@ -99,6 +100,7 @@ def run_demo(
     from learnact_langgraph.models import resolve_model
     from learnact_langgraph.sandbox import Sandbox
 
+    chat = resolve_model(model, temperature=0) if isinstance(model, str) else model
     tasks = _intro(model, size, seed, out)
     view = LearningView(out, tasks[:TRAIN_TASKS])
     ctx = LearnerContext(
@@ -134,7 +136,6 @@ def run_demo(
         SimpleAction(a["name"], a["source"], a["signature"], a["description"], tuple(a["notes"]))
         for a in release["actions"].values()
     ]
-    chat = resolve_model(model, temperature=0) if isinstance(model, str) else model
     with Sandbox(env) as sandbox:
         sandbox.load({a.name: a.source for a in actions})
         traj = run_episode(
@@ -157,11 +158,11 @@ def demo(
         help="init_chat_model string (e.g. openai:gpt-4o-mini); 'scripted' is the offline "
         "stand-in.",
     ),
-    k: int = typer.Option(4, "--k", min=1, help="Candidate action sets sampled per round."),
-    rounds: int = typer.Option(
-        2, "--rounds", min=0, help="Revision rounds (0: keep the best first draft)."
+    k: int = count_option(4, "--k", help="Candidate action sets sampled per round."),
+    rounds: int = count_option(
+        2, "--rounds", help="Revision rounds", minimum=0, zero="keep the best first draft"
     ),
-    size: int = typer.Option(4, "--size", min=1, help="Balls per generated gripper task."),
+    size: int = count_option(4, "--size", help="Balls per generated gripper task."),
     seed: int = typer.Option(0, "--seed", help="Seed of the task generator and the samples."),
 ) -> None:
     """Watch a small learning run on generated gripper tasks, then a held-out task."""

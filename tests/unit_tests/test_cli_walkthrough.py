@@ -124,6 +124,10 @@ BAD_NUMBERS = [
     (["library", "diff", "go", "0", "--store", "lib.db"], "must be at least 1, got 0."),
     (["library", "rollback", "go", "--to", "0", "--store", "lib.db"], "'--to': must be at"),
     (["library", "rollback", "--release", "-1", "--store", "lib.db"], "'--release': must be"),
+    (["demo", "--k", "0"], "'--k': must be at least 1, got 0."),
+    (["demo", "--rounds", "-1"], "'--rounds': must be at least 0, got -1."),
+    (["demo", "--size", "0"], "'--size': must be at least 1, got 0."),
+    (["demo", "--model", "nosuchprovider:x"], "Cannot make a chat model from 'nosuchprovider:x'"),
 ]
 USAGE = [
     (["bench", "--nope"], "No such option: --nope"),
