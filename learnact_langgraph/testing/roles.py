@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from learnact_langgraph import pyast
 from learnact_langgraph.envs.pddl.scripted import gripper_policy
 from learnact_langgraph.testing.chat import ScriptedChatModel
 
@@ -114,7 +115,7 @@ def _gripper_program(prompt: str) -> str:
 def _call(line: str) -> tuple[str, list[Any]] | None:
     """``name`` and literal arguments of a one-call line such as ``drop('b1', 'ra')``."""
     try:
-        node = ast.parse(line.strip(), mode="eval").body
+        node = pyast.parse(line.strip(), mode="eval").body
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             return node.func.id, [ast.literal_eval(a) for a in node.args]
     except (SyntaxError, ValueError):
@@ -140,7 +141,7 @@ def repair_room(prompt: str) -> tuple[str, str] | None:
     base = _call(pairs[failed][0])
     robby = _ROBBY.search(pairs[failed - 1][1])
     source = code_m.group(1)
-    tree = ast.parse(source)
+    tree = pyast.parse(source)
     func = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
     if base is None or robby is None or func is None or func.name != learned[0]:
         return None
