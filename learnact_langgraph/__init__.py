@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         learner_graph,
     )
     from learnact_langgraph.library import ActionLibrary
-    from learnact_langgraph.models import resolve_model
+    from learnact_langgraph.models import ModelSettings, resolve_model
     from learnact_langgraph.sandbox import Sandbox
 
 __version__ = "0.1.0"
@@ -46,6 +46,7 @@ _LAZY = {
     "build_learner_graph": "learnact_langgraph.graphs",
     "learner_graph": "learnact_langgraph.graphs",
     "resolve_model": "learnact_langgraph.models",
+    "ModelSettings": "learnact_langgraph.models",
 }
 
 
@@ -65,6 +66,7 @@ __all__ = [
     "LearnActError",
     "LearnedAction",
     "LearnerContext",
+    "ModelSettings",
     "PDDLError",
     "Sandbox",
     "Snapshot",

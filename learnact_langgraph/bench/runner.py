@@ -23,7 +23,8 @@ from langchain_core.language_models import BaseChatModel
 from learnact_langgraph.bench import methods as m
 from learnact_langgraph.bench.store import ResultStore, environment_info, settings_hash
 from learnact_langgraph.errors import LearnActError
-from learnact_langgraph.models import model_id, resolve_model
+from learnact_langgraph.models import ModelSettings, model_id, resolve_roles
+from learnact_langgraph.models.recording import Recording
 from learnact_langgraph.validation import SettingError, require_at_least, require_choice
 
 ROBOTIC_PLANNING = ("gripper", "blockworld", "barman", "tyreworld")
@@ -59,6 +60,9 @@ class BenchConfig:
     data_dir: str | None = None
     concurrency: int = 1
     library_tag: str = ""
+    max_tokens: int | None = None
+    timeout: float | None = None
+    base_url: str | None = None
 
     def __post_init__(self) -> None:
         for name, minimum in _MINIMA.items():
@@ -70,6 +74,11 @@ class BenchConfig:
                 raise SettingError(f"BenchConfig.{name} must name at least one, got none.")
         check_methods(self.methods)
         expand_domains(self.domains)
+        self.model_settings()
+
+    def model_settings(self) -> ModelSettings:
+        """Output cap, timeout and endpoint for models given by name."""
+        return ModelSettings(self.max_tokens, self.timeout, self.base_url)
 
     def hashed(self, agent: str, learner: str) -> dict[str, Any]:
         return {
@@ -83,6 +92,7 @@ class BenchConfig:
             "seed": self.seed,
             "tasks": self.tasks,
             **({"library": self.library_tag} if self.library_tag else {}),
+            **({"max_tokens": self.max_tokens} if self.max_tokens else {}),
         }
 
 
@@ -204,8 +214,11 @@ def run_bench(
     stop: threading.Event | None = None,
     invocation: dict[str, Any] | None = None,
     preset: Mapping[str, dict[str, Any]] | None = None,
+    recording: Recording | None = None,
 ) -> BenchSummary:
     """Run (or finish) a bench into ``out``; see the module docstring.
+
+    ``recording`` records every model call, or replays a recorded run without models.
 
     ``preset`` maps a domain to a ready LearnAct artifact (actions and usage examples
     from a stored library): the ``learnact`` method then tests it instead of learning.
@@ -214,8 +227,9 @@ def run_bench(
     """
     methods = check_methods(config.methods)
     domains = expand_domains(config.domains)
-    agent = resolve_model(model, temperature=0)
-    learner = agent if learner_model is None else resolve_model(learner_model, temperature=0.7)
+    agent, learner = resolve_roles(
+        model, learner_model, settings=config.model_settings(), recording=recording
+    )
     tasks = {domain: plan_tasks(config, domain) for domain in domains}
     store = ResultStore(out)
     store.check_writable()

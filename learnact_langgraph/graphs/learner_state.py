@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from langchain_core.language_models import BaseChatModel
 from typing_extensions import TypedDict
 
-from learnact_langgraph.models import Usage, resolve_model
+from learnact_langgraph.models import ModelSettings, Usage, resolve_model
 from learnact_langgraph.scoring import DEFAULT_SCORE, ScoreTerm
 from learnact_langgraph.validation import require_at_least, require_choice
 
@@ -69,7 +69,8 @@ class LearnerContext:
     ``init_chat_model`` strings or chat model objects; learner and agent may differ.
     Numbers are checked when the context is made (:class:`SettingError`) so a bad value
     fails before any model call: ``rounds=0`` learns without revision rounds and
-    ``memory_steps=0`` shows the agent its whole history.
+    ``memory_steps=0`` shows the agent its whole history. ``max_tokens``, ``timeout``
+    and ``base_url`` apply to models given by name (:class:`ModelSettings`).
     """
 
     env: str = "gripper"
@@ -84,6 +85,9 @@ class LearnerContext:
     max_attempts: int = 4
     sample_concurrency: int = 4
     temperature: float = 0.7
+    max_tokens: int | None = None
+    timeout: float | None = None
+    base_url: str | None = None
     seed: int = 0
     score_terms: tuple[ScoreTerm, ...] = DEFAULT_SCORE
     train_task_ids: list[str] | None = None
@@ -97,18 +101,18 @@ class LearnerContext:
         for name, minimum in _MINIMA.items():
             require_at_least("LearnerContext", name, getattr(self, name), minimum)
         require_choice("LearnerContext", "tasks", self.tasks, ("benchmark", "generated"))
+        self.model_settings()
+
+    def model_settings(self) -> ModelSettings:
+        return ModelSettings(self.max_tokens, self.timeout, self.base_url)
 
 
 def models_for(ctx: LearnerContext) -> tuple[BaseChatModel, BaseChatModel]:
-    learner = (
-        resolve_model(ctx.learner_model, temperature=ctx.temperature)
-        if isinstance(ctx.learner_model, str) or ctx.learner_model is None
-        else ctx.learner_model
+    """The learner and agent models of a run; the agent defaults to the learner's name."""
+    settings = ctx.model_settings()
+    learner = resolve_model(
+        ctx.learner_model, settings=settings, role="learner", temperature=ctx.temperature
     )
     agent_spec = ctx.agent_model if ctx.agent_model is not None else ctx.learner_model
-    agent = (
-        resolve_model(agent_spec, temperature=0)
-        if isinstance(agent_spec, str) or (agent_spec is None)
-        else agent_spec
-    )
+    agent = resolve_model(agent_spec, settings=settings, role="agent", temperature=0)
     return learner, agent

@@ -1,0 +1,228 @@
+"""Model resolution: names and settings in, chat models out.
+
+A model is named by an ``init_chat_model`` string (``"openai:gpt-4o-mini"``), an
+OpenAI-compatible endpoint (``"openai:qwen@http://127.0.0.1:8767/v1"``), ``"local"``
+(the model server of ``learnact local-model serve``), ``"scripted"`` (the offline
+stand-in of :mod:`learnact_langgraph.testing`), or given as any ``BaseChatModel``.
+
+:class:`ModelSettings` carries the per-call output cap, timeout and base URL. The cap
+is sent the way each server honours it: OpenAI's own endpoint reads
+``max_completion_tokens``, but llama-cpp, vLLM and Ollama read ``max_tokens``, so
+OpenAI-compatible endpoints get it in the request body.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from learnact_langgraph.errors import LearnActError
+from learnact_langgraph.validation import SettingError
+
+MODEL_ENV_VAR = "LEARNACT_MODEL"
+#: The model name that gives the offline scripted stand-in for every role.
+SCRIPTED = "scripted"
+#: The model name of the local server started by ``learnact local-model serve``.
+LOCAL = "local"
+#: Output caps used for the local model when none is set: code needs room, an action line
+#: does not.
+LOCAL_MAX_TOKENS = {"learner": 640, "agent": 160}
+LOCAL_TIMEOUT = 600.0
+
+
+class ModelError(LearnActError):
+    """A model could not be created or called."""
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Per-call limits and endpoint of a model made from a name.
+
+    ``max_tokens`` caps each reply, ``timeout`` (seconds) bounds each call, and
+    ``base_url`` points an ``openai:`` model at any OpenAI-compatible server. ``None``
+    leaves the provider's default.
+    """
+
+    max_tokens: int | None = None
+    timeout: float | None = None
+    base_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_tokens is not None and (
+            isinstance(self.max_tokens, bool) or int(self.max_tokens) < 1
+        ):
+            raise SettingError(
+                f"max_tokens must be a whole number of at least 1, got {self.max_tokens!r}."
+            )
+        if self.timeout is not None and not float(self.timeout) > 0:
+            raise SettingError(
+                f"timeout must be a number of seconds above 0, got {self.timeout!r}."
+            )
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise SettingError(
+                f"base_url must start with http:// or https://, got {self.base_url!r}."
+            )
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """``("openai:qwen", "http://host/v1")`` from ``"openai:qwen@http://host/v1"``."""
+    name, sep, url = spec.strip().rpartition("@")
+    if sep and url.startswith(("http://", "https://")) and name:
+        return name, url
+    return spec.strip(), None
+
+
+def resolve_model(
+    spec: str | BaseChatModel | None,
+    *,
+    settings: ModelSettings | None = None,
+    role: str = "agent",
+    **kwargs: Any,
+) -> BaseChatModel:
+    """A chat model from a name (or ``$LEARNACT_MODEL``), or ``spec`` itself if it is one.
+
+    ``role`` ("learner" or "agent") only picks the local model's default output cap.
+    """
+    if isinstance(spec, BaseChatModel):
+        return spec
+    spec = spec or os.environ.get(MODEL_ENV_VAR)
+    if not spec:
+        raise ModelError(
+            f"No model is configured: set {MODEL_ENV_VAR} to an init_chat_model string "
+            "such as 'openai:gpt-4o-mini', to 'local' for the local model server, or to "
+            "'scripted' for the offline stand-in (or pass model=...)."
+        )
+    settings = settings or ModelSettings()
+    if spec.strip() == SCRIPTED:
+        from learnact_langgraph.testing import scripted_model
+
+        return scripted_model()
+    if spec.strip() == LOCAL:
+        return _local_model(settings, role, **kwargs)
+    name, url = split_spec(spec)
+    base_url = settings.base_url or url
+    if base_url:
+        return _compatible_model(name, base_url, settings, **kwargs)
+    return _init_model(name, settings, **kwargs)
+
+
+def _init_model(spec: str, settings: ModelSettings, **kwargs: Any) -> BaseChatModel:
+    from langchain.chat_models import init_chat_model
+
+    if settings.max_tokens is not None:
+        kwargs.setdefault("max_tokens", settings.max_tokens)
+    if settings.timeout is not None:
+        kwargs.setdefault("timeout", settings.timeout)
+    try:
+        return init_chat_model(spec, **kwargs)
+    except ImportError as exc:
+        raise ModelError(
+            f"The model {spec!r} needs a provider package that is not installed ({exc}); "
+            "install it with pip, e.g. `pip install langchain-anthropic`."
+        ) from exc
+    except ValueError as exc:
+        raise ModelError(
+            f"Cannot make a chat model from {spec!r} ({exc}); use a 'provider:model' "
+            "string such as 'openai:gpt-4o-mini'."
+        ) from exc
+    except Exception as exc:  # provider constructors raise assorted errors (e.g. no API key)
+        raise ModelError(f"Could not create the model {spec!r}: {exc}") from exc
+
+
+def _compatible_model(
+    name: str, base_url: str, settings: ModelSettings, **kwargs: Any
+) -> BaseChatModel:
+    """An ``openai:`` model on another OpenAI-compatible server (llama-cpp, vLLM, Ollama)."""
+    provider, sep, model = name.partition(":")
+    if not sep:
+        provider, model = "openai", name
+    if provider != "openai" or not model:
+        raise ModelError(
+            f"A base URL only works with OpenAI-compatible servers; name the model as "
+            f"'openai:<model>@{base_url}', not {name!r}."
+        )
+    from langchain_openai import ChatOpenAI
+
+    if settings.max_tokens is not None:
+        kwargs["extra_body"] = {**kwargs.get("extra_body", {}), "max_tokens": settings.max_tokens}
+    if settings.timeout is not None:
+        kwargs.setdefault("timeout", settings.timeout)
+    kwargs.setdefault("api_key", os.environ.get("OPENAI_API_KEY") or "not-needed")
+    try:
+        return ChatOpenAI(model=model, base_url=base_url, **kwargs)
+    except Exception as exc:
+        raise ModelError(f"Could not create the model {model!r} at {base_url}: {exc}") from exc
+
+
+def _local_model(settings: ModelSettings, role: str, **kwargs: Any) -> BaseChatModel:
+    from learnact_langgraph import local_model
+
+    base_url = settings.base_url or local_model.endpoint()
+    if not local_model.server_running(base_url):
+        raise ModelError(
+            f"The local model server is not answering at {base_url}; start it with "
+            "`learnact local-model serve` (the first time it downloads and builds it)."
+        )
+    local = ModelSettings(
+        max_tokens=settings.max_tokens or LOCAL_MAX_TOKENS.get(role, LOCAL_MAX_TOKENS["agent"]),
+        timeout=settings.timeout or LOCAL_TIMEOUT,
+        base_url=base_url,
+    )
+    kwargs.setdefault("max_retries", 1)
+    return _compatible_model(f"openai:{local_model.MODEL_ALIAS}", base_url, local, **kwargs)
+
+
+def model_id(model: Any) -> str:
+    """A stable name of a model for provenance records, with its endpoint when not default.
+
+    Wrappers (recording, replay) name the model they stand for via ``learnact_model_id``.
+    """
+    own = getattr(model, "learnact_model_id", None)
+    if isinstance(own, str) and own:
+        return own
+    name = ""
+    for attr in ("model_name", "model", "model_id", "deployment_name"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            name = value
+            break
+    kind = getattr(model, "_llm_type", type(model).__name__)
+    ident = f"{kind}:{name}" if name else kind
+    base = getattr(model, "openai_api_base", None)
+    if isinstance(base, str) and base:
+        ident += f"@{base}"
+    return ident
+
+
+def resolve_roles(
+    agent: str | BaseChatModel | None,
+    learner: str | BaseChatModel | None = None,
+    *,
+    settings: ModelSettings | None = None,
+    learner_temperature: float = 0.7,
+    recording: Any = None,
+) -> tuple[BaseChatModel, BaseChatModel]:
+    """The acting and learning models; the learner defaults to the agent's name.
+
+    The agent acts greedily (temperature 0) and the learner samples. A ``recording``
+    (:class:`~learnact_langgraph.models.recording.Recording`) records both, or replays
+    them without creating (or reaching) any model.
+    """
+    if recording is not None and recording.mode == "replay":
+        return recording.wrap(None, "agent"), recording.wrap(None, "learner")
+    agent_chat = resolve_model(agent, settings=settings, role="agent", temperature=0)
+    if learner is None and isinstance(agent, BaseChatModel):
+        learner_chat = agent_chat
+    else:
+        learner_chat = resolve_model(
+            learner if learner is not None else agent,
+            settings=settings,
+            role="learner",
+            temperature=learner_temperature,
+        )
+    if recording is not None:
+        return recording.wrap(agent_chat, "agent"), recording.wrap(learner_chat, "learner")
+    return agent_chat, learner_chat
