@@ -64,6 +64,7 @@ class Step:
     substeps: tuple[dict[str, Any], ...] = ()
     failed_substep: int | None = None
     rolled_back: bool = False
+    thought: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -166,9 +167,40 @@ def build_agent_prompt(
         first = recent[0].state_before if recent else trajectory.initial_observation
     else:
         first = trajectory.initial_observation
-    parts.append(prompts.history_lines(first, [(s.action, s.observation) for s in recent]))
+    parts.append(prompts.history_lines(first, prompt_steps(recent)))
+    if recent and recent[-1].kind == "unparsable":
+        parts.append(recent[-1].observation)
     parts.append(prompts.AGENT_ACTION_CUE)
     return "\n".join(p for p in parts if p)
+
+
+def prompt_steps(steps: Sequence[Step]) -> list[tuple[str, str]]:
+    """``(action, observation)`` pairs a prompt shows for ``steps``.
+
+    A reply that could not be parsed is never shown back as an action (a model copies
+    what its history shows); the hint it earned is shown once, after the history.
+    """
+    pairs: list[tuple[str, str]] = []
+    for step in steps:
+        if step.kind == "unparsable":
+            continue
+        if step.thought:
+            pairs.append((f"Think: {step.thought}", prompts.THINK_OBSERVATION))
+        pairs.append((step.action, step.observation))
+    return pairs
+
+
+def example_call(env: Environment) -> str:
+    """A call that is legal right now (or, failing that, one with distinct argument names)."""
+    try:
+        valid = env.valid_actions()
+    except Exception:
+        valid = []
+    if valid:
+        return valid[0]
+    for action in env.base_actions():
+        return format_call(action.name, [p.name for p in action.params])
+    return "action(...)"
 
 
 class Runner(Protocol):
@@ -191,11 +223,7 @@ def execute_line(
     if parsed.kind == "think":
         return Step(f"Think: {parsed.text}", prompts.THINK_OBSERVATION, "think", True, before)
     if parsed.kind == "unparsable":
-        example = next(
-            (format_call(a.name, [a.params[0].name] * a.arity) for a in env.base_actions()),
-            "action(...)",
-        )
-        obs = f"{prompts.UNPARSABLE_ACTION.format(example=example)} ({parsed.reason})"
+        obs = prompts.UNPARSABLE_ACTION.format(reason=parsed.reason, example=example_call(env))
         return Step(
             parsed.text,
             obs,
@@ -237,6 +265,7 @@ def execute_line(
         substeps=substeps,
         failed_substep=getattr(result, "failed_substep", None),
         rolled_back=bool(result.rolled_back),
+        thought=parsed.thought if allow_think else "",
     )
 
 
@@ -271,7 +300,9 @@ def run_episode(
             usage_examples=usage_examples,
             reflections=reflections,
         )
-        reply = invoke_text(model, prompt, usage=usage, node=node, system=system)
+        reply = invoke_text(
+            model, prompt, usage=usage, node=node, system=system, stop=prompts.AGENT_STOP
+        )
         traj.steps.append(execute_line(runner, env, reply, learned, allow_think=settings.react))
     traj.success = env.done
     traj.progress = env.progress

@@ -21,8 +21,8 @@ from langchain_core.runnables import Runnable
 from learnact_langgraph import prompts, pyast
 from learnact_langgraph.envs.base import Environment
 from learnact_langgraph.episode import SimpleAction, Step, Trajectory, environment_prefix
-from learnact_langgraph.models import Usage, invoke_text
-from learnact_langgraph.parsing import extract_functions, parse_revision
+from learnact_langgraph.models import Usage, invoke_reply, invoke_text
+from learnact_langgraph.parsing import ExtractedCode, extract_functions, parse_revision
 from learnact_langgraph.scoring import Failure
 
 SAFE_BUILTINS = frozenset(
@@ -90,27 +90,60 @@ def docstring_of(source: str) -> str:
     return ""
 
 
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Names a function binds itself: assignments, parameters, handlers, nested defs."""
+    bound: set[str] = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del):
+            bound.add(n.id)
+        elif isinstance(n, ast.arguments):
+            args = n.posonlyargs + n.args + n.kwonlyargs
+            bound |= {a.arg for a in args}
+            bound |= {a.arg for a in (n.vararg, n.kwarg) if a is not None}
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            bound.add(n.name)
+        elif isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(n.name)
+        elif isinstance(n, ast.Import | ast.ImportFrom):
+            bound |= {(a.asname or a.name).split(".")[0] for a in n.names}
+    return bound
+
+
 def unknown_calls(functions: Mapping[str, str], known: set[str]) -> list[str]:
-    """Problems: calls to names that are neither actions, defined functions nor builtins."""
+    """Problems: names that are neither actions, defined functions, locals nor builtins.
+
+    A called name must be an action, a function or a safe builtin; any other name read
+    must at least exist (a module used without its import, say, would fail at run time).
+    """
     problems = []
     for name, source in functions.items():
         tree = pyast.parse(source)
-        local = {
-            n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-        }
-        local |= {
-            a.arg
-            for n in ast.walk(tree)
-            if isinstance(n, ast.arguments)
-            for a in n.args + n.kwonlyargs
-        }
+        local = _bound_names(tree)
+        callees = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 callee = node.func.id
+                callees.add(id(node.func))
                 if callee not in known and callee not in local and callee not in SAFE_BUILTINS:
                     problems.append(
                         f"NameError in {name}: `{callee}` is not an available action or function"
                     )
+        missing = sorted(
+            {
+                n.id
+                for n in ast.walk(tree)
+                if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Load)
+                and id(n) not in callees
+                and n.id not in known | local
+                and n.id not in dir(builtins)
+            }
+        )
+        for unknown in missing:
+            problems.append(
+                f"NameError in {name}: `{unknown}` is not defined (nothing can be imported; "
+                "use parameters, the actions, your functions and builtins)"
+            )
         if name in dir(builtins):
             problems.append(f"`{name}` is a Python builtin name; choose another function name")
     return problems
@@ -118,9 +151,45 @@ def unknown_calls(functions: Mapping[str, str], known: set[str]) -> list[str]:
 
 @dataclass
 class CodeResult:
+    """Functions that passed every check, or why each attempt failed."""
+
     functions: dict[str, str]
     attempts: int
     error: str = ""
+    errors: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    salvaged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A sample that gave no candidate, and why (shown in the learner's log)."""
+
+    id: str
+    reason: str
+    attempts: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fence_closed(text: str) -> bool:
+    return text.count("```") >= 2 and text.count("```") % 2 == 0
+
+
+def check_functions(
+    functions: Mapping[str, str], *, known: set[str], reserved: set[str], check: PolicyCheck
+) -> list[str]:
+    """Every problem the model must fix before its functions can be used."""
+    clashes = sorted(set(functions) & reserved)
+    problems = []
+    if clashes:
+        problems.append(prompts.REDEFINED_BASE.format(names=", ".join(f"`{n}`" for n in clashes)))
+    problems += unknown_calls(functions, known | set(functions))
+    for name, source in functions.items():
+        if name not in reserved:
+            problems += list(check(source))
+    return problems
 
 
 def generate_code(
@@ -129,43 +198,90 @@ def generate_code(
     *,
     known: set[str],
     check: PolicyCheck,
+    reserved: set[str] = frozenset(),  # type: ignore[assignment]
     max_attempts: int = 4,
     usage: Usage | None = None,
     node: str,
     accept_without_code: Callable[[str], bool] | None = None,
-    extract: Callable[[str], dict[str, str] | str] | None = None,
+    extract: Callable[[str], ExtractedCode] | None = None,
 ) -> tuple[CodeResult, str]:
     """Ask for code and repair it in one conversation until it passes the checks.
 
-    Returns the functions (empty on failure) and the last reply. ``extract`` turns a
-    reply into functions or an error string (default: every top-level ``def``).
+    Every reason a reply can't be used goes back to the model: a reply cut off by the
+    output cap (asking for shorter code), base actions defined again, imports and
+    other top-level code that would be lost, unknown names, policy problems. When the
+    turns are spent, the functions that pass on their own are kept (:func:`salvage`).
+    Returns the functions (empty on failure), why each attempt failed, what was
+    removed, and the last reply.
+    ``extract`` turns a reply into functions (default: every top-level ``def``).
     """
     messages: list[BaseMessage] = [HumanMessage(content=prompt)]
-    reply = ""
+    text = ""
+    errors: list[str] = []
+    dropped: list[str] = []
+    replies: list[ExtractedCode] = []
     for attempt in range(1, max_attempts + 1):
-        reply = invoke_text(model, messages, usage=usage, node=node)  # type: ignore[arg-type]
-        if accept_without_code and accept_without_code(reply):
-            return CodeResult({}, attempt), reply
-        got = extract(reply) if extract else _default_extract(reply)
-        if isinstance(got, str):
-            error = prompts.NO_CODE_FOUND if "no ```python" in got else got
+        reply = invoke_reply(model, messages, usage=usage, node=node)  # type: ignore[arg-type]
+        text = reply.text
+        if accept_without_code and accept_without_code(text):
+            return CodeResult({}, attempt, errors=errors), text
+        got = (extract or extract_functions)(text)
+        if not (reply.truncated and not _fence_closed(text)):
+            replies.append(got)
+        if reply.truncated and not _fence_closed(text):
+            problems = [prompts.TRUNCATED_CODE.format(tokens=reply.output_tokens)]
+        elif got.error:
+            problems = [prompts.NO_CODE_FOUND if "no ```python" in got.error else got.error]
+            problems += got.problems
         else:
-            problems = list(unknown_calls(got, known | set(got)))
-            for source in got.values():
-                problems += list(check(source))
-            if not problems:
-                return CodeResult(got, attempt), reply
-            error = "\n".join(problems)
+            problems = got.problems + check_functions(
+                got.functions, known=known, reserved=set(reserved), check=check
+            )
+        dropped = list(got.dropped)
+        if not problems:
+            return CodeResult(got.functions, attempt, errors=errors, dropped=dropped), text
+        error = "\n".join(problems)
+        errors.append(error)
         messages += [
-            AIMessage(content=reply),
+            AIMessage(content=text),
             HumanMessage(content=prompts.REPAIR_CODE.format(error=error)),
         ]
-    return CodeResult({}, max_attempts, error=error), reply
+    for got in reversed(replies):
+        kept, removed = salvage(got, known=known, reserved=set(reserved), check=check)
+        if kept:
+            return CodeResult(
+                kept, max_attempts, errors=errors, dropped=list(got.dropped), salvaged=removed
+            ), text
+    return CodeResult({}, max_attempts, error=errors[-1], errors=errors, dropped=dropped), text
 
 
-def _default_extract(reply: str) -> dict[str, str] | str:
-    extracted = extract_functions(reply)
-    return extracted.error or extracted.functions
+def salvage(
+    got: ExtractedCode, *, known: set[str], reserved: set[str], check: PolicyCheck
+) -> tuple[dict[str, str], list[str]]:
+    """The functions of a reply that pass every check on their own, and what was removed.
+
+    Used once the repair turns are spent: small models often write one good function
+    beside copies of the base actions or a helper that imports a module. Removing what
+    fails (and anything that then calls it) keeps the good part instead of nothing.
+    """
+    if got.error:
+        return {}, []
+    functions = {n: src for n, src in got.functions.items() if n not in reserved}
+    removed = [f"`{n}` (an existing action written again)" for n in got.functions if n in reserved]
+    while functions:
+        bad = {}
+        for name, source in functions.items():
+            problems = check_functions(
+                {name: source}, known=known | set(functions), reserved=reserved, check=check
+            )
+            if problems:
+                bad[name] = problems[0]
+        if not bad:
+            break
+        for name, why in bad.items():
+            functions.pop(name)
+            removed.append(f"`{name}` ({why})")
+    return functions, removed
 
 
 def describe(
@@ -191,9 +307,15 @@ def describe(
 
 def with_seed(model: BaseChatModel, seed: int | None) -> BaseChatModel | Runnable[Any, Any]:
     """Bind a sampling seed where the model takes one (the seed is recorded either way)."""
-    if seed is not None and "seed" in getattr(type(model), "model_fields", {}):
+    wrapped = getattr(model, "learnact_model_id", None) is not None  # recording or replay
+    if seed is not None and (wrapped or "seed" in getattr(type(model), "model_fields", {})):
         return model.bind(seed=seed)
     return model
+
+
+def _drop_reason(result: CodeResult) -> str:
+    last = result.errors[-1] if result.errors else "no usable functions"
+    return f"no usable code after {result.attempts} attempt(s); last problem: {last}"
 
 
 def create_candidate(
@@ -208,8 +330,8 @@ def create_candidate(
     seed: int | None,
     max_attempts: int = 4,
     usage: Usage | None = None,
-) -> Candidate | None:
-    """Sample one candidate action set; ``None`` when every repair attempt failed."""
+) -> Candidate | Dropped:
+    """Sample one candidate action set, or say why every repair attempt failed."""
     prefix = environment_prefix(env, examples)
     prompt = prompts.CREATE_ACTIONS.format(
         prefix=prefix, action_example=action_example, tool_example=tool_example
@@ -219,21 +341,39 @@ def create_candidate(
         with_seed(model, seed),
         prompt,
         known=base,
+        reserved=base,
         check=check,
         max_attempts=max_attempts,
         usage=usage,
         node="create_actions",
     )
-    clashes = set(result.functions) & base
-    if not result.functions or clashes:
-        return None
+    if not result.functions:
+        return Dropped(candidate_id, _drop_reason(result), result.attempts)
     actions = {
         name: SimpleAction(
             name, src, signature_of(src, name), describe(model, prefix, name, src, usage=usage)
         )
         for name, src in result.functions.items()
     }
-    return Candidate(candidate_id, actions, origin="create", seed=seed)
+    return Candidate(
+        candidate_id,
+        actions,
+        origin="create",
+        seed=seed,
+        revision=_repairs(result),
+    )
+
+
+def _repairs(result: CodeResult) -> dict[str, Any]:
+    """What the repair loop went through, kept with the candidate for its history."""
+    out: dict[str, Any] = {}
+    if result.errors:
+        out["repaired"] = [e[:300] for e in result.errors]
+    if result.dropped:
+        out["dropped_lines"] = result.dropped
+    if result.salvaged:
+        out["salvaged"] = result.salvaged
+    return out
 
 
 def revise_candidate(
@@ -249,7 +389,7 @@ def revise_candidate(
     seed: int | None,
     max_attempts: int = 4,
     usage: Usage | None = None,
-) -> Candidate | None:
+) -> Candidate | Dropped:
     """One Update (new code) or Plan (a usage note) revision of ``best`` from a failure."""
     prefix = environment_prefix(env, examples)
     step = failure.step
@@ -270,14 +410,14 @@ def revise_candidate(
     def is_plan(reply: str) -> bool:
         return parse_revision(reply, target).kind == "plan"
 
-    def extract(reply: str) -> dict[str, str] | str:
-        rev = parse_revision(reply, target)
-        return rev.error if rev.kind == "invalid" else rev.functions
+    def extract(reply: str) -> ExtractedCode:
+        return parse_revision(reply, target).extracted()
 
     result, reply = generate_code(
         with_seed(model, seed),
         prompt,
         known=base | set(best.actions),
+        reserved=base,
         check=check,
         max_attempts=max_attempts,
         usage=usage,
@@ -290,17 +430,19 @@ def revise_candidate(
     if rev.kind == "plan" and not result.functions:
         name = target if target in actions else rev.target
         if name not in actions:
-            return None
+            return Dropped(
+                candidate_id, f"the Plan names {name!r}, which is not a learned action", 1
+            )
         actions[name] = replace(actions[name], notes=(*actions[name].notes, rev.note))
         kind = "plan"
-    elif result.functions and not set(result.functions) & base:
+    elif result.functions:
         for name, src in result.functions.items():
             actions[name] = SimpleAction(
                 name, src, signature_of(src, name), describe(model, prefix, name, src, usage=usage)
             )
         kind = "update"
     else:
-        return None
+        return Dropped(candidate_id, _drop_reason(result), result.attempts)
     return Candidate(
         candidate_id,
         actions,
@@ -315,6 +457,7 @@ def revise_candidate(
             "task": failure.task_id,
             "step": failure.step_index,
             "error_kind": step.error_kind,
+            **_repairs(result),
         },
     )
 

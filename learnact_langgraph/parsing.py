@@ -20,11 +20,22 @@ _THINK = re.compile(r"^\s*(?:think|thought)\s*\d*\s*[:：]\s*(.*)$", re.IGNORECA
 MAX_ACTION_CHARS = 2_000
 
 
+_OBSERVATION = re.compile(r"^\s*observation\s*\d*\s*[:：]", re.IGNORECASE)
+_ACTION_LABEL = re.compile(r"^\s*(?:>+\s*)?(?:action|act)\s*\d*\s*[:：]", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class ParsedAction:
+    """What one reply asks for: a line of code, a thought, or nothing usable.
+
+    ``thought`` keeps a ``Think:`` line that came with an action in the same reply, so
+    ReAct keeps both when the model writes them together.
+    """
+
     kind: Literal["code", "think", "unparsable"]
     text: str
     reason: str = ""
+    thought: str = ""
 
 
 def _strip_line(line: str) -> str:
@@ -35,32 +46,75 @@ def _strip_line(line: str) -> str:
     return line
 
 
+def _as_call(line: str) -> tuple[str, str]:
+    """``(code, "")`` when ``line`` is one usable call, else ``("", why not)``."""
+    if len(line) > MAX_ACTION_CHARS:
+        return "", "the line is too long"
+    try:
+        tree = pyast.parse(line, mode="exec")
+    except SyntaxError as exc:
+        return "", f"syntax error: {exc.msg}"
+    if not any(isinstance(n, ast.Call) for n in ast.walk(tree)):
+        return "", "the line calls no action"
+    return line, ""
+
+
+def _reply_lines(text: str) -> list[str]:
+    """The reply's lines up to the first invented ``Observation:`` line."""
+    blocks = extract_code_blocks(text)
+    body = blocks[0] if blocks and not _THINK.match(text.strip()) else text
+    lines: list[str] = []
+    for raw in body.splitlines():
+        if _OBSERVATION.match(raw):
+            break
+        if raw.strip().startswith("```"):
+            continue
+        lines.append(raw)
+    return lines
+
+
 def parse_action(text: str, *, allow_think: bool = False) -> ParsedAction:
-    """The agent's one line of Python (or a Think line) from a model reply."""
+    """The agent's one line of Python (or a thought) from a model reply.
+
+    Real models wrap the action in chatter: a ``Think:`` line before it, an ``Action:``
+    label, a code fence, prose, and invented ``Observation:`` lines after it. The first
+    line that is one call is the action (a labelled line is preferred over prose that
+    happens to parse); a thought is kept beside it. Without ``allow_think`` a thought
+    alone is not a step.
+    """
     if not text or not text.strip():
         return ParsedAction("unparsable", "", "the reply was empty")
-    body = text
-    blocks = extract_code_blocks(text)
-    if blocks:
-        body = blocks[0]
-    for raw in body.splitlines():
+    thought: list[str] = []
+    first_error = ""
+    first_line = ""
+    in_thought = False
+    for raw in _reply_lines(text):
         if not raw.strip():
+            in_thought = False
             continue
         think = _THINK.match(raw)
-        if think and allow_think:
-            return ParsedAction("think", think.group(1).strip())
+        if think:
+            thought.append(think.group(1).strip())
+            in_thought = True
+            continue
+        labelled = bool(_ACTION_LABEL.match(raw))
         line = _strip_line(raw)
         if not line or line.startswith("#"):
             continue
-        if len(line) > MAX_ACTION_CHARS:
-            return ParsedAction("unparsable", line[:200], "the line is too long")
-        try:
-            tree = pyast.parse(line, mode="exec")
-        except SyntaxError as exc:
-            return ParsedAction("unparsable", line, f"syntax error: {exc.msg}")
-        if not any(isinstance(n, ast.Call) for n in ast.walk(tree)):
-            return ParsedAction("unparsable", line, "the line calls no action")
-        return ParsedAction("code", line)
+        code, why = _as_call(line)
+        if code:
+            return ParsedAction("code", code, thought=" ".join(thought))
+        if in_thought and not labelled:
+            thought.append(raw.strip())
+            continue
+        if not first_error:
+            first_error, first_line = why, line
+    if thought and allow_think:
+        return ParsedAction("think", " ".join(thought))
+    if first_error:
+        return ParsedAction("unparsable", first_line, first_error)
+    if thought:
+        return ParsedAction("unparsable", " ".join(thought)[:200], "the reply has no action")
     return ParsedAction("unparsable", text.strip()[:200], "no line of code was found")
 
 
@@ -75,20 +129,57 @@ def extract_code_blocks(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class ExtractedCode:
+    """Functions found in a reply, with what could not be kept.
+
+    ``problems`` are top-level statements the functions may depend on (imports,
+    assignments, classes): dropping them would change what the code does, so the model
+    is asked to fix them. ``dropped`` are harmless leftovers (example calls, prints,
+    ``if __name__ == ...`` blocks) that are left out and only logged.
+    """
+
     functions: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    problems: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+def _first_line(lines: list[str], node: ast.stmt) -> str:
+    text = lines[node.lineno - 1].strip() if node.lineno <= len(lines) else ""
+    return text[:80]
+
+
+def _top_level(node: ast.stmt, lines: list[str]) -> tuple[str, str]:
+    """``("problem", text)`` or ``("dropped", text)`` for a top-level non-``def``."""
+    shown = _first_line(lines, node)
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return "problem", (
+            f"`{shown}` was removed: no module can be imported here. Use only the listed "
+            "actions and Python builtins."
+        )
+    if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+        return "problem", (
+            f"`{shown}` is outside every function and was removed, so a function using it "
+            "would fail. Put such values inside the functions or make them parameters."
+        )
+    if isinstance(node, ast.ClassDef | ast.AsyncFunctionDef):
+        return "problem", (
+            f"`{shown}` was removed: only plain `def` functions are kept. Write it as a function."
+        )
+    return "dropped", shown
 
 
 def extract_functions(text: str) -> ExtractedCode:
     """Top-level functions (name -> source) from every code block in ``text``.
 
-    Top-level statements other than ``def`` (usage examples, imports) are dropped: the
-    learner checks functions by running them in the sandbox, not by trusting examples.
+    The learner checks functions by running them in the sandbox, not by trusting
+    examples, so other top-level code is never kept; what is left out is reported.
     """
     blocks = extract_code_blocks(text)
     if not blocks:
         return ExtractedCode(error="no ```python block was found")
     functions: dict[str, str] = {}
+    problems: list[str] = []
+    dropped: list[str] = []
     for code in blocks:
         try:
             tree = pyast.parse(code)
@@ -102,9 +193,14 @@ def extract_functions(text: str) -> ExtractedCode:
                 start = min([d.lineno for d in node.decorator_list] + [node.lineno])
                 end = node.end_lineno or node.lineno
                 functions[node.name] = "\n".join(lines[start - 1 : end])
+                continue
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+                continue
+            kind, note = _top_level(node, lines)
+            (problems if kind == "problem" else dropped).append(note)
     if not functions:
-        return ExtractedCode(error="the code defines no top-level function")
-    return ExtractedCode(functions=functions)
+        return ExtractedCode(error="the code defines no top-level function", problems=problems)
+    return ExtractedCode(functions=functions, problems=problems, dropped=dropped)
 
 
 def called_names(code: str) -> list[str]:
@@ -129,6 +225,13 @@ class Revision:
     note: str = ""
     functions: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    problems: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    def extracted(self) -> ExtractedCode:
+        if self.kind == "invalid":
+            return ExtractedCode(error=self.error)
+        return ExtractedCode(self.functions, problems=self.problems, dropped=self.dropped)
 
 
 _IMPROVE = re.compile(r"Improve\s*:\s*\**\s*(Update|Plan)\b\s*[:\-]?\s*\[?`?([A-Za-z_]\w*)?", re.I)
@@ -154,5 +257,12 @@ def parse_revision(text: str, default_target: str) -> Revision:
         extracted = extract_functions(content or text)
         if extracted.error:
             return Revision("invalid", target, reason, error=extracted.error)
-        return Revision("update", target, reason, functions=extracted.functions)
+        return Revision(
+            "update",
+            target,
+            reason,
+            functions=extracted.functions,
+            problems=extracted.problems,
+            dropped=extracted.dropped,
+        )
     return Revision("invalid", target, reason, error="the answer says neither Update nor Plan")

@@ -40,18 +40,22 @@ REACT_HINT = (
 THINK_OBSERVATION = "OK."
 
 UNPARSABLE_ACTION = (
-    "Your answer was not one line of Python calling an action. Answer with a single call, "
-    "for example {example}."
+    "(Your last answer could not be run: {reason}. Answer with one line of Python that "
+    "calls one action, for example {example})"
 )
+#: Where the agent's turn ends: models go on to invent the observation.
+AGENT_STOP = ["\nObservation:"]
 
 # ----- learner: creating actions -----------------------------------------------------
 CREATE_ACTIONS = """{prefix}
 
 Your job now is to write new, higher-level actions for this world as Python functions.
 - Each function combines at least two of the actions above into one reusable step.
+- The actions above already exist: call them, and never define them again.
 - Every object, place or value it works on is a parameter; nothing is hard-coded.
 - Only the actions listed above exist. You cannot import modules, read files or use the
   network. Each action returns its observation as a string, so a function can check it.
+- Write at most three short functions.
 - Start each function with a one-line docstring: what it does, when it can be used, and
   what it changes.
 - An action is called like this: {action_example}
@@ -65,6 +69,18 @@ REPAIR_CODE = """Your code could not be used:
 {error}
 
 Fix the problem and write the complete answer again, with all functions in one ```python block."""
+
+TRUNCATED_CODE = (
+    "Your answer was cut off after {tokens} tokens, the most a reply may have, before the "
+    "code was complete. Write shorter code: fewer and smaller functions, no comments, no "
+    "explanation outside the ```python block."
+)
+
+REDEFINED_BASE = (
+    "You wrote functions named {names}, but those are the existing actions: they are "
+    "already there and must not be written again. Write only new functions, with new "
+    "names, whose bodies call the existing actions."
+)
 
 NO_CODE_FOUND = (
     "No Python code was found in your answer. Write the functions inside one ```python block."

@@ -169,6 +169,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         usage=usage,
         node="decide",
         system=system,
+        stop=prompts.AGENT_STOP,
     )
     return {"pending": reply, "usage": usage.to_dict()}
 

@@ -39,6 +39,7 @@ from learnact_langgraph.episode import (
     Step,
     Trajectory,
     environment_prefix,
+    prompt_steps,
     run_episode,
 )
 from learnact_langgraph.graphs.learner_state import merge_usage
@@ -144,9 +145,7 @@ def reflect(state: ReflexionState, runtime: Runtime[BaselineContext]) -> dict[st
     prompt = prompts.REFLECT.format(
         prefix=environment_prefix(env, examples_for(env)),
         goal=failed.goal,
-        history=prompts.history_lines(
-            failed.initial_observation, [(s.action, s.observation) for s in failed.steps]
-        ),
+        history=prompts.history_lines(failed.initial_observation, prompt_steps(failed.steps)),
     )
     usage = Usage()
     text = invoke_text(_model(ctx), prompt, usage=usage, node="reflect").strip()

@@ -34,6 +34,7 @@ from learnact_langgraph.graphs.learner_state import (
 from learnact_langgraph.graphs.sessions import Session, open_session, training_tasks
 from learnact_langgraph.learning import (
     Candidate,
+    Dropped,
     create_candidate,
     revise_candidate,
     usage_examples_from,
@@ -48,9 +49,12 @@ from learnact_langgraph.scoring import (
 
 
 def _sample_k(
-    ctx: LearnerContext, sample: Callable[[int, Usage], Candidate | None], usage: Usage
-) -> list[Candidate]:
-    """Draw the K samples, up to ``sample_concurrency`` at a time, in index order."""
+    ctx: LearnerContext, sample: Callable[[int, Usage], Candidate | Dropped], usage: Usage
+) -> tuple[list[Candidate], list[Dropped]]:
+    """Draw the K samples, up to ``sample_concurrency`` at a time, in index order.
+
+    Returns the candidates and, for the log, every sample that gave none and why.
+    """
     parts = [Usage() for _ in range(ctx.k)]
     workers = max(1, min(ctx.k, ctx.sample_concurrency))
     if workers == 1:
@@ -60,7 +64,8 @@ def _sample_k(
             drawn = list(pool.map(sample, range(ctx.k), parts))
     for part in parts:
         usage.merge(part)
-    return [c for c in drawn if c is not None]
+    kept = [c for c in drawn if isinstance(c, Candidate)]
+    return kept, [d for d in drawn if isinstance(d, Dropped)]
 
 
 def _timed(node: str, start: float) -> dict[str, float]:
@@ -75,7 +80,7 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     usage = Usage()
     with open_session(ctx) as session:
 
-        def sample(k: int, part: Usage) -> Candidate | None:
+        def sample(k: int, part: Usage) -> Candidate | Dropped:
             return create_candidate(
                 learner,
                 session.env,
@@ -89,7 +94,8 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 usage=part,
             )
 
-        candidates = [c.to_dict() for c in _sample_k(ctx, sample, usage)]
+        kept, dropped = _sample_k(ctx, sample, usage)
+        candidates = [c.to_dict() for c in kept]
     return {
         "round": 0,
         "started_at": state.get("started_at") or time.time(),
@@ -101,6 +107,7 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 "node": "create_actions",
                 "sampled": ctx.k,
                 "kept": len(candidates),
+                "dropped": [d.to_dict() for d in dropped],
                 "model": model_id(learner),
             }
         ],
@@ -257,7 +264,7 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     round_ = state.get("round", 0) + 1
     with open_session(ctx) as session:
 
-        def sample(k: int, part: Usage) -> Candidate | None:
+        def sample(k: int, part: Usage) -> Candidate | Dropped:
             return revise_candidate(
                 learner,
                 session.env,
@@ -272,7 +279,8 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 usage=part,
             )
 
-        revised = [c.to_dict() for c in _sample_k(ctx, sample, usage)]
+        kept, dropped = _sample_k(ctx, sample, usage)
+        revised = [c.to_dict() for c in kept]
     return {
         "round": round_,
         "candidates": [state["best"], *revised],
@@ -283,6 +291,7 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 "node": "update_actions",
                 "round": round_,
                 "kept": len(revised),
+                "dropped": [d.to_dict() for d in dropped],
                 "kinds": [c["origin"] for c in revised],
             }
         ],

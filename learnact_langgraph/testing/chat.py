@@ -69,14 +69,18 @@ class ScriptedChatModel(BaseChatModel):
         if stop and isinstance(message.content, str):
             cut = min((message.content.find(s) for s in stop if s in message.content), default=-1)
             if cut >= 0:
-                message = AIMessage(content=message.content[:cut], tool_calls=message.tool_calls)
+                message = AIMessage(
+                    content=message.content[:cut],
+                    tool_calls=message.tool_calls,
+                    response_metadata=message.response_metadata,
+                )
         prompt_text = "".join(str(m.content) for m in messages)
-        message.usage_metadata = {
+        message.usage_metadata = message.usage_metadata or {
             "input_tokens": _approx_tokens(prompt_text),
             "output_tokens": _approx_tokens(str(message.content)),
             "total_tokens": _approx_tokens(prompt_text) + _approx_tokens(str(message.content)),
         }
-        message.response_metadata = {"model_name": self.model_name}
+        message.response_metadata = {"model_name": self.model_name, **message.response_metadata}
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 

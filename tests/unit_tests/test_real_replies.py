@@ -1,0 +1,230 @@
+"""Real replies of the local 1.5B model, and what the loop does with each failure kind.
+
+Every reply in ``tests/data/real_replies/`` was written by Qwen2.5-Coder-1.5B-Instruct
+through ``--model local`` and copied verbatim from a ``--record`` file. Each test plays
+one kind the first real run mishandled: a reply cut off by the output cap, base actions
+written again, a thought with the action, a thought alone, and an error copied as an
+action.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage
+
+from learnact_langgraph import prompts
+from learnact_langgraph.envs.pddl import load_env
+from learnact_langgraph.episode import (
+    AgentSettings,
+    Trajectory,
+    build_agent_prompt,
+    execute_line,
+)
+from learnact_langgraph.learning import Dropped, create_candidate, generate_code
+from learnact_langgraph.parsing import parse_action
+from learnact_langgraph.sandbox import Sandbox
+from learnact_langgraph.testing.chat import ScriptedChatModel
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "real_replies" / "local-1.5b.json"
+REPLIES: list[dict[str, Any]] = json.loads(DATA.read_text(encoding="utf-8"))["replies"]
+BASE = {"move", "pick", "drop"}
+
+
+def replies(kind: str) -> list[dict[str, Any]]:
+    found = [r for r in REPLIES if r["kind"] == kind]
+    assert found, f"no recorded reply of kind {kind!r}"
+    return found
+
+
+def message(reply: dict[str, Any]) -> AIMessage:
+    return AIMessage(
+        content=reply["content"],
+        response_metadata={"finish_reason": reply["finish_reason"]},
+        usage_metadata={
+            "input_tokens": 900,
+            "output_tokens": reply["output_tokens"],
+            "total_tokens": 900 + reply["output_tokens"],
+        },
+    )
+
+
+class Replay(ScriptedChatModel):
+    """Plays recorded replies in order, then the fallback; keeps every prompt."""
+
+    def __init__(self, answers: list[AIMessage], fallback: str = "") -> None:
+        queue = list(answers)
+
+        def respond(messages: list[BaseMessage]) -> AIMessage:
+            return queue.pop(0) if queue else AIMessage(content=fallback)
+
+        super().__init__(respond=respond)
+
+
+def _env() -> Any:
+    env = load_env("gripper", tasks="generated", n=2, size=2, seed=0)
+    env.reset(0)
+    return env
+
+
+def _no_policy_problem(source: str) -> list[str]:
+    return []
+
+
+GOOD = """```python
+def carry(ball, from_room, to_room, gripper):
+    \"\"\"Carry ball from from_room to to_room.\"\"\"
+    pick(ball, from_room, gripper)
+    move(from_room, to_room)
+    return drop(ball, to_room, gripper)
+```"""
+
+
+# ----- the learner -------------------------------------------------------------------------
+@pytest.mark.parametrize("reply", replies("truncated"), ids=lambda r: r["note"][:30])
+def test_a_cut_off_reply_asks_for_shorter_code(reply: dict[str, Any]) -> None:
+    assert reply["finish_reason"] == "length" and "```python" in reply["content"]
+    model = Replay([message(reply), AIMessage(content=GOOD)])
+    result, _ = generate_code(
+        model, "write", known=BASE, reserved=BASE, check=_no_policy_problem, node="create_actions"
+    )
+    assert list(result.functions) == ["carry"] and result.attempts == 2
+    feedback = str(model.calls[1][-1].content)
+    assert f"cut off after {reply['output_tokens']} tokens" in feedback
+    assert "Write shorter code" in feedback
+    assert "SyntaxError" not in feedback  # not reported as a plain syntax error
+
+
+@pytest.mark.parametrize("reply", replies("redefined_base"), ids=lambda r: r["note"][:30])
+def test_redefined_base_actions_go_back_to_the_model(reply: dict[str, Any]) -> None:
+    model = Replay([message(reply), AIMessage(content=GOOD)])
+    result, _ = generate_code(
+        model, "write", known=BASE, reserved=BASE, check=_no_policy_problem, node="create_actions"
+    )
+    assert list(result.functions) == ["carry"]
+    feedback = str(model.calls[1][-1].content)
+    assert "`drop`, `move`, `pick`" in feedback and "existing actions" in feedback
+
+
+@pytest.mark.parametrize("reply", replies("redefined_base"), ids=lambda r: r["note"][:30])
+def test_a_sample_that_never_gets_fixed_says_why_it_was_dropped(reply: dict[str, Any]) -> None:
+    env = _env()
+    model = Replay([message(reply)] * 3)
+    with Sandbox(env) as sandbox:
+        got = create_candidate(
+            model,
+            env,
+            candidate_id="r0c0",
+            examples=[],
+            action_example="move('rooma', 'roomb')",
+            tool_example=GOOD,
+            check=sandbox.check,
+            seed=None,
+            max_attempts=3,
+        )
+    assert isinstance(got, Dropped)
+    assert got.attempts == 3 and "existing actions" in got.reason
+    assert "`drop`, `move`, `pick`" in got.reason
+
+
+@pytest.mark.parametrize("reply", replies("import"), ids=lambda r: r["note"][:30])
+def test_an_import_is_feedback_not_a_silent_drop(reply: dict[str, Any]) -> None:
+    model = Replay([message(reply), AIMessage(content=GOOD)])
+    result, _ = generate_code(
+        model, "write", known=BASE, reserved=BASE, check=_no_policy_problem, node="create_actions"
+    )
+    assert list(result.functions) == ["carry"]
+    feedback = str(model.calls[1][-1].content)
+    assert "import" in feedback and "was removed: no module can be imported" in feedback
+    assert "`random_action`" in feedback or "NameError in random_action" in feedback
+
+
+def test_example_calls_outside_the_functions_are_left_out_and_logged() -> None:
+    reply = replies("import")[0]["content"]
+    assert "print(random_action())" in reply
+    model = Replay([message(replies("import")[0])] * 2)
+    result, _ = generate_code(
+        model, "w", known=BASE, reserved=BASE, check=_no_policy_problem, node="n", max_attempts=2
+    )
+    assert "print(random_action())  # Output: move('hall', 'kitchen')" in result.dropped
+
+
+@pytest.mark.parametrize("reply", replies("import"), ids=lambda r: r["note"][:30])
+def test_spent_repairs_keep_the_functions_that_pass_on_their_own(reply: dict[str, Any]) -> None:
+    model = Replay([message(reply)] * 2)
+    result, _ = generate_code(
+        model, "w", known=BASE, reserved=BASE, check=_no_policy_problem, node="n", max_attempts=2
+    )
+    assert "carry_ball" in result.functions and "random_action" not in result.functions
+    assert not set(result.functions) & BASE
+    assert any(
+        "`random_action`" in why and "`random`" in why or "choice" in why for why in result.salvaged
+    )
+    assert len(result.errors) == 2  # the model was told twice before anything was salvaged
+
+
+# ----- the agent ---------------------------------------------------------------------------
+@pytest.mark.parametrize("reply", replies("think_then_action"), ids=lambda r: r["note"][:30])
+def test_react_keeps_the_thought_and_runs_the_action(reply: dict[str, Any]) -> None:
+    parsed = parse_action(reply["content"], allow_think=True)
+    assert parsed.kind == "code" and parsed.text == "move('roomb', 'rooma')"
+    assert parsed.thought.startswith("To satisfy the conditions")
+    env = _env()
+    with Sandbox(env) as sandbox:
+        step = execute_line(sandbox, env, reply["content"], set(), allow_think=True)
+    assert step.kind == "base" and step.valid and step.thought
+    traj = Trajectory("t", env.goal, "start", [step])
+    prompt = build_agent_prompt(env, [], traj, settings=AgentSettings(react=True))
+    assert "Think: To satisfy" in prompt and "Action: move('roomb', 'rooma')" in prompt
+    assert prompt.index("Think: To satisfy") < prompt.index("Action: move('roomb', 'rooma')")
+
+
+@pytest.mark.parametrize("reply", replies("think_then_action"), ids=lambda r: r["note"][:30])
+def test_act_takes_the_action_after_a_thought(reply: dict[str, Any]) -> None:
+    parsed = parse_action(reply["content"], allow_think=False)
+    assert parsed.kind == "code" and parsed.text == "move('roomb', 'rooma')"
+
+
+@pytest.mark.parametrize("reply", replies("think_only"), ids=lambda r: r["note"][:30])
+def test_a_thought_alone(reply: dict[str, Any]) -> None:
+    assert parse_action(reply["content"], allow_think=True).kind == "think"
+    alone = parse_action(reply["content"], allow_think=False)
+    assert alone.kind == "unparsable" and alone.reason == "the reply has no action"
+
+
+def test_invented_observations_are_cut_by_the_stop_sequence_and_the_parser() -> None:
+    reply = (
+        "Think: go to rooma first.\nAction: move('roomb', 'rooma')\nObservation: OK.\nAction: x()"
+    )
+    parsed = parse_action(reply, allow_think=True)
+    assert parsed.text == "move('roomb', 'rooma')"
+    model = ScriptedChatModel(respond=lambda m: reply)
+    assert "Observation" not in str(model.invoke("hi", stop=prompts.AGENT_STOP).content)
+
+
+@pytest.mark.parametrize("reply", replies("copied_error"), ids=lambda r: r["note"][:30])
+def test_an_unparsable_reply_is_never_shown_back_as_an_action(reply: dict[str, Any]) -> None:
+    env = _env()
+    with Sandbox(env) as sandbox:
+        good = execute_line(sandbox, env, replies("action")[0]["content"], set())
+        bad = execute_line(sandbox, env, reply["content"], set())
+    assert good.valid and bad.kind == "unparsable" and not bad.valid
+    traj = Trajectory("t", env.goal, "start", [good, bad])
+    prompt = build_agent_prompt(env, [], traj, settings=AgentSettings())
+    assert reply["content"][:40] not in prompt.split("Your goal:")[1]  # not in the history
+    hint = prompt.splitlines()[-2]
+    assert hint.startswith("(Your last answer could not be run")
+    example = hint.rsplit("for example ", 1)[1][:-1]
+    assert example in env.valid_actions()  # the hint shows a legal call
+
+
+def test_the_hint_never_shows_an_illegal_move() -> None:
+    env = _env()
+    with Sandbox(env) as sandbox:
+        step = execute_line(sandbox, env, "I am not sure.", set())
+    example = step.observation.rsplit("for example ", 1)[1][:-1]
+    assert example in env.valid_actions()
+    assert "move('room1', 'room1')" not in step.observation
