@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# The local model (set up on first use: ~1 GB download and a 5-15 min build); SCRIPTED=1
+# runs the offline scripted stand-in instead, in seconds.
 demo: $(STAMP)
-	$(BIN)/learnact demo
+	$(BIN)/learnact demo $(if $(SCRIPTED),--scripted,)
 
 lint: $(STAMP)
 	$(BIN)/ruff check learnact_langgraph tests benchmarks

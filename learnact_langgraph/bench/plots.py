@@ -12,6 +12,17 @@ from typing import Any
 
 from learnact_langgraph.bench.store import BenchError
 
+PLOTS_MISSING = (
+    "plots were not drawn: they need matplotlib, `pip install 'learnact-langgraph[bench]'` adds it"
+)
+
+
+def available() -> bool:
+    """Whether matplotlib can be imported (reports skip their plots when it can't)."""
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
 
 def _pyplot() -> Any:
     try:

@@ -175,12 +175,19 @@ def write_report(
     with_plots: bool = True,
     note: str = "",
 ) -> Path:
-    """Write ``report.md`` (and the PNG plots beside it); returns the report path."""
+    """Write ``report.md`` (and the PNG plots beside it); returns the report path.
+
+    Without matplotlib the tables are still written and the report says how to get
+    the plots: a long run must never end without its results.
+    """
     data = load_report(results_dir, settings, include_train=include_train)
     data.note = note
     target = Path(out_dir or results_dir)
     target.mkdir(parents=True, exist_ok=True)
-    if with_plots:
+    if with_plots and not plots.available():
+        missing = plots.PLOTS_MISSING[0].upper() + plots.PLOTS_MISSING[1:] + "."
+        data.note = "\n\n".join(p for p in (note, missing) if p)
+    elif with_plots:
         success = {
             m: {d: c.mean["success"] for (mm, d), c in data.cells.items() if mm == m}
             for m in data.methods

@@ -28,10 +28,11 @@ from rich.progress import (
 from learnact_langgraph.bench.methods import METHODS
 from learnact_langgraph.bench.runner import BenchConfig, BenchSummary, run_bench
 from learnact_langgraph.bench.store import BenchError
-from learnact_langgraph.cli.options import choice, count_option
+from learnact_langgraph.cli.options import choice, count_option, greater_than
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.models import MODEL_ENV_VAR
 from learnact_langgraph.models import SCRIPTED as SCRIPTED_SPEC
+from learnact_langgraph.models.recording import open_recording
 
 console = Console(highlight=False)
 CONFIG_ENV_VAR = "LEARNACT_CONFIG"
@@ -66,13 +67,15 @@ def default_map(config: dict[str, Any], commands: list[str]) -> dict[str, Any]:
     return out
 
 
-def _model(spec: str, role: str) -> str:
+def _model(spec: str, role: str, replay: str | None = None) -> str:
     """The model name of ``role``, or one sentence saying how to name one."""
+    if not spec and replay:
+        return SCRIPTED_SPEC
     if not spec:
         raise LearnActError(
             f"No {role} model is configured: pass --model or set {MODEL_ENV_VAR} to an "
-            "init_chat_model string such as 'openai:gpt-4o-mini' (or 'scripted' for an "
-            "offline dry run)."
+            "init_chat_model string such as 'openai:gpt-4o-mini', 'local' for the local "
+            "model server, or 'scripted' for an offline dry run."
         )
     return spec
 
@@ -138,6 +141,30 @@ _TASKS = typer.Option(
 )
 _DATA = typer.Option(None, "--data-dir", envvar="LEARNACT_DATA_DIR", help="Benchmark data.")
 _CONC = count_option(1, "--concurrency", "-j", help="Episodes run in parallel.")
+_MAX_TOKENS = count_option(
+    None,
+    "--max-tokens",
+    help="Cap on each model reply, in tokens (default: the provider's; for --model local "
+    "640 for the learner and 160 for the agent).",
+)
+_TIMEOUT = typer.Option(
+    None, "--timeout", help="Seconds one model call may take.", callback=greater_than(0)
+)
+_BASE_URL = typer.Option(
+    None,
+    "--base-url",
+    envvar="LEARNACT_BASE_URL",
+    help="OpenAI-compatible endpoint for openai: models (llama-cpp, vLLM, Ollama), "
+    "e.g. http://127.0.0.1:8767/v1.",
+)
+_RECORD = typer.Option(
+    None, "--record", help="Record every model call (request and reply) to this JSONL file."
+)
+_REPLAY = typer.Option(
+    None,
+    "--replay",
+    help="Play back the model calls recorded in this file instead of calling a model.",
+)
 
 
 class _Bars:
@@ -242,6 +269,11 @@ def bench(
     tasks: str = _TASKS,
     data_dir: str | None = _DATA,
     concurrency: int = _CONC,
+    max_tokens: int | None = _MAX_TOKENS,
+    timeout: float | None = _TIMEOUT,
+    base_url: str | None = _BASE_URL,
+    record: str | None = _RECORD,
+    replay: str | None = _REPLAY,
     report: bool = typer.Option(True, help="Write report.md and the plots when done."),
 ) -> None:
     """Run methods x tasks x repeats on the paper's splits; resumes an interrupted bench."""
@@ -260,8 +292,11 @@ def bench(
         tasks=tasks,
         data_dir=data_dir,
         concurrency=concurrency,
+        max_tokens=max_tokens,
+        timeout=timeout,
+        base_url=base_url,
     )
-    agent = _model(model, "agent")
+    agent = _model(model, "agent", replay)
     learner = _model(learner_model, "learner") if learner_model else None
     summary = run_with_progress(
         config,
@@ -269,6 +304,7 @@ def bench(
         learner_model=learner,
         out=out,
         invocation={"argv": sys.argv[1:]},
+        recording=open_recording(record, replay),
     )
     if report:
         _write_report(out, summary.settings_hash, include_train, model == SCRIPTED_SPEC)
@@ -290,6 +326,14 @@ def _write_report(out: str, settings: str | None, include_train: bool, scripted:
             note = SCRIPTED_NOTE
     path = write_report(out, settings=settings, include_train=include_train, note=note)
     console.print(f"report: {path}")
+    _say_if_no_plots()
+
+
+def _say_if_no_plots() -> None:
+    from learnact_langgraph.bench import plots
+
+    if not plots.available():
+        console.print(f"[yellow]{plots.PLOTS_MISSING}.[/yellow]")
 
 
 def report(
@@ -318,3 +362,5 @@ def report(
     )
     console.print(path.read_text(encoding="utf-8"))
     console.print(f"report: {path}")
+    if plots:
+        _say_if_no_plots()

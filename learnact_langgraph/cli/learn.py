@@ -17,19 +17,24 @@ from rich.table import Table
 
 from learnact_langgraph.bench.methods import METHODS
 from learnact_langgraph.cli.bench import (
+    _BASE_URL,
     _CONC,
     _DATA,
     _DOMAIN,
     _K,
     _LEARNER,
     _MAX_STEPS,
+    _MAX_TOKENS,
     _MEMORY,
     _MODEL,
+    _RECORD,
     _REPEATS,
+    _REPLAY,
     _ROUNDS,
     _SEED,
     _TASKS,
     _TASKS_PER,
+    _TIMEOUT,
     _TRAIN,
     _TRAIN_STEPS,
     INTERRUPTED_EXIT,
@@ -44,6 +49,8 @@ from learnact_langgraph.cli.library import PREFIX_OPTION as _PREFIX
 from learnact_langgraph.cli.stores import default_store, describe_store, open_library
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.library import default_prefix
+from learnact_langgraph.models import resolve_roles
+from learnact_langgraph.models.recording import open_recording
 
 
 def _library_prefix(domains: list[str], prefix: str | None) -> str | None:
@@ -77,6 +84,11 @@ def learn(
     seed: int = _SEED,
     tasks: str = _TASKS,
     data_dir: str | None = _DATA,
+    max_tokens: int | None = _MAX_TOKENS,
+    timeout: float | None = _TIMEOUT,
+    base_url: str | None = _BASE_URL,
+    record: str | None = _RECORD,
+    replay: str | None = _REPLAY,
 ) -> None:
     """Learn actions on the domain's training tasks and publish them to a library.
 
@@ -85,24 +97,30 @@ def learn(
     missing data directory leaves nothing behind.
     """
     from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
-    from learnact_langgraph.graphs.learner_state import models_for
     from learnact_langgraph.graphs.sessions import training_tasks
 
     where = prefix or default_prefix(domain)
-    agent = _model(model, "agent")
+    agent = _model(model, "agent", replay)
     ctx = LearnerContext(
         env=domain,
         tasks=tasks,  # type: ignore[arg-type]
         data_dir=data_dir,
-        learner_model=_model(learner_model, "learner") if learner_model else agent,
-        agent_model=agent,
         k=k,
         rounds=rounds,
         train_steps=train_steps,
         memory_steps=memory_steps,
         seed=seed,
+        max_tokens=max_tokens,
+        timeout=timeout,
+        base_url=base_url,
     )
-    learner_chat, agent_chat = models_for(ctx)
+    agent_chat, learner_chat = resolve_roles(
+        agent,
+        _model(learner_model, "learner") if learner_model else None,
+        settings=ctx.model_settings(),
+        learner_temperature=ctx.temperature,
+        recording=open_recording(record, replay),
+    )
     ctx = replace(ctx, learner_model=learner_chat, agent_model=agent_chat)
     training_tasks(ctx)  # an unknown domain or missing data fails here, before any file
     with open_library(store, where, "create") as library:
@@ -224,6 +242,11 @@ def eval_(
     tasks: str = _TASKS,
     data_dir: str | None = _DATA,
     concurrency: int = _CONC,
+    max_tokens: int | None = _MAX_TOKENS,
+    timeout: float | None = _TIMEOUT,
+    base_url: str | None = _BASE_URL,
+    record: str | None = _RECORD,
+    replay: str | None = _REPLAY,
 ) -> None:
     """Evaluate one method (or a stored library with the Act agent) on test tasks."""
     preset, tag = (None, "")
@@ -244,12 +267,16 @@ def eval_(
         data_dir=data_dir,
         concurrency=concurrency,
         library_tag=tag,
+        max_tokens=max_tokens,
+        timeout=timeout,
+        base_url=base_url,
     )
     summary = run_with_progress(
         config,
-        model=_model(model, "agent"),
+        model=_model(model, "agent", replay),
         out=out,
         preset=preset,
         invocation={"argv": sys.argv[1:]},
+        recording=open_recording(record, replay),
     )
     _write_report(out, summary.settings_hash, include_train, model == SCRIPTED_SPEC)

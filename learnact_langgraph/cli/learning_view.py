@@ -53,6 +53,7 @@ class LearningView:
             self._round = int(update.get("round", self._round + 1))
             revised = [c for c in update.get("candidates", [])[1:]]
             self._revised(revised)
+            self._dropped((update.get("log") or [{}])[0])
         elif node == "act":
             self.results.update(update.get("results", {}))
         elif node == "evaluate":
@@ -72,6 +73,7 @@ class LearningView:
             f"Drew {log.get('sampled', len(drawn))} candidate action sets; "
             f"{len(drawn)} passed the code checks (sandbox policy, known names)."
         )
+        self._dropped(log)
         seen: dict[str, str] = {}
         for cand in drawn:
             self.candidates[cand["id"]] = cand
@@ -82,6 +84,13 @@ class LearningView:
             seen[code] = cand["id"]
             out.print(f"[bold]{cand['id']}[/bold]:")
             out.print(Syntax(code, "python", theme="ansi_dark", line_numbers=False))
+
+    def _dropped(self, log: dict[str, Any]) -> None:
+        """Why each sample that gave no candidate was dropped (as the model was told)."""
+        for drop in log.get("dropped", ()):
+            self.console.print(
+                f"[yellow]{drop['id']} dropped[/yellow]: {escape(_clip(drop['reason'], 400))}"
+            )
 
     def _revised(self, revised: list[dict[str, Any]]) -> None:
         out = self.console

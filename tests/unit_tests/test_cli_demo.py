@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
+from pathlib import Path
 
 from langchain_core.messages import BaseMessage
 from rich.console import Console
 from typer.testing import CliRunner
 
 from learnact_langgraph.cli import app
-from learnact_langgraph.cli.demo import run_demo
+from learnact_langgraph.cli.demo import FULL, run_demo
 from learnact_langgraph.testing import scripted
 from learnact_langgraph.testing.roles import GRIPPER_DRAFT
 
@@ -26,9 +28,12 @@ def _in_order(text: str, *parts: str) -> None:
         at = found + len(part)
 
 
-def test_demo_runs_offline_by_default_and_shows_the_loop() -> None:
+def test_scripted_demo_runs_offline_and_shows_the_loop(tmp_path: Path) -> None:
+    export = tmp_path / "lib.json"
     result = runner.invoke(
-        app, ["demo", "--size", "3"], env={"LEARNACT_MODEL": "", "COLUMNS": "200"}
+        app,
+        ["demo", "--scripted", "--size", "3", "--export", str(export)],
+        env={"LEARNACT_MODEL": "", "COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
     out = result.output
@@ -49,22 +54,27 @@ def test_demo_runs_offline_by_default_and_shows_the_loop() -> None:
         "Published release 1 of demo/gripper",
         "Score of the best set: 0.00 after round 0 (0/3 solved) -> ",
         "(3/3 solved)",
+        "Exported the library",
         "Held-out task gripper/gen-0-3-3",
         "learned",
         "gripper/gen-0-3-3: solved",
     )
     assert "Traceback" not in out
+    assert '"carry_ball"' in export.read_text(encoding="utf-8")
 
 
-def test_demo_model_scripted_is_accepted_by_name() -> None:
-    result = runner.invoke(app, ["demo", "--model", "scripted", "--k", "1", "--size", "2"])
+def test_demo_model_scripted_is_accepted_by_name(tmp_path: Path) -> None:
+    out = str(tmp_path / "lib.json")
+    result = runner.invoke(
+        app, ["demo", "--model", "scripted", "--k", "1", "--size", "2", "--export", out]
+    )
     assert result.exit_code == 0, result.output
     assert "Published release" in result.output
 
 
 def test_demo_publishes_the_revision_not_the_draft() -> None:
     out = Console(file=io.StringIO(), width=200)
-    result = run_demo(k=2, rounds=2, size=3, out=out)
+    result = run_demo(plan=replace(FULL, k=2, rounds=2, size=3), out=out)
     release = result.learning["release"]
     source = release["actions"]["carry_ball"]["source"]
     assert "drop(ball, to_room, gripper)" in source
@@ -86,7 +96,8 @@ def test_demo_with_another_model_shows_a_plan_revision() -> None:
         return agent(messages)
 
     buf = io.StringIO()
-    result = run_demo(scripted(both_roles), k=1, rounds=1, size=3, out=Console(file=buf, width=200))
+    plan = replace(FULL, k=1, rounds=1, size=3)
+    result = run_demo(scripted(both_roles), plan=plan, out=Console(file=buf, width=200))
     text = buf.getvalue()
     assert "Model: " in text and "not an LLM" not in text
     assert "Plan of carry_ball" in text and "note on carry_ball:" in text
