@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from learnact_langgraph import prompts
 from learnact_langgraph.envs.base import Environment, format_call
 from learnact_langgraph.models import Usage, invoke_text
-from learnact_langgraph.parsing import called_names, parse_action
+from learnact_langgraph.parsing import called_names, parse_action, quote_names
 
 StepKind = Literal["base", "learned", "mixed", "think", "unparsable"]
 
@@ -190,6 +190,15 @@ def prompt_steps(steps: Sequence[Step]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _object_names(env: Environment) -> list[str]:
+    """The task's object names, where the environment lists them (PDDL does)."""
+    try:
+        objects = getattr(env, "objects", None) or {}
+    except Exception:
+        return []
+    return [str(name) for name in objects]
+
+
 def example_call(env: Environment) -> str:
     """A call that is legal right now (or, failing that, one with distinct argument names)."""
     try:
@@ -233,7 +242,8 @@ def execute_line(
             error_kind="unparsable",
             message=parsed.reason,
         )
-    names = called_names(parsed.text)
+    code = quote_names(parsed.text, _object_names(env))
+    names = called_names(code)
     base = {a.name for a in env.base_actions()}
     used_learned = [n for n in names if n in learned_names]
     kind: StepKind = (
@@ -242,7 +252,7 @@ def execute_line(
         else ("base" if names and all(n in base for n in names) else "mixed")
     )
     learned_call = used_learned[0] if len(names) == 1 and used_learned else None
-    result = runner.run(parsed.text)
+    result = runner.run(code)
     substeps = tuple(
         {
             "name": s.name,
@@ -254,7 +264,7 @@ def execute_line(
         for s in result.substeps
     )
     return Step(
-        action=parsed.text,
+        action=code,
         observation=result.observation,
         kind=kind,
         valid=bool(result.ok),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -116,6 +117,39 @@ def parse_action(text: str, *, allow_think: bool = False) -> ParsedAction:
     if thought:
         return ParsedAction("unparsable", " ".join(thought)[:200], "the reply has no action")
     return ParsedAction("unparsable", text.strip()[:200], "no line of code was found")
+
+
+def quote_names(code: str, names: Collection[str]) -> str:
+    """``move('roomb', 'rooma')`` from ``move(roomb, rooma)`` when both are object names.
+
+    Small models often leave the quotes off object names; the line would only fail with a
+    NameError. A bare name is quoted only when it is an object of the task, is read (not
+    assigned or called) and is not bound in the line itself.
+    """
+    if not names:
+        return code
+    try:
+        tree = pyast.parse(code)
+    except SyntaxError:
+        return code
+    bound = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+    }
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    wanted = set(names) - bound
+
+    class _Quote(ast.NodeTransformer):
+        changed = False
+
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            if isinstance(node.ctx, ast.Load) and node.id in wanted and id(node) not in called:
+                self.changed = True
+                return ast.copy_location(ast.Constant(node.id), node)
+            return node
+
+    quoter = _Quote()
+    new = quoter.visit(tree)
+    return ast.unparse(new) if quoter.changed else code
 
 
 def extract_code_blocks(text: str) -> list[str]:

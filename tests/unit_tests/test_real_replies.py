@@ -25,7 +25,7 @@ from learnact_langgraph.episode import (
     execute_line,
 )
 from learnact_langgraph.learning import Dropped, create_candidate, generate_code
-from learnact_langgraph.parsing import parse_action
+from learnact_langgraph.parsing import parse_action, quote_names
 from learnact_langgraph.sandbox import Sandbox
 from learnact_langgraph.testing.chat import ScriptedChatModel
 
@@ -228,3 +228,21 @@ def test_the_hint_never_shows_an_illegal_move() -> None:
     example = step.observation.rsplit("for example ", 1)[1][:-1]
     assert example in env.valid_actions()
     assert "move('room1', 'room1')" not in step.observation
+
+
+@pytest.mark.parametrize("reply", replies("unquoted_names"), ids=lambda r: r["note"][:30])
+def test_object_names_without_quotes_still_run(reply: dict[str, Any]) -> None:
+    env = _env()
+    with Sandbox(env) as sandbox:
+        step = execute_line(sandbox, env, reply["content"], set())
+    assert step.action == "move('roomb', 'rooma')"
+    assert step.valid and "NameError" not in step.observation
+
+
+def test_only_object_names_are_quoted() -> None:
+    names = ["rooma", "roomb", "ball1"]
+    assert quote_names("move(roomb, rooma)", names) == "move('roomb', 'rooma')"
+    assert quote_names("x = 'rooma'; move(x, roomb)", names) == "x = 'rooma'\nmove(x, 'roomb')"
+    assert quote_names("move(here, there)", names) == "move(here, there)"  # unknown: kept
+    assert quote_names("rooma = 'a'; move(rooma, 'b')", names) == "rooma = 'a'; move(rooma, 'b')"
+    assert quote_names("move('roomb', 'rooma')", names) == "move('roomb', 'rooma')"
