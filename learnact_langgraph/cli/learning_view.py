@@ -82,8 +82,20 @@ class LearningView:
                 out.print(f"[dim]{cand['id']}: the same code as {seen[code]}[/dim]")
                 continue
             seen[code] = cand["id"]
-            out.print(f"[bold]{cand['id']}[/bold]:")
+            out.print(f"[bold]{cand['id']}[/bold]:{self._repairs(cand.get('revision') or {})}")
             out.print(Syntax(code, "python", theme="ansi_dark", line_numbers=False))
+
+    @staticmethod
+    def _repairs(rev: dict[str, Any]) -> str:
+        """What the repair turns went through before this candidate passed, in one line."""
+        parts = []
+        if rev.get("repaired"):
+            first = escape(_clip(rev["repaired"][0], 200))
+            parts.append(f"after {len(rev['repaired'])} repair turn(s); first problem: {first}")
+        if rev.get("salvaged"):
+            removed = escape(_clip("; ".join(rev["salvaged"]), 300))
+            parts.append(f"kept the functions that pass on their own, removed {removed}")
+        return f" [dim]({'; '.join(parts)})[/dim]" if parts else ""
 
     def _dropped(self, log: dict[str, Any]) -> None:
         """Why each sample that gave no candidate was dropped (as the model was told)."""
