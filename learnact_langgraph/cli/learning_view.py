@@ -71,7 +71,7 @@ class LearningView:
         out.rule(f"[bold]Round {round_}: the learner writes candidate actions")
         out.print(
             f"Drew {log.get('sampled', len(drawn))} candidate action sets; "
-            f"{len(drawn)} passed the code checks (sandbox policy, known names)."
+            f"{len(drawn)} gave code that passed the checks (sandbox policy, known names)."
         )
         self._dropped(log)
         seen: dict[str, str] = {}
