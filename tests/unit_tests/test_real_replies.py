@@ -24,7 +24,7 @@ from learnact_langgraph.episode import (
     build_agent_prompt,
     execute_line,
 )
-from learnact_langgraph.learning import Dropped, create_candidate, generate_code
+from learnact_langgraph.learning import CodeResult, Dropped, create_candidate, generate_code
 from learnact_langgraph.parsing import parse_action, quote_names
 from learnact_langgraph.sandbox import Sandbox
 from learnact_langgraph.testing.chat import ScriptedChatModel
@@ -74,6 +74,15 @@ def _no_policy_problem(source: str) -> list[str]:
     return []
 
 
+def _first_feedback(reply: dict[str, Any]) -> tuple[CodeResult, str]:
+    """Run the repair loop on ``reply`` then a good answer; the functions and the feedback."""
+    model = Replay([message(reply), AIMessage(content=GOOD)])
+    result, _ = generate_code(
+        model, "write", known=BASE, reserved=BASE, check=_no_policy_problem, node="create_actions"
+    )
+    return result, str(model.calls[1][-1].content)
+
+
 GOOD = """```python
 def carry(ball, from_room, to_room, gripper):
     \"\"\"Carry ball from from_room to to_room.\"\"\"
@@ -87,12 +96,8 @@ def carry(ball, from_room, to_room, gripper):
 @pytest.mark.parametrize("reply", replies("truncated"), ids=lambda r: r["note"][:30])
 def test_a_cut_off_reply_asks_for_shorter_code(reply: dict[str, Any]) -> None:
     assert reply["finish_reason"] == "length" and "```python" in reply["content"]
-    model = Replay([message(reply), AIMessage(content=GOOD)])
-    result, _ = generate_code(
-        model, "write", known=BASE, reserved=BASE, check=_no_policy_problem, node="create_actions"
-    )
+    result, feedback = _first_feedback(reply)
     assert list(result.functions) == ["carry"] and result.attempts == 2
-    feedback = str(model.calls[1][-1].content)
     assert f"cut off after {reply['output_tokens']} tokens" in feedback
     assert "Write shorter code" in feedback
     assert "SyntaxError" not in feedback  # not reported as a plain syntax error
@@ -100,12 +105,8 @@ def test_a_cut_off_reply_asks_for_shorter_code(reply: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("reply", replies("redefined_base"), ids=lambda r: r["note"][:30])
 def test_redefined_base_actions_go_back_to_the_model(reply: dict[str, Any]) -> None:
-    model = Replay([message(reply), AIMessage(content=GOOD)])
-    result, _ = generate_code(
-        model, "write", known=BASE, reserved=BASE, check=_no_policy_problem, node="create_actions"
-    )
+    result, feedback = _first_feedback(reply)
     assert list(result.functions) == ["carry"]
-    feedback = str(model.calls[1][-1].content)
     assert "`drop`, `move`, `pick`" in feedback and "existing actions" in feedback
 
 
@@ -132,12 +133,8 @@ def test_a_sample_that_never_gets_fixed_says_why_it_was_dropped(reply: dict[str,
 
 @pytest.mark.parametrize("reply", replies("import"), ids=lambda r: r["note"][:30])
 def test_an_import_is_feedback_not_a_silent_drop(reply: dict[str, Any]) -> None:
-    model = Replay([message(reply), AIMessage(content=GOOD)])
-    result, _ = generate_code(
-        model, "write", known=BASE, reserved=BASE, check=_no_policy_problem, node="create_actions"
-    )
+    result, feedback = _first_feedback(reply)
     assert list(result.functions) == ["carry"]
-    feedback = str(model.calls[1][-1].content)
     assert "import" in feedback and "was removed: no module can be imported" in feedback
     assert "`random_action`" in feedback or "NameError in random_action" in feedback
 
