@@ -7,7 +7,7 @@ starts it on 127.0.0.1 in the background; clients name the model :data:`MODEL_AL
 it. Importing this package is cheap (standard library only), since model resolution does.
 
 The model is for offline demos and smoke tests of the mechanics, not for solving tasks;
-see ``shared/research/local-llm.md`` for the measurements behind these choices.
+see ``docs/local-model.md`` for the measurements behind these choices.
 """
 
 from __future__ import annotations

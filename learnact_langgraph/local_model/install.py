@@ -6,7 +6,7 @@ checked against its own sha256, since nobody upstream publishes one we could com
 with. llama-cpp-python has no wheel for this platform and must be compiled; it gets its
 own venv so its pins (numpy, fastapi, ...) never touch the project's environment, and a
 portable build, because a ``-march=native`` one died with SIGILL (AMX) on these VMs.
-Everything lives under :func:`cache_dir`; see ``shared/research/local-llm.md``.
+Everything lives under :func:`cache_dir`; see ``docs/local-model.md``.
 """
 
 from __future__ import annotations
