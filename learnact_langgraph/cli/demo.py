@@ -314,3 +314,9 @@ def _verdict(result: DemoResult, *, strict: bool) -> None:
         return
     if not result.held_out.success and strict:
         raise typer.Exit(1)
+    if not result.held_out.success:
+        console.print(
+            "[yellow]The loop ran end to end; the held-out task was not solved, which is "
+            "what to expect of a small model. For real results use a capable one, e.g. "
+            "--model openai:gpt-4o-mini.[/yellow]"
+        )
