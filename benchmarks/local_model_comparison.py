@@ -167,9 +167,9 @@ def table(arms: list[Arm], args: argparse.Namespace) -> str:
     lines = [
         f"gripper, {args.tasks} tasks, {args.test_tasks} held out, {args.max_steps} steps, "
         f"model {args.model}",
-        "| arm | solved | progress | valid steps | calls | tokens in / out | wall s | "
-        "wall / act | learning: calls, tokens in / out, s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| arm | solved | progress | valid steps | learned calls (valid) | calls | "
+        "tokens in / out | wall s | wall / act | learning: calls, tokens in / out, s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for arm in arms:
         trajs = arm.trajectories
@@ -179,13 +179,15 @@ def table(arms: list[Arm], args: argparse.Namespace) -> str:
         valid = f"{sum(t.valid_share for t in trajs) / n:.2f}" if n else "-"
         u, lu = arm.usage, arm.learn_usage
         ratio = f"{arm.seconds / base:.2f}" if base and n else "-"
+        used = [s for t in trajs for s in t.steps if s.kind in ("learned", "mixed")]
+        learned = f"{len(used)} ({sum(s.valid for s in used)})" if n else "-"
         learning = (
             f"{lu.calls}, {lu.input_tokens} / {lu.output_tokens}, {arm.learn_seconds:.0f}"
             if arm.name == "learnact"
             else "-"
         )
         lines.append(
-            f"| {arm.name} | {solved} | {prog} | {valid} | {u.calls} | "
+            f"| {arm.name} | {solved} | {prog} | {valid} | {learned} | {u.calls} | "
             f"{u.input_tokens} / {u.output_tokens} | {arm.seconds:.1f} | {ratio} | {learning} |"
         )
     lines += [f"- {a.name}: {a.note}" for a in arms if a.note]
