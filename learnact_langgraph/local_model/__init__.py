@@ -26,7 +26,9 @@ from learnact_langgraph.local_model.install import (
     ensure_model,
     ensure_runtime,
     model_path,
+    model_present,
     no_progress,
+    runtime_installed,
     venv_python,
 )
 from learnact_langgraph.local_model.server import (
@@ -64,7 +66,9 @@ __all__ = [
     "ensure_runtime",
     "ensure_server",
     "model_path",
+    "model_present",
     "no_progress",
+    "runtime_installed",
     "server_running",
     "start_server",
     "status",
