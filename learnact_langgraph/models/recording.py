@@ -20,13 +20,14 @@ are indexed from 0, as in the Python list and string.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import threading
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -189,7 +190,8 @@ class Recording:
         target = Path(path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text("", encoding="utf-8")
+            with _open_text(target, "w"):
+                pass
         except OSError as exc:
             raise RecordingError(
                 f"Cannot write the recording {target} ({exc}); pick a writable path."
@@ -205,7 +207,14 @@ class Recording:
                 f"The recording {source} does not exist; make one with --record {source}."
             )
         records = []
-        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            with _open_text(source, "r") as handle:
+                text = handle.read()
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise RecordingError(
+                f"Cannot read the recording {source} ({exc}); record it again with --record."
+            ) from exc
+        for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
@@ -246,7 +255,7 @@ class Recording:
             record = {"seq": len(self.records) + 1, "role": role, "model": model}
             record.update(key=request_key(request), request=request, response=response)
             try:
-                with self.path.open("a", encoding="utf-8") as out:
+                with _open_text(self.path, "a") as out:
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
                     out.flush()
             except OSError as exc:
@@ -300,6 +309,16 @@ class Recording:
                 f"{left} recorded calls were never replayed (first: call {first['seq']}, "
                 f"role {first['role']}); {_AGAIN}."
             )
+
+
+def _open_text(path: Path, mode: str) -> IO[str]:
+    """A text handle on ``path``; a ``.gz`` name is read and written gzip-compressed.
+
+    Appending to a ``.gz`` file adds one gzip member per call, which readers join.
+    """
+    if path.suffix == ".gz":
+        return cast(IO[str], gzip.open(path, mode + "t", encoding="utf-8"))
+    return path.open(mode, encoding="utf-8")
 
 
 def open_recording(record: str | Path | None, replay: str | Path | None) -> Recording | None:

@@ -351,3 +351,15 @@ def test_open_recording(tmp_path: Path) -> None:
     assert loaded is not None and loaded.mode == "replay" and len(loaded.records) == 1
     with pytest.raises(RecordingError, match="needs a model"):
         made.wrap(None, "agent")
+
+
+def test_a_gz_recording_is_written_and_read_compressed(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl.gz"
+    rec = Recording.record(path)
+    model = rec.wrap(Echo(), "agent")
+    first = model.invoke("one")
+    model.invoke("two")
+    assert path.read_bytes()[:2] == b"\x1f\x8b"  # gzip
+    replay = Recording.replay(path)
+    assert replay.wrap(None, "agent").invoke("one").content == first.content
+    assert replay.unused() == 1
