@@ -195,7 +195,15 @@ def test_killed_cli_bench_finishes_on_rerun(
         "--tasks", source, "-o", str(out), "--no-report",
     ]  # fmt: skip
     env = {**os.environ, "LEARNACT_DATA_DIR": data}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # A runner started in the background (nohup, `cmd &`) passes SIGINT on as ignored, and
+    # Python then keeps ignoring it: give the bench the default, as a terminal would.
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     episodes = out / "episodes.jsonl"
     deadline = time.monotonic() + 60
     while not (episodes.exists() and len(episodes.read_text().splitlines()) >= 3):
