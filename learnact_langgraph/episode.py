@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 
 from learnact_langgraph import prompts
 from learnact_langgraph.envs.base import Environment, format_call
+from learnact_langgraph.errors import EnvironmentError_
 from learnact_langgraph.models import Usage, invoke_text
 from learnact_langgraph.parsing import called_names, parse_action, quote_names
 
@@ -194,7 +195,7 @@ def _object_names(env: Environment) -> list[str]:
     """The task's object names, where the environment lists them (PDDL does)."""
     try:
         objects = getattr(env, "objects", None) or {}
-    except Exception:
+    except EnvironmentError_:  # no task set yet
         return []
     return [str(name) for name in objects]
 
@@ -203,7 +204,7 @@ def example_call(env: Environment) -> str:
     """A call that is legal right now (or, failing that, one with distinct argument names)."""
     try:
         valid = env.valid_actions()
-    except Exception:
+    except EnvironmentError_:  # the environment does not list its valid actions
         valid = []
     if valid:
         return valid[0]

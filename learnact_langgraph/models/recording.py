@@ -360,8 +360,12 @@ class _Wrapper(BaseChatModel):
     def _answer(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        """The stored response (see :func:`response_of`) to one call."""
-        raise NotImplementedError
+        """The stored response (see :func:`response_of`) to one call.
+
+        Abstract: :class:`RecordingChatModel` calls the inner model and writes the answer
+        down, :class:`ReplayChatModel` reads it back; the base class is never used alone.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define _answer")
 
     def _generate(
         self,
