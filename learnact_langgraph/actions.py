@@ -2,9 +2,11 @@
 
 The reference implementation kept each action as a CSV row and read its notes back
 with ``eval``. Here an action is a frozen, JSON-serialisable pydantic model that is
-checked on the way in: the name must be an identifier, the source must parse and
-define exactly that function, and the function's parameters must be plain positional
-ones (the sandbox and the tool wrappers pass arguments by position). The signature
+checked on the way in by the sandbox's gate (:mod:`learnact_langgraph.sandbox.gate`):
+the name must be a public identifier, the source may hold allowed imports, literal
+constants and exactly one ``def`` of that name, whose parameters are plain positional
+ones with literal defaults (the sandbox and the tool wrappers pass arguments by
+position), and nothing in it may be what the sandbox refuses. The signature
 and parameter list are *derived from the source's AST*, never evaluated, so the
 stored signature can never disagree with the code.
 
@@ -16,18 +18,28 @@ action built by hand has ``version == 0`` until it is stored.
 from __future__ import annotations
 
 import ast
-import keyword
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cached_property
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from learnact_langgraph import pyast
 from learnact_langgraph.errors import ActionValidationError
+from learnact_langgraph.sandbox import gate
 
-__all__ = ["ActionParam", "LearnedAction", "Provenance", "parse_function"]
+__all__ = ["ActionParam", "LearnedAction", "Provenance", "parse_function", "refusal"]
+
+#: Set while the library reads back a version it stored itself (see ``from_record``).
+_STORED: ContextVar[bool] = ContextVar("learnact_stored_record", default=False)
 
 
 class Provenance(BaseModel):
@@ -66,69 +78,46 @@ class ActionParam(BaseModel):
         return text
 
 
-def parse_function(name: str, source: str) -> tuple[ast.FunctionDef, tuple[ActionParam, ...]]:
-    """Parse ``source`` and return the ``def name`` node and its parameters.
+def parse_function(
+    name: str, source: str, *, policy: bool = True
+) -> tuple[ast.FunctionDef, tuple[ActionParam, ...]]:
+    """Check ``source`` with the gate and return the ``def name`` node and its parameters.
 
-    Raises :class:`ActionValidationError` with a sentence that says what to fix.
+    The gate's base-action-independent check applies (what the sandbox would refuse
+    whatever the environment); with ``policy=False`` only the shape the signature is
+    read from (a valid name, a source that parses, one ``def name`` with plain
+    parameters). Raises :class:`ActionValidationError` with a sentence naming the
+    action and what to fix.
     """
-    if not name.isidentifier() or keyword.iskeyword(name):
-        raise ActionValidationError(
-            f"Action name {name!r} is not a Python identifier; use letters, digits and "
-            "underscores, not starting with a digit."
-        )
-    if name.startswith("_"):
-        raise ActionValidationError(
-            f"Action name {name!r} starts with an underscore; those names are reserved."
-        )
-    try:
-        tree = pyast.parse(source)
-    except SyntaxError as exc:
-        raise ActionValidationError(
-            f"The source of {name!r} does not parse (line {exc.lineno}: {exc.msg}); "
-            "fix the Python syntax."
-        ) from exc
-    found: ast.FunctionDef | None = None
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
-            if found is not None:
-                raise ActionValidationError(
-                    f"The source defines {name!r} twice; keep one definition."
-                )
-            found = node
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            continue
-        elif isinstance(node, ast.FunctionDef):
-            raise ActionValidationError(
-                f"The source defines {node.name!r} but the action is named {name!r}; "
-                f"rename the function or nest helpers inside `def {name}`."
-            )
-        else:
-            what = getattr(node, "name", type(node).__name__)
-            raise ActionValidationError(
-                f"The source of {name!r} may hold only imports and `def {name}(...)`; "
-                f"remove the top-level {what!r}."
-            )
-    if found is None:
-        raise ActionValidationError(
-            f"The source does not define a function named {name!r}; write `def {name}(...):`."
-        )
-    args = found.args
-    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-        raise ActionValidationError(
-            f"{name!r} must take plain parameters only (def {name}(a, b='x')); "
-            "remove *args, **kwargs, keyword-only and positional-only markers."
-        )
-    defaults: list[ast.expr | None] = [None] * (len(args.args) - len(args.defaults))
-    defaults += list(args.defaults)
+    found, problems = gate.action_shape(name, source)
+    if policy and not problems:
+        problems = gate.check_action(name, source, base_actions=None)
+    if problems or found is None:
+        raise ActionValidationError(refusal(name, problems))
+    defaults: list[ast.expr | None] = [None] * (len(found.args.args) - len(found.args.defaults))
+    defaults += list(found.args.defaults)
     params = tuple(
         ActionParam(
             name=a.arg,
-            annotation=ast.unparse(a.annotation) if a.annotation else None,
-            default=ast.unparse(d) if d is not None else None,
+            annotation=_unparse(a.annotation) if a.annotation else None,
+            default=_unparse(d) if d is not None else None,
         )
-        for a, d in zip(args.args, defaults, strict=True)
+        for a, d in zip(found.args.args, defaults, strict=True)
     )
     return found, params
+
+
+def refusal(name: str, problems: Iterable[str]) -> str:
+    """The one sentence an :class:`ActionValidationError` about ``name`` carries."""
+    listed = "; ".join(problems) or "the gate refused it"
+    return f"The learned action {name!r} was refused: {listed}."
+
+
+def _unparse(node: ast.expr) -> str:
+    try:
+        return ast.unparse(node)
+    except Exception as exc:  # the gate bounds depth, so this is only a safety net
+        raise ActionValidationError(f"A parameter cannot be read back ({exc}).") from None
 
 
 @contextmanager
@@ -188,13 +177,13 @@ class LearnedAction(BaseModel):
 
     @model_validator(mode="after")
     def _check_source(self) -> LearnedAction:
-        parse_function(self.name, self.source)
+        parse_function(self.name, self.source, policy=not _STORED.get())
         return self
 
     @cached_property
     def params(self) -> tuple[ActionParam, ...]:
         """The parameters, read from the ``def`` line."""
-        return parse_function(self.name, self.source)[1]
+        return parse_function(self.name, self.source, policy=False)[1]
 
     @property
     def signature(self) -> str:
@@ -203,7 +192,7 @@ class LearnedAction(BaseModel):
 
     @property
     def docstring(self) -> str:
-        return ast.get_docstring(parse_function(self.name, self.source)[0]) or ""
+        return ast.get_docstring(parse_function(self.name, self.source, policy=False)[0]) or ""
 
     def full_description(self) -> str:
         """Description plus usage notes: the text agents and tool schemas see."""
@@ -212,13 +201,24 @@ class LearnedAction(BaseModel):
             text += "\nUsage notes:\n" + "\n".join(f"- {n}" for n in self.notes)
         return text
 
-    def check_names(self, base_actions: Iterable[str]) -> None:
-        """Refuse a name that shadows a base action."""
-        if self.name in set(base_actions):
+    def check_names(self, base_actions: Iterable[str] | None) -> None:
+        """Refuse a name that shadows a base action, or code the gate refuses given the
+        environment's base actions (a learned action may call one named ``open``).
+
+        ``None`` or no names at all mean the base actions are unknown: construction
+        already ran the checks that do not depend on them.
+        """
+        base = list(base_actions or ())
+        if not base:
+            return
+        if self.name in base:
             raise ActionValidationError(
                 f"{self.name!r} is a base action of this environment; give the learned "
                 "action a different name."
             )
+        problems = gate.check_action(self.name, self.source, base_actions=base)
+        if problems:
+            raise ActionValidationError(refusal(self.name, problems))
 
     def to_record(self) -> dict[str, Any]:
         """The JSON form stored and exported (the signature included for readers)."""
@@ -227,5 +227,15 @@ class LearnedAction(BaseModel):
         return record
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> LearnedAction:
-        return cls.model_validate(record)
+    def from_record(cls, record: dict[str, Any], *, stored: bool = False) -> LearnedAction:
+        """Read a record; ``stored=True`` for one the library wrote itself.
+
+        A stored version is only checked for the shape its signature comes from, so a
+        library written under older rules stays readable (and can be revised or
+        retired); the sandbox still refuses to load what the gate refuses.
+        """
+        token = _STORED.set(stored)
+        try:
+            return cls.model_validate(record)
+        finally:
+            _STORED.reset(token)

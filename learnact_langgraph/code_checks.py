@@ -1,10 +1,12 @@
-"""Checks on model-written code before it may run: names, base actions, the policy.
+"""Checks on model-written code before it may run: names, base actions, the gate.
 
 The learner never runs a candidate in this interpreter; these checks read its source.
 They find what would fail for certain (a name that exists nowhere, a base action written
-again, a policy problem) so the model can be told before any evaluation, and
-:func:`salvage` keeps the functions that pass on their own once the repair turns are
-spent.
+again, anything the sandbox's gate refuses) so the model can be told before any
+evaluation, and :func:`salvage` keeps the functions that pass on their own once the
+repair turns are spent. The gate (:mod:`learnact_langgraph.sandbox.gate`) is the same
+one the sandbox and the library apply, and the names counted as available are exactly
+those the sandbox provides, so what passes here also loads, runs and publishes.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ import ast
 import builtins
 from collections.abc import Callable, Mapping, Sequence
 
-from learnact_langgraph import prompts, pyast
+from learnact_langgraph import prompts
 from learnact_langgraph.parsing import ExtractedCode
+from learnact_langgraph.sandbox import gate
+from learnact_langgraph.sandbox.policy import AVAILABLE_NAMES, MODULE_LIST
 
-SAFE_BUILTINS = frozenset(
-    "abs all any bool dict enumerate filter float int isinstance len list map max min "
-    "print range reversed round set sorted str sum tuple zip ValueError Exception "
-    "RuntimeError KeyError IndexError TypeError".split()
-)
+#: Names learned code may use without defining them: the sandbox's builtins and modules.
+SAFE_BUILTINS = AVAILABLE_NAMES
 #: Checks a piece of source against the sandbox policy; returns the problems found.
 PolicyCheck = Callable[[str], Sequence[str]]
+_TAKEN_NAMES = frozenset(dir(builtins)) | AVAILABLE_NAMES
 
 
 def _bound_names(tree: ast.AST) -> set[str]:
@@ -44,22 +46,39 @@ def _bound_names(tree: ast.AST) -> set[str]:
     return bound
 
 
-def unknown_calls(functions: Mapping[str, str], known: set[str]) -> list[str]:
-    """Problems: names that are neither actions, defined functions, locals nor builtins.
+def _annotation_nodes(tree: ast.AST) -> set[int]:
+    """Ids of every node inside an annotation."""
+    roots: list[ast.expr] = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.arg | ast.AnnAssign) and n.annotation is not None:
+            roots.append(n.annotation)
+        elif isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.returns is not None:
+            roots.append(n.returns)
+    return {id(node) for root in roots for node in ast.walk(root)}
 
-    A called name must be an action, a function or a safe builtin; any other name read
-    must at least exist (a module used without its import, say, would fail at run time).
+
+def unknown_calls(functions: Mapping[str, str], known: set[str]) -> list[str]:
+    """Problems: names that are neither actions, defined functions, locals nor provided.
+
+    A called name must be an action, a function, a safe builtin or an allowed module;
+    any other name read must at least exist. "Provided" means exactly what the sandbox
+    gives learned code, so a name it lacks is always reported and one it has never is.
+    A source that does not parse is left to the gate.
     """
     problems = []
     for name, source in functions.items():
-        tree = pyast.parse(source)
-        local = _bound_names(tree)
-        callees = set()
+        tree, _ = gate.parse_source(source, f"<learned:{name}>")
+        if tree is None:
+            continue
+        available = known | _bound_names(tree) | AVAILABLE_NAMES
+        callees = _annotation_nodes(tree)  # annotations are never evaluated in the sandbox
         for node in ast.walk(tree):
+            if id(node) in callees:
+                continue
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 callee = node.func.id
                 callees.add(id(node.func))
-                if callee not in known and callee not in local and callee not in SAFE_BUILTINS:
+                if callee not in available:
                     problems.append(
                         f"NameError in {name}: `{callee}` is not an available action or function"
                     )
@@ -70,16 +89,15 @@ def unknown_calls(functions: Mapping[str, str], known: set[str]) -> list[str]:
                 if isinstance(n, ast.Name)
                 and isinstance(n.ctx, ast.Load)
                 and id(n) not in callees
-                and n.id not in known | local
-                and n.id not in dir(builtins)
+                and n.id not in available
             }
         )
         for unknown in missing:
             problems.append(
-                f"NameError in {name}: `{unknown}` is not defined (nothing can be imported; "
-                "use parameters, the actions, your functions and builtins)"
+                f"NameError in {name}: `{unknown}` is not defined (use parameters, the "
+                f"actions, your functions, builtins and the modules {MODULE_LIST})"
             )
-        if name in dir(builtins):
+        if name in _TAKEN_NAMES:
             problems.append(f"`{name}` is a Python builtin name; choose another function name")
     return problems
 
@@ -87,7 +105,12 @@ def unknown_calls(functions: Mapping[str, str], known: set[str]) -> list[str]:
 def check_functions(
     functions: Mapping[str, str], *, known: set[str], reserved: set[str], check: PolicyCheck
 ) -> list[str]:
-    """Every problem the model must fix before its functions can be used."""
+    """Every problem the model must fix before its functions can be used.
+
+    Each function goes through the gate as the action it would become (``reserved``
+    are the base actions); ``check`` (``Sandbox.check``-like) adds what the gate does
+    not know, such as a backend's own limits, once the gate is satisfied.
+    """
     clashes = sorted(set(functions) & reserved)
     problems = []
     if clashes:
@@ -95,8 +118,9 @@ def check_functions(
     problems += unknown_calls(functions, known | set(functions))
     for name, source in functions.items():
         if name not in reserved:
-            problems += list(check(source))
-    return problems
+            found = gate.check_action(name, source, base_actions=reserved)
+            problems += found or list(check(source))
+    return list(dict.fromkeys(problems))
 
 
 def salvage(

@@ -200,7 +200,7 @@ class ActionLibrary:
         for (name, version), item in zip(pairs, items, strict=True):
             if item is None:
                 raise LibraryError(f"{name!r} has no version {version}; see `history({name!r})`.")
-            out.append(LearnedAction.from_record(item.value))
+            out.append(LearnedAction.from_record(item.value, stored=True))
         return out
 
     def release_contents(self, generation: int | None = None) -> dict[str, int]:

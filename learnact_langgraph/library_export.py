@@ -3,7 +3,8 @@
 * The **JSON manifest** holds everything: base actions, every version of every action,
   the release history and the release pointer. Keys are sorted and the layout is fixed,
   and nothing in it depends on when it was written, so export -> import -> export gives
-  the same bytes. It carries ``schema_version``; an unknown one is refused.
+  the same bytes. It carries ``schema_version``; an unknown one is refused, and so is
+  any version the sandbox's gate refuses (with the manifest's base actions).
 * The **Python module** is self-contained: base-action stubs forwarding to a bound
   environment (anything with ``call(name, *args)``), ``bind(env)``, and the released
   learned functions. It imports nothing from this package.
@@ -19,9 +20,9 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.store.base import PutOp
 
 from learnact_langgraph.actions import LearnedAction
-from learnact_langgraph.errors import LibraryError
+from learnact_langgraph.errors import ActionValidationError, LibraryError
 from learnact_langgraph.library import SCHEMA_VERSION, ActionLibrary
-from learnact_langgraph.library_release import gkey, resolve, vkey
+from learnact_langgraph.library_release import check_publishable, gkey, resolve, vkey
 
 __all__ = ["export_manifest", "export_openai", "export_python", "import_manifest"]
 
@@ -82,9 +83,10 @@ def import_manifest(lib: ActionLibrary, text: str, *, replace: bool = False) -> 
     skipped = frozenset(int(g) for g in data["skipped_generations"])
     ops: list[PutOp] = []
     catalog: list[PutOp] = []
+    base_names = [str(b.get("name", "")) for b in data.get("base_actions", [])]
     for entry in data["actions"]:
         name = entry["name"]
-        versions = [LearnedAction.from_record(r) for r in entry["versions"]]
+        versions = [_importable(r, base_names) for r in entry["versions"]]
         if [v.version for v in versions] != list(range(1, int(entry["latest"]) + 1)):
             raise LibraryError(f"The manifest's history of {name!r} has gaps; export it again.")
         head = {"name": name, "latest": int(entry["latest"]), "released": entry["released"]}
@@ -115,6 +117,17 @@ def import_manifest(lib: ActionLibrary, text: str, *, replace: bool = False) -> 
         lib.store.batch(ops + catalog)
         pointer = {"generation": gen, "skipped": sorted(skipped)}
         lib.store.put(lib.ns("meta"), "current", pointer, index=False)
+
+
+def _importable(record: dict[str, Any], base_names: list[str]) -> LearnedAction:
+    """One version of the manifest, refused (``LibraryError``) if the gate refuses it."""
+    try:
+        action = LearnedAction.from_record(record)
+        check_publishable(action, base_names)
+    except ActionValidationError as exc:
+        where = f"{record.get('name')!r} v{record.get('version')}"
+        raise LibraryError(f"The manifest's action {where} cannot be imported: {exc}") from exc
+    return action
 
 
 def _clear(lib: ActionLibrary) -> None:

@@ -9,16 +9,16 @@ deltas are applied inside the lock), and :func:`commit` checks and writes them.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
-from learnact_langgraph import pyast
-from learnact_langgraph.actions import LearnedAction, Provenance
+from learnact_langgraph.actions import LearnedAction, Provenance, refusal
 from learnact_langgraph.errors import ActionValidationError, ConflictError, LibraryError
+from learnact_langgraph.sandbox.gate import check_action, parse_source
 
 if TYPE_CHECKING:
     from learnact_langgraph.library import ActionLibrary
@@ -84,16 +84,30 @@ class _Change:
 
 
 def _def_name(source: str) -> str:
-    try:
-        tree = pyast.parse(source)
-    except SyntaxError as exc:
-        raise ActionValidationError(
-            f"The action source does not parse (line {exc.lineno}: {exc.msg}); fix the syntax."
-        ) from exc
+    """The name of the first top-level ``def`` (the action's name when none is given)."""
+    tree, problems = parse_source(source, "<learned>")
+    if tree is None:
+        raise ActionValidationError(f"The action source was refused: {'; '.join(problems)}.")
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
             return node.name
     raise ActionValidationError("The action source defines no function; write `def name(...):`.")
+
+
+def check_publishable(action: LearnedAction, base_names: Iterable[str]) -> None:
+    """Refuse to publish what the sandbox would refuse to load (``ActionValidationError``).
+
+    With the library's base actions known, names they give meaning to (``open`` in
+    tyreworld) are allowed and redefining one is refused; unknown, such names are not
+    judged. So one released action can never make every tool of the library fail.
+    """
+    base = list(base_names)
+    if base:
+        action.check_names(base)
+        return
+    problems = check_action(action.name, action.source, base_actions=None)
+    if problems:
+        raise ActionValidationError(refusal(action.name, problems))
 
 
 @dataclass
@@ -122,7 +136,7 @@ class ReleaseBuilder:
                 provenance=provenance or Provenance(),
                 scores=scores or {},
             )
-        action.check_names(b.name for b in self.library.base_actions)
+        check_publishable(action, [b.name for b in self.library.base_actions])
         fixed = action
         self.changes.append(_Change(action.name, "add", None, make=lambda _cur: fixed))
         return self
@@ -234,7 +248,7 @@ def commit(
                     raise LibraryError(f"{n!r} already exists; revise it instead of adding it.")
                 assert ch.make is not None
                 new = ch.make(None)
-                new.check_names(base_names)
+                check_publishable(new, base_names)
                 content[n] = outcome[n] = new
             elif not exists:
                 raise LibraryError(
@@ -247,10 +261,15 @@ def commit(
                 outcome[n] = None
             elif ch.kind == "point":
                 outcome[n] = ch.point
-                content[n] = None if ch.point is None else lib.get(n, ch.point)
+                pointed = None if ch.point is None else lib.get(n, ch.point)
+                if pointed is not None:
+                    check_publishable(pointed, base_names)
+                content[n] = pointed
             else:
                 assert ch.make is not None
-                content[n] = outcome[n] = ch.make(current(n))
+                new = ch.make(current(n))
+                check_publishable(new, base_names)
+                content[n] = outcome[n] = new
 
         now = now_iso()
         new_gen = max(gen, allocated) + 1

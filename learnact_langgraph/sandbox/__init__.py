@@ -2,10 +2,19 @@
 
 ``Sandbox(env)`` runs agent lines (``sb.run("carry(...)")``) and learned actions
 (``sb.call("carry", ...)``) away from the host interpreter; base actions are the only
-door to the environment. See ``docs/sandbox.md`` for the threat model and numbers.
+door to the environment. :mod:`~learnact_langgraph.sandbox.gate` decides what code may
+load and run (``check_action``, ``check_actions``, ``check_code``). See
+``docs/sandbox.md`` for the threat model and numbers.
 """
 
+from learnact_langgraph.sandbox import gate
 from learnact_langgraph.sandbox.backend import BaseReply, Job, RawOutcome, SandboxBackend, StopCall
+from learnact_langgraph.sandbox.gate import (
+    ALLOWED_MODULES,
+    check_action,
+    check_actions,
+    check_code,
+)
 from learnact_langgraph.sandbox.sandbox import BACKENDS, Sandbox, register_backend
 from learnact_langgraph.sandbox.subprocess_backend import SubprocessBackend
 from learnact_langgraph.sandbox.types import (
@@ -20,6 +29,7 @@ from learnact_langgraph.sandbox.types import (
 )
 
 __all__ = [
+    "ALLOWED_MODULES",
     "BACKENDS",
     "BaseReply",
     "ErrorKind",
@@ -36,5 +46,9 @@ __all__ = [
     "StopCall",
     "SubStep",
     "SubprocessBackend",
+    "check_action",
+    "check_actions",
+    "check_code",
+    "gate",
     "register_backend",
 ]

@@ -76,5 +76,9 @@ class SandboxBackend(ABC):
     def execute(self, job: Job, on_call: OnCall) -> RawOutcome:
         """Run ``job``; never raises for anything the code does."""
 
+    def problems(self, source: str, filename: str) -> list[str]:
+        """What this backend cannot run in code the gate accepted (default: nothing)."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Free processes and other resources; the backend cannot be used afterwards."""

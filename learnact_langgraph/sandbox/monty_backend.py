@@ -5,20 +5,32 @@ code there has no CPython object graph to walk and no file or network access unl
 the host grants it. Base actions are host functions resolved by name. Each call gets a
 fresh session (about 0.1 ms), so nothing leaks between calls. Differences from the
 default backend: base actions return plain strings (no ``.valid``/``.done``), Monty's
-Python subset may refuse some constructs, and the CPU limit is folded into the
-execution-time limit. Install with the ``monty`` extra.
+Python subset may refuse some constructs, the CPU limit is folded into the
+execution-time limit, all learned actions share one namespace (two actions must not
+hold different constants of one name), and of the allowed standard-library modules
+only those Monty implements are offered (code using another is refused with a clear
+message). Install with the ``monty`` extra.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from learnact_langgraph.sandbox.backend import Job, OnCall, RawOutcome, SandboxBackend, StopCall
-from learnact_langgraph.sandbox.types import Limits, SandboxError
+from learnact_langgraph.sandbox.gate import parse_source
+from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES, RANDOM_SEED
+from learnact_langgraph.sandbox.types import Limits, PolicyViolation, SandboxError
 
 _INPUT = re.compile(r"<python-input-(\d+)>")
+#: Allowed modules Monty does not implement (checked with pydantic-monty 1.4).
+MISSING_MODULES = frozenset({"string", "heapq"})
+_PROVIDED = [m for m in ALLOWED_MODULES if m not in MISSING_MODULES]
+#: Fed first in every session, so the modules are names without an import, as in the
+#: default backend, and ``random`` starts from the same seed on every call.
+PREAMBLE = f"import {', '.join(_PROVIDED)}\nrandom.seed({RANDOM_SEED})\n"
 
 
 class _OutputFull(Exception):
@@ -46,7 +58,15 @@ class MontyBackend(SandboxBackend):
         self._pool.__enter__()
         self._sources: dict[str, str] = {}
 
+    def problems(self, source: str, filename: str) -> list[str]:
+        return _missing(source, filename)
+
     def load(self, sources: Mapping[str, str]) -> None:
+        problems = [p for name, src in sources.items() for p in _missing(src, f"<learned:{name}>")]
+        if problems:
+            raise PolicyViolation(
+                "Learned code was refused: " + "; ".join(problems) + ".", problems
+            )
         self._sources = dict(sources)
 
     def execute(self, job: Job, on_call: OnCall) -> RawOutcome:
@@ -82,10 +102,15 @@ class MontyBackend(SandboxBackend):
                 raise _OutputFull
 
         lookup = {name: host_function(name) for name in self.base_actions}
-        names = [f"<learned:{n}>" for n in self._sources] + ["<action>"]
+        names = ["<preamble>"] + [f"<learned:{n}>" for n in self._sources] + ["<action>"]
+        if job.call is None:
+            missing = _missing(job.source, "<action>")
+            if missing:
+                return RawOutcome(False, None, "policy_violation", "; ".join(missing))
         value: Any = None
         try:
             with self._pool.checkout(limits=monty_limits) as session:
+                session.feed_run(PREAMBLE)
                 for source in self._sources.values():
                     session.feed_run(source, external_lookup=lookup)
                 if job.call is not None:
@@ -131,6 +156,39 @@ class MontyBackend(SandboxBackend):
 
     def close(self) -> None:
         self._pool.__exit__(None, None, None)
+
+
+def _missing(source: str, filename: str) -> list[str]:
+    """Uses of allowed modules that Monty lacks: imports, or the bare module name."""
+    tree, _ = parse_source(source, filename)
+    if tree is None:
+        return []
+    bound = _bound(tree)
+    used: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            used.update({a.name: node.lineno for a in node.names if a.name in MISSING_MODULES})
+        elif isinstance(node, ast.ImportFrom) and node.module in MISSING_MODULES:
+            used[node.module] = node.lineno
+        elif isinstance(node, ast.Name) and node.id in MISSING_MODULES and node.id not in bound:
+            used.setdefault(node.id, node.lineno)
+    return [
+        f"{filename} line {line}: the monty backend does not provide the module {mod!r}; "
+        "use backend='subprocess' or write the code without it"
+        for mod, line in sorted(used.items())
+    ]
+
+
+def _bound(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+    return names
 
 
 def _name(names: list[str], index: int) -> str:

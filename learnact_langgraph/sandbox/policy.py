@@ -1,17 +1,21 @@
-"""The AST policy: what learned code and agent lines may contain.
+"""The AST policy: what learned code and agent lines may contain, node by node.
 
-The policy is the first of several layers (restricted builtins, a separate worker
-process with kernel limits and no access to the environment come after it). Its job
-is to refuse the well-known escape routes early, with a message that tells the
-learner what to change, before any code runs.
+The policy is the first of several layers (restricted builtins, module proxies, a
+separate worker process with kernel limits and no access to the environment come
+after it). Its job is to refuse the well-known escape routes early, with a one-line
+message that tells the model how to rewrite the code, before any code runs. The gate
+(:mod:`learnact_langgraph.sandbox.gate`) parses safely and applies these rules.
 """
 
 from __future__ import annotations
 
+import _string
 import ast
-from collections.abc import Iterable
+import functools
+import string
+from collections.abc import Iterable, Iterator
 
-from learnact_langgraph import pyast
+from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES, public_api
 
 #: Builtins that learned code gets. Everything else (open, __import__, eval, exec,
 #: compile, globals, vars, getattr, type, object, ...) is simply absent.
@@ -28,9 +32,30 @@ SAFE_BUILTINS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+#: Every name the sandbox provides without a definition: safe builtins and modules.
+AVAILABLE_NAMES: frozenset[str] = SAFE_BUILTINS | frozenset(ALLOWED_MODULES)
+MODULE_LIST = ", ".join(ALLOWED_MODULES)
+
+_HINTS = {
+    "type": "use isinstance(x, str)",
+    "getattr": "keep data keyed by name in a dict",
+    "setattr": "keep data keyed by name in a dict",
+    "hasattr": "keep data keyed by name in a dict",
+    "delattr": "keep data keyed by name in a dict",
+    "globals": "pass values as parameters and return results",
+    "locals": "pass values as parameters and return results",
+    "vars": "pass values as parameters and return results",
+    "eval": "write the code itself",
+    "exec": "write the code itself",
+    "compile": "write the code itself",
+    "open": "act on the world through base actions",
+    "input": "take values as parameters",
+}
+
 #: Names refused with a specific explanation (they would be missing at run time anyway).
 FORBIDDEN_NAMES: dict[str, str] = {
     name: f"{name}() is not available in learned code"
+    + (f": {_HINTS[name]}" if name in _HINTS else "")
     for name in (
         "open", "eval", "exec", "compile", "globals", "locals", "vars", "dir", "getattr",
         "setattr", "delattr", "hasattr", "breakpoint", "input", "help", "exit", "quit",
@@ -41,14 +66,14 @@ FORBIDDEN_NAMES: dict[str, str] = {
 FORBIDDEN_NAMES.update(
     {
         name: f"the module {name!r} cannot be used: learned code reaches the world only "
-        "through base actions"
+        f"through base actions (modules it may use: {MODULE_LIST})"
         for name in ("os", "sys", "subprocess", "socket", "ctypes", "builtins", "signal",
                      "shutil", "pathlib", "io", "importlib", "inspect", "gc", "threading",
                      "multiprocessing", "resource", "posix", "pty", "env")
     }
 )  # fmt: skip
 
-#: Attribute names that expose frames, code objects or formatting-based lookups.
+#: Attribute names that expose frames, code objects or the class hierarchy.
 FORBIDDEN_ATTRS: frozenset[str] = frozenset(
     {
         "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "gi_suspended",
@@ -57,139 +82,237 @@ FORBIDDEN_ATTRS: frozenset[str] = frozenset(
         "f_globals", "f_locals", "f_back", "f_builtins", "f_code", "f_trace", "f_lineno",
         "f_lasti", "tb_frame", "tb_next", "tb_lasti", "tb_lineno",
         "co_code", "co_consts", "co_names", "co_varnames", "co_filename",
-        "format", "format_map", "mro", "with_traceback", "func_globals", "func_code",
+        "mro", "with_traceback", "func_globals", "func_code",
     }
 )  # fmt: skip
+FORMAT_ATTRS = frozenset({"format", "format_map"})
 
 _REFUSED_NODES: dict[type[ast.AST], str] = {
-    ast.Import: "import statements are not allowed: use only base actions and learned actions",
-    ast.ImportFrom: "import statements are not allowed: use only base actions and learned actions",
-    ast.Global: "global statements are not allowed: pass values as arguments and return them",
-    ast.ClassDef: "class definitions are not allowed: write plain functions",
-    ast.AsyncFunctionDef: "async functions are not allowed: write plain functions",
-    ast.Await: "await is not allowed",
-    ast.AsyncFor: "async for is not allowed",
-    ast.AsyncWith: "async with is not allowed",
+    ast.Global: "global statements are not allowed: pass the value as a parameter and "
+    "return the new value",
+    ast.ClassDef: "class definitions are not allowed: use plain functions and dicts",
+    ast.AsyncFunctionDef: "async functions are not allowed: write a plain def (base actions "
+    "are ordinary calls)",
+    ast.Await: "await is not allowed: call functions directly",
+    ast.AsyncFor: "async for is not allowed: use a plain for loop",
+    ast.AsyncWith: "async with is not allowed: write the code without it",
     ast.Match: "match statements are not allowed: use if/elif",
 }
+_IMPORT_HELP = f"only these modules can be imported: {MODULE_LIST}"
+_LITERAL_DEFAULT = "must be a literal (a string, number, True/False/None or a tuple of them)"
 
 
-def parse(source: str, filename: str) -> tuple[ast.Module | None, list[str]]:
-    """Parse ``source``; on a syntax error return ``None`` and one problem line."""
-    try:
-        return pyast.parse(source, filename=filename), []
-    except SyntaxError as exc:
-        where = f"line {exc.lineno}" if exc.lineno else "unknown line"
-        return None, [f"{filename} {where}: syntax error: {exc.msg}"]
-    except ValueError as exc:  # null bytes and the like
-        return None, [f"{filename}: cannot be parsed: {exc}"]
-
-
-def check_tree(tree: ast.AST, filename: str, allowed: Iterable[str] = ()) -> list[str]:
+def check_tree(tree: ast.AST, filename: str, allowed: Iterable[str] | None = ()) -> list[str]:
     """Every policy problem in ``tree``, one readable line each.
 
     ``allowed`` are the environment's base-action names: a base action may carry a
     name that is refused otherwise (tyreworld's ``open``), because inside the sandbox
-    that name is the host-side action, never the builtin.
+    that name is the host-side action, never the builtin. ``None`` means the base
+    actions are unknown: names a base action might carry are then not judged.
     """
     problems: list[str] = []
-    permitted = frozenset(allowed)
+    judge_names = allowed is not None
+    permitted = frozenset(allowed or ())
     for node in ast.walk(tree):
         line = getattr(node, "lineno", None)
         where = f"{filename} line {line}" if line else filename
-        if isinstance(node, ast.Name) and node.id in permitted:
-            continue
-        problem = _node_problem(node)
-        if problem:
+        for problem in _node_problems(node, permitted, judge_names):
             problems.append(f"{where}: {problem}")
     return list(dict.fromkeys(problems))
 
 
-def _node_problem(node: ast.AST) -> str | None:
+def _node_problems(node: ast.AST, permitted: frozenset[str], judge_names: bool) -> Iterator[str]:
     for kind, why in _REFUSED_NODES.items():
         if isinstance(node, kind):
-            return why
+            yield why
+    yield from (
+        f"name {n!r} is not allowed: use ASCII letters, digits and underscores in names"
+        for n in _identifiers(node)
+        if not n.isascii()
+    )
     if isinstance(node, ast.Name):
-        return _name_problem(node.id)
+        if node.id not in permitted:
+            problem = name_problem(node.id, judge_names)
+            if problem:
+                yield problem
+    elif isinstance(node, ast.Attribute):
+        problem = _attribute_problem(node)
+        if problem:
+            yield problem
+    elif isinstance(node, ast.FunctionDef | ast.Lambda):
+        yield from _function_problems(node)
+    elif isinstance(node, ast.Import | ast.ImportFrom):
+        yield from _import_problems(node)
+    elif isinstance(node, ast.ExceptHandler) and node.name:
+        yield from _private("name", node.name)
+    elif isinstance(node, ast.keyword) and node.arg:
+        yield from _private("keyword", node.arg)
+    elif isinstance(node, ast.comprehension) and node.is_async:
+        yield "async comprehensions are not allowed: use a plain for"
+
+
+def _identifiers(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.arg):
+        return [node.arg]
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [node.name]
     if isinstance(node, ast.Attribute):
-        if node.attr.startswith("_"):
-            return f"attribute {node.attr!r} is not allowed: names starting with '_' are private"
-        if node.attr in FORBIDDEN_ATTRS:
-            return f"attribute {node.attr!r} is not allowed in learned code"
-    if isinstance(node, ast.FunctionDef) and node.name.startswith("_"):
-        return f"function name {node.name!r} is not allowed: names starting with '_' are private"
-    if isinstance(node, ast.FunctionDef | ast.Lambda):
-        return _args_problem(node.args)
-    if isinstance(node, ast.ExceptHandler) and node.name and node.name.startswith("_"):
-        return f"name {node.name!r} is not allowed: names starting with '_' are private"
-    if isinstance(node, ast.keyword) and node.arg and node.arg.startswith("_"):
-        return f"keyword {node.arg!r} is not allowed: names starting with '_' are private"
+        return [node.attr]
+    if isinstance(node, ast.keyword):
+        return [node.arg] if node.arg else []
+    if isinstance(node, ast.ExceptHandler):
+        return [node.name] if node.name else []
+    if isinstance(node, ast.alias):
+        return [node.name, *([node.asname] if node.asname else [])]
+    if isinstance(node, ast.Global | ast.Nonlocal):
+        return list(node.names)
+    return []
+
+
+def name_problem(name: str, judge_names: bool = True) -> str | None:
+    """Why a name may not be used (``None``: fine); ``_`` is an ordinary name."""
+    if name.startswith("_") and name != "_":
+        return (
+            f"name {name!r} is not allowed: names starting with '_' are private; "
+            f"rename it (e.g. {name.lstrip('_') or 'value'!r})"
+        )
+    return FORBIDDEN_NAMES.get(name) if judge_names else None
+
+
+def _private(what: str, name: str) -> Iterator[str]:
+    if name.startswith("_") and name != "_":
+        yield (
+            f"{what} {name!r} is not allowed: names starting with '_' are private; "
+            f"rename it (e.g. {name.lstrip('_') or 'value'!r})"
+        )
+
+
+def _attribute_problem(node: ast.Attribute) -> str | None:
+    attr = node.attr
+    if attr.startswith("_"):
+        return f"attribute {attr!r} is not allowed: names starting with '_' are private"
+    if attr in FORBIDDEN_ATTRS:
+        return f"attribute {attr!r} is not allowed in learned code"
+    if attr in FORMAT_ATTRS:
+        value = node.value
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return format_string_problem(value.value)
+        return (
+            f"str.{attr} is only allowed on a literal format string ('{{}} at {{}}'.{attr}"
+            "(...)): use an f-string such as f'{a} at {b}' instead"
+        )
     return None
 
 
-def _name_problem(name: str) -> str | None:
-    if name.startswith("_"):
-        return f"name {name!r} is not allowed: names starting with '_' are private"
-    return FORBIDDEN_NAMES.get(name)
-
-
-def _args_problem(args: ast.arguments) -> str | None:
-    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
-    for arg in every:
-        if arg is not None and arg.arg.startswith("_"):
-            return f"parameter {arg.arg!r} is not allowed: names starting with '_' are private"
-    return None
-
-
-def check_source(source: str, filename: str = "<code>", allowed: Iterable[str] = ()) -> list[str]:
-    """Policy problems (syntax errors included) of a piece of source."""
-    tree, problems = parse(source, filename)
-    return problems if tree is None else check_tree(tree, filename, allowed)
-
-
-def check_learned(
-    name: str, source: str, reserved: Iterable[str] = ()
-) -> tuple[ast.Module | None, list[str]]:
-    """Check one learned action: policy, shape (function definitions only), its name.
-
-    ``reserved`` holds base-action names, which learned code must not redefine.
-    """
-    filename = f"<learned:{name}>"
-    tree, problems = parse(source, filename)
-    if tree is None:
-        return None, problems
-    reserved_set = set(reserved)
-    problems = check_tree(tree, filename, reserved_set)
-    if not name.isidentifier() or name.startswith("_"):
-        problems.append(f"{filename}: {name!r} is not a valid public function name")
-    defined: list[str] = []
-    for stmt in tree.body:
-        if isinstance(stmt, ast.FunctionDef):
-            defined.append(stmt.name)
-            if stmt.name in reserved_set:
-                problems.append(
-                    f"{filename} line {stmt.lineno}: {stmt.name!r} is a base action and "
-                    "cannot be redefined"
-                )
-        elif isinstance(stmt, ast.Assign | ast.AnnAssign) and _is_literal(stmt.value):
-            continue
-        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-            continue
-        else:
-            problems.append(
-                f"{filename} line {stmt.lineno}: only function definitions and constant "
-                "assignments (NAME = literal) may appear at the top level"
-            )
-    if name not in defined and not problems:
-        problems.append(f"{filename}: the source must define a function named {name!r}")
-    return tree, list(dict.fromkeys(problems))
-
-
-def _is_literal(node: ast.expr | None) -> bool:
-    if node is None:
-        return False
+def format_string_problem(text: str) -> str | None:
+    """Why a literal format string is refused: a replacement field reads an attribute."""
+    shown = text if len(text) <= 60 else text[:57] + "..."
     try:
-        ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
-    return True
+        for field in _fields(text, 0):
+            _, rest = _string.formatter_field_name_split(field)
+            if any(is_attr for is_attr, _ in rest):
+                return (
+                    f"the format string {shown!r} reads an attribute in {{{field}}}: "
+                    "compute the value first and pass it to format()"
+                )
+    except (ValueError, TypeError, RecursionError) as exc:
+        return f"the format string {shown!r} is invalid ({exc}): use an f-string"
+    return None
+
+
+def _fields(text: str, depth: int) -> Iterator[str]:
+    if depth > 2:
+        raise ValueError("format specs are nested too deeply")
+    for _, field, spec, _ in string.Formatter().parse(text):
+        if field is not None:
+            yield field
+        if spec:
+            yield from _fields(spec, depth + 1)
+
+
+def _function_problems(node: ast.FunctionDef | ast.Lambda) -> Iterator[str]:
+    fn = f"{node.name!r}" if isinstance(node, ast.FunctionDef) else "the lambda"
+    if isinstance(node, ast.FunctionDef):
+        yield from _private("function name", node.name)
+        if node.decorator_list:
+            yield (
+                f"decorators are not allowed (on {fn}): remove the '@' line and call "
+                "functions directly"
+            )
+    args = node.args
+    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+        if arg is not None:
+            yield from _private("parameter", arg.arg)
+    if args.vararg:
+        yield (
+            f"*{args.vararg.arg} is not allowed in {fn}: list each parameter by name, or "
+            "take one list parameter"
+        )
+    if args.kwarg:
+        yield (
+            f"**{args.kwarg.arg} is not allowed in {fn}: list each parameter by name, or "
+            "take one dict parameter"
+        )
+    if args.kwonlyargs and not args.vararg:
+        yield f"keyword-only parameters (after '*') are not allowed in {fn}: remove the '*'"
+    if args.posonlyargs:
+        yield f"positional-only parameters (before '/') are not allowed in {fn}: remove the '/'"
+    named = [*args.posonlyargs, *args.args]
+    pairs = list(zip(named[len(named) - len(args.defaults) :], args.defaults, strict=True))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d]
+    for arg, default in pairs:
+        if not is_plain_literal(default):
+            fix = (
+                "use a nested def instead of a lambda with defaults"
+                if isinstance(node, ast.Lambda)
+                else f"write {arg.arg}=None and compute the value inside the function"
+            )
+            yield f"the default of parameter {arg.arg!r} in {fn} {_LITERAL_DEFAULT}: {fix}"
+
+
+def is_plain_literal(node: ast.expr) -> bool:
+    """An immutable literal: a constant, a signed number, or a tuple of them."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        return isinstance(node.operand, ast.Constant) and isinstance(
+            node.operand.value, int | float | complex
+        )
+    if isinstance(node, ast.Tuple):
+        return all(is_plain_literal(e) for e in node.elts)
+    return False
+
+
+@functools.cache
+def _api(module: str) -> frozenset[str]:
+    return frozenset(public_api(module))
+
+
+def _import_problems(node: ast.Import | ast.ImportFrom) -> Iterator[str]:
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.name not in ALLOWED_MODULES:
+                yield f"import of {alias.name!r} is not allowed: {_IMPORT_HELP}"
+            if alias.asname:
+                yield from _private("name", alias.asname)
+        return
+    module = node.module or ""
+    if node.level:
+        yield f"relative imports are not allowed: {_IMPORT_HELP}"
+        return
+    if module not in ALLOWED_MODULES:
+        yield f"import from {module!r} is not allowed: {_IMPORT_HELP}"
+        return
+    api = _api(module)
+    for alias in node.names:
+        if alias.name == "*":
+            yield f"'from {module} import *' is not allowed: import the names you use"
+        elif alias.name not in api:
+            yield (
+                f"{alias.name!r} cannot be imported from {module!r}: it is not part of the "
+                "module's public API offered to learned code"
+            )
+        if alias.asname:
+            yield from _private("name", alias.asname)

@@ -13,10 +13,11 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from learnact_langgraph.envs.base import Environment, Snapshot, format_call
-from learnact_langgraph.sandbox import policy
+from learnact_langgraph.sandbox import gate
 from learnact_langgraph.sandbox.backend import BaseReply, Job, RawOutcome, SandboxBackend, StopCall
 from learnact_langgraph.sandbox.subprocess_backend import SubprocessBackend
 from learnact_langgraph.sandbox.types import (
@@ -40,6 +41,7 @@ def _monty(base_actions: list[str], limits: Limits) -> SandboxBackend:
 
 BACKENDS: dict[str, BackendFactory] = {"subprocess": SubprocessBackend, "monty": _monty}
 NO_ACTION = "The code ran and called no action."
+GOAL_REACHED_STOP = "the goal was already reached; the rest of the call was not run"
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:
@@ -95,17 +97,28 @@ class Sandbox:
         return dict(self._sources)
 
     def check(self, source: str, name: str | None = None) -> list[str]:
-        """Policy problems of ``source`` without running it (empty when it is fine).
+        """The gate's problems with ``source`` without running it (empty when it is fine).
 
-        With ``name`` the source is checked as the learned action ``name`` (function
-        definitions only, defining ``name``, not redefining a base action).
+        With ``name`` the source is checked as the learned action ``name`` (allowed
+        imports, literal constants and one ``def name``, not redefining a base action).
+        Once the gate is satisfied the backend adds what it cannot run (the optional
+        monty backend lacks some modules).
         """
         if name is None:
-            return policy.check_source(source, allowed=self.base_names)
-        return policy.check_learned(name, source, self.base_names)[1]
+            problems = gate.check_code(source, base_actions=self.base_names)
+            filename = "<code>"
+        else:
+            problems = gate.check_action(name, source, base_actions=self.base_names)
+            filename = f"<learned:{name}>"
+        return problems or self.backend.problems(source, filename)
 
     def load(self, sources: Mapping[str, str], *, replace: bool = False) -> None:
-        """Add (or with ``replace`` set exactly) learned actions; raises PolicyViolation."""
+        """Add (or with ``replace`` set exactly) learned actions.
+
+        Raises :class:`PolicyViolation` when the gate refuses one, or
+        :class:`LearnedCodeError` when the backend cannot load it; either way the
+        actions loaded before stay loaded and the sandbox keeps working.
+        """
         problems = [p for name, src in sources.items() for p in self.check(src, name)]
         if problems:
             raise PolicyViolation(
@@ -129,10 +142,11 @@ class Sandbox:
         """
         started = time.perf_counter()
         limits = self._call_limits(limits)
-        tree, problems = policy.parse(code, "<action>")
+        tree, problems = gate.parse_source(code, "<action>")
         if tree is None:
             return self._refused("python_exception", problems, started)
-        problems = policy.check_tree(tree, "<action>", self.base_names)
+        problems = gate.check_parsed(tree, code, "<action>", self.base_names)
+        problems = problems or self.backend.problems(code, "<action>")
         if problems:
             return self._refused("policy_violation", problems, started)
         return self._transaction(Job(source=code, limits=limits), started)
@@ -171,16 +185,19 @@ class Sandbox:
         steps: list[SubStep] = []
         snap: list[Snapshot] = []
         stopped: list[str] = []
+        already_done = env.done
 
         def on_call(name: str, args: tuple[Any, ...]) -> BaseReply:
             if len(steps) >= limit:
                 stopped.append(f"the call made more than {limit} base-action calls and was stopped")
                 raise StopCall(stopped[0])
+            if steps and steps[-1].done and not already_done:
+                raise StopCall(GOAL_REACHED_STOP)
             if not snap:
                 snap.append(env.snapshot())
             try:
                 res = env.call(name, *args)
-                step = SubStep(name, args, res.valid, res.observation, res.error)
+                step = SubStep(name, args, res.valid, res.observation, res.error, env.done)
             except Exception as exc:
                 step = SubStep(name, args, False, f"{type(exc).__name__}: {exc}", "exception")
             steps.append(step)
@@ -194,6 +211,9 @@ class Sandbox:
                 raw = self.backend.execute(job, on_call)
         if stopped and raw.ok:
             raw = RawOutcome(False, raw.value, "limit", stopped[0], "", raw.stdout)
+        if not raw.ok and steps and steps[-1].done and not already_done:
+            # The goal counts once reached: the code was stopped at its next base call.
+            raw = RawOutcome(True, None, stdout=raw.stdout)
         return self._finish(raw, steps, snap, started)
 
     def _finish(
@@ -210,7 +230,7 @@ class Sandbox:
             )
         rolled_back = False
         if not ok and snap and self.on_error == "restore":
-            self.env.restore(snap[0])
+            self.env.restore(_keeping_progress(snap[0], self.env.progress))
             rolled_back = True
         substeps = tuple(steps)
         return ExecResult(
@@ -222,7 +242,7 @@ class Sandbox:
             substeps=substeps,
             duration_s=time.perf_counter() - started,
             stdout=raw.stdout,
-            observation=_observation(ok, message, raw, substeps, rolled_back),
+            observation=_observation(ok, message, raw, substeps, self.env, rolled_back),
             rolled_back=rolled_back,
             failed_substep=failed,
         )
@@ -232,10 +252,26 @@ class Sandbox:
         return self._finish(raw, [], [], started)
 
 
+def _keeping_progress(snap: Snapshot, progress: float) -> Snapshot:
+    """``snap`` with the episode's best progress so far: a rollback undoes the state,
+    not the progress rate the episode already reached (the paper's metric is a maximum)."""
+    best, done, steps, observation = snap.bookkeeping
+    return replace(snap, bookkeeping=(max(best, progress), done, steps, observation))
+
+
 def _observation(
-    ok: bool, message: str, raw: RawOutcome, steps: tuple[SubStep, ...], rolled_back: bool
+    ok: bool,
+    message: str,
+    raw: RawOutcome,
+    steps: tuple[SubStep, ...],
+    env: Environment,
+    rolled_back: bool,
 ) -> str:
-    """What the acting agent sees for this step."""
+    """What the acting agent sees for this step.
+
+    After a rollback it describes the state the world is in again, never a sub-step
+    observation that was undone.
+    """
     if ok:
         if steps:
             return steps[-1].observation
@@ -243,12 +279,15 @@ def _observation(
             return str(raw.value)
         return raw.stdout.strip() or NO_ACTION
     parts = [f"Error: {message}"]
+    if rolled_back:
+        parts.append(
+            "Every sub-step of this call was undone; the environment is back in the state "
+            f"before it: {env.observation}"
+        )
+        return " ".join(parts)
     last_valid = next((s.observation for s in reversed(steps) if s.valid), None)
     if last_valid is not None:
         parts.append(f"Last valid observation: {last_valid}")
-    if rolled_back:
-        parts.append("The environment was restored to its state before this call.")
-    elif last_valid is not None:
         parts.append("The effects of the valid sub-steps before the error were kept.")
     else:
         parts.append("Nothing changed in the environment.")

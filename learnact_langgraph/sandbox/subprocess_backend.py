@@ -34,7 +34,8 @@ from learnact_langgraph.sandbox.backend import (
     StopCall,
 )
 from learnact_langgraph.sandbox.policy import SAFE_BUILTINS
-from learnact_langgraph.sandbox.types import ErrorKind, Limits, SandboxError
+from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
+from learnact_langgraph.sandbox.types import ErrorKind, LearnedCodeError, Limits, SandboxError
 
 WORKER = Path(__file__).with_name("worker.py")
 MAX_FRAME = 8 * 1024 * 1024
@@ -175,6 +176,7 @@ class SubprocessBackend(SandboxBackend):
             "base": list(self.base_actions),
             "limits": limits.to_dict(),
             "builtins": sorted(SAFE_BUILTINS),
+            "modules": list(ALLOWED_MODULES),
             "cpu_lifetime_s": self.cpu_lifetime_s,
         }
         if drop_privileges and os.getuid() == 0:
@@ -236,14 +238,21 @@ class SubprocessBackend(SandboxBackend):
 
     # ----- interface ---------------------------------------------------------------------
     def load(self, sources: Mapping[str, str]) -> None:
+        """Send the new set; if the worker cannot compile it, it keeps the old one."""
         proc = self._ready()
-        self._sources = dict(sources)
+        new = dict(sources)
         try:
-            proc.send({"op": "load", "sources": self._sources})
-            self._expect_loaded(proc, time.monotonic() + STARTUP_TIMEOUT_S)
+            proc.send({"op": "load", "sources": new})
+            reply = proc.recv(time.monotonic() + STARTUP_TIMEOUT_S)
+            if reply.get("op") != "loaded":
+                raise _ProtocolError(f"unexpected frame {reply.get('op')!r} while loading")
         except (_ProtocolError, _Timeout) as exc:
             self._respawn()
             raise SandboxError(f"Loading learned actions failed in the worker: {exc}") from None
+        if not reply.get("ok"):
+            why = str(reply.get("message", "the learned actions failed to compile"))
+            raise LearnedCodeError(f"The worker could not load the learned actions: {why}.", [why])
+        self._sources = new
 
     def execute(self, job: Job, on_call: OnCall) -> RawOutcome:
         proc = self._ready()
@@ -353,7 +362,7 @@ def _split_source(source: str) -> dict[str, Any]:
     request: dict[str, Any] = {"source": source, "code": source, "expr": None}
     try:
         tree = pyast.parse(source)
-    except SyntaxError:
+    except Exception:  # the worker compiles it and reports the problem
         return request
     if not tree.body or not isinstance(tree.body[-1], ast.Expr):
         return request

@@ -13,6 +13,8 @@ from learnact_langgraph.errors import LearnActError
 
 ErrorKind = Literal["python_exception", "invalid_action", "policy_violation", "timeout", "limit"]
 OnError = Literal["restore", "keep"]
+#: The choices of :data:`OnError`, for settings checks and command-line options.
+ON_ERROR_CHOICES: tuple[str, ...] = ("restore", "keep")
 
 
 class SandboxError(LearnActError):
@@ -66,6 +68,8 @@ class SubStep:
     valid: bool
     observation: str
     error: str | None = None
+    #: The goal held right after this sub-step.
+    done: bool = False
 
     @property
     def call(self) -> str:

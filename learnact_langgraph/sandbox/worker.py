@@ -7,15 +7,20 @@ only the standard library and never imports the package, so nothing of the host
 ``{"op": "call"}`` frames to the host and wait for the observation.
 
 Frames are a 4-byte big-endian length followed by UTF-8 JSON, on fds 0 (in) and 1
-(out). After the configuration frame the worker locks itself down: no new file
-descriptors (so no files, sockets or pipes), no child processes, no file writes, an
-address-space cap, an unprivileged uid when started as root.
+(out). After the configuration frame the worker imports what it will ever need (the
+allowed standard-library modules, offered to learned code only as read-only proxies,
+and ``unicodedata``, which compiling non-ASCII text needs), then locks itself down: no
+new file descriptors (so no files, sockets or pipes), no child processes, no file
+writes, an address-space cap, an unprivileged uid when started as root.
+
+Each call runs every learned action's source in its own namespace; the actions, the
+base actions, the builtins and the module proxies are shared through the builtins.
 """
 
 from __future__ import annotations
+import __future__
 
 import json
-import linecache
 import os
 import resource
 import signal
@@ -26,7 +31,6 @@ from typing import Any
 
 _IN, _OUT = 0, 1
 _buffer = bytearray()
-_MAX_VALUE_CHARS = 1_000_000
 _MARGIN_FRAMES = 8  # frames of a base call's pipe round trip
 
 
@@ -81,6 +85,23 @@ def send(message: dict[str, Any]) -> None:
         frame = frame[os.write(_OUT, frame) :]
 
 
+def _sibling(name: str) -> Any:
+    """A stdlib-only module beside this file, loaded by path before the lockdown (the
+    package is never imported here, and ``-I`` keeps this directory off ``sys.path``)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"learnact_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_replies = _sibling("worker_replies")
+
+
 class Worker:
     """Holds the compiled learned actions and runs one request at a time."""
 
@@ -92,14 +113,23 @@ class Worker:
         self.out_of_memory = False
         self.out: list[str] = []
         self.out_len = 0
-        self.builtins = self._make_builtins(config["builtins"])
+        mods = _sibling("stdlib_modules")
+        proxies = mods.make_proxies(config.get("modules", ()))
+        self.random = sys.modules["random"] if "random" in proxies else None
+        self.random_seed = mods.RANDOM_SEED
+        self.guard = mods.StateGuard(proxies)
+        self.builtins = self._make_builtins(config["builtins"], proxies, mods.make_import(proxies))
 
     # ----- builtins and base actions ---------------------------------------------
-    def _make_builtins(self, names: list[str]) -> dict[str, Any]:
+    def _make_builtins(
+        self, names: list[str], proxies: dict[str, Any], importer: Any
+    ) -> dict[str, Any]:
         import builtins
 
         safe = {n: getattr(builtins, n) for n in names if hasattr(builtins, n)}
         safe["print"] = self._print
+        safe.update(proxies)
+        safe["__import__"] = importer
         return safe
 
     def _print(self, *args: Any, sep: Any = " ", end: Any = "\n") -> None:
@@ -140,14 +170,16 @@ class Worker:
 
     # ----- requests ----------------------------------------------------------------
     def load(self, sources: dict[str, str]) -> dict[str, Any]:
+        """Compile every source; on any failure keep the previous set and say why."""
         library = []
         for name, source in sources.items():
             filename = f"<learned:{name}>"
-            _remember(filename, source)
             try:
-                library.append((name, compile(source, filename, "exec", dont_inherit=True)))
-            except SyntaxError as exc:
-                return {"op": "loaded", "ok": False, "message": f"{filename}: {exc}"}
+                _replies.remember(filename, source)
+                library.append((name, _compile(source, filename, "exec")))
+            except BaseException as exc:  # SyntaxError, MemoryError, RecursionError, ...
+                why = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
+                return {"op": "loaded", "ok": False, "message": f"{filename}: {why}"}
         self.library = library
         return {"op": "loaded", "ok": True}
 
@@ -155,26 +187,38 @@ class Worker:
         self.limits.update(request.get("limits", {}))
         self.out, self.out_len = [], 0
         started = time.perf_counter()
-        namespace: dict[str, Any] = {"__builtins__": dict(self.builtins)}
+        shared: dict[str, Any] = dict(self.builtins)
         for name in self.base_names:
-            namespace[name] = self._make_base(name)
+            shared[name] = self._make_base(name)
+        namespace: dict[str, Any] = {"__builtins__": shared}
         value: Any = None
         kind = message = tb = None
         self.out_of_memory = False
+        if self.random is not None:
+            self.random.seed(self.random_seed)
         self._arm_limits()
         try:
-            for _, code in self.library:
-                exec(code, namespace)
+            for name, code in self.library:
+                own: dict[str, Any] = {"__builtins__": shared}
+                try:
+                    exec(code, own)
+                except (MemoryError, RecursionError):
+                    raise
+                except Exception as exc:  # only this action is lost, not the whole call
+                    own[name] = _unloadable(name, exc)
+                if name in own:
+                    shared[name] = own[name]
             call = request.get("call")
             if call is not None:
-                value = namespace[call[0]](*call[1])
+                value = shared[call[0]](*call[1])
             else:
                 value = self._run_code(request, namespace)
         except BaseException as exc:
             kind, message = self._classify(exc)
-            tb = _learned_traceback(exc)
+            tb = _replies.learned_traceback(exc)
         finally:
             self._disarm_limits()
+            self._restore_shared_state()
         reply: dict[str, Any] = {
             "op": "done",
             "ok": kind is None,
@@ -187,16 +231,16 @@ class Worker:
             # after running out of memory the heap may stay fragmented: ask for a new worker
             "recycle": kind == "limit" and self.out_of_memory,
         }
-        reply.update(_encode_value(value))
+        reply.update(_replies.encode_value(value))
         return reply
 
     def _run_code(self, request: dict[str, Any], namespace: dict[str, Any]) -> Any:
         body, expr = request.get("code", ""), request.get("expr")
-        _remember("<action>", request.get("source", body))
+        _replies.remember("<action>", request.get("source", body))
         if body.strip():
-            exec(compile(body, "<action>", "exec", dont_inherit=True), namespace)
+            exec(_compile(body, "<action>", "exec"), namespace)
         if expr:
-            return eval(compile(expr, "<action>", "eval", dont_inherit=True), namespace)
+            return eval(_compile(expr, "<action>", "eval"), namespace)
         return None
 
     def _classify(self, exc: BaseException) -> tuple[str, str]:
@@ -229,6 +273,28 @@ class Worker:
     def _disarm_limits(self) -> None:
         sys.setrecursionlimit(1000)
 
+    def _restore_shared_state(self) -> None:
+        try:
+            self.guard.restore()
+        except BaseException:  # a limit signal mid-restore: the next call restores again
+            pass
+
+
+def _compile(source: str, filename: str, mode: str) -> Any:
+    """Compile learned code; annotations stay text (never evaluated, so never a
+    ``NameError`` or a base-action call when a source is run)."""
+    flags = __future__.annotations.compiler_flag
+    return compile(source, filename, mode, flags=flags, dont_inherit=True)
+
+
+def _unloadable(name: str, exc: Exception) -> Any:
+    why = f"{type(exc).__name__}: {exc}"
+
+    def unloadable(*args: Any) -> Any:
+        raise RuntimeError(f"the learned action {name!r} failed to load ({why})")
+
+    return unloadable
+
 
 def _cpu_used() -> float:
     used = resource.getrusage(resource.RUSAGE_SELF)
@@ -240,49 +306,6 @@ def _depth() -> int:
     while frame is not None:
         frame, n = frame.f_back, n + 1  # type: ignore[assignment]
     return n
-
-
-def _remember(filename: str, source: str) -> None:
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-
-
-def _learned_traceback(exc: BaseException) -> str:
-    """The traceback restricted to learned code (``<learned:...>``) and ``<action>``."""
-    frames = [
-        (frame, lineno)
-        for frame, lineno in traceback.walk_tb(exc.__traceback__)
-        if frame.f_code.co_filename.startswith("<learned:")
-        or frame.f_code.co_filename == "<action>"
-    ]
-    summary = traceback.StackSummary.extract(iter(frames), limit=50)
-    lines = ["Traceback (most recent call last):\n", *summary.format()]
-    lines += traceback.format_exception_only(type(exc), exc)
-    return "".join(lines)[-8000:]
-
-
-def _plain(value: Any, budget: list[int], depth: int = 0) -> bool:
-    budget[0] -= 1
-    if budget[0] < 0 or depth > 20:
-        return False
-    if value is None or isinstance(value, bool | int | float):
-        return type(value) in (bool, int, float, type(None))
-    if isinstance(value, str):  # str or Observation
-        return len(value) < 100_000
-    if type(value) in (list, tuple):
-        return all(_plain(v, budget, depth + 1) for v in value)
-    if type(value) is dict:
-        return all(type(k) is str and _plain(v, budget, depth + 1) for k, v in value.items())
-    return False
-
-
-def _encode_value(value: Any) -> dict[str, Any]:
-    try:
-        if _plain(value, [10_000]) and len(json.dumps(value)) <= _MAX_VALUE_CHARS:
-            return {"value": value, "value_repr": None}
-        text = repr(value)
-    except BaseException:
-        text = "<unrepresentable value>"
-    return {"value": None, "value_repr": text[:2000]}
 
 
 def _lock_down(config: dict[str, Any]) -> None:
@@ -332,8 +355,10 @@ def main() -> None:
     sys.stdout = sys.stderr = _Null()
     config = recv()
     signal.signal(signal.SIGXCPU, _on_xcpu)
+    import unicodedata  # noqa: F401 - compiling non-ASCII identifiers imports it
+
     worker = Worker(config)
-    _learned_traceback(ValueError("warm up lazy imports"))
+    _replies.learned_traceback(ValueError("warm up lazy imports"))
     _lock_down(config)
     send({"op": "ready", "uid": os.getuid(), "pid": os.getpid()})
     while True:

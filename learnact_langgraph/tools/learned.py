@@ -44,22 +44,30 @@ class ToolSession:
         self._sandbox: Sandbox | None = None
         self._owned = False
         self._lock = threading.Lock()
+        #: Actions the sandbox refused (name -> why): their tools answer with the reason.
+        self.refused: dict[str, str] = {}
 
     def open(self) -> Sandbox:
-        """Start (or take) the sandbox and load the learned actions into it.
+        """Start (or take) the sandbox and load the learned actions it accepts.
 
-        Raises the sandbox's own errors, e.g. ``PolicyViolation`` for code it refuses.
+        An action the sandbox refuses (written under older rules, or for an
+        environment with other base actions) is left out and its tool says why, so
+        one bad action never stops the others. Raises the sandbox's own errors when
+        it cannot start or load at all.
         """
         with self._lock:
             if self._sandbox is None:
                 sandbox, owned = self._open()
-                if self._sources:
-                    try:
-                        sandbox.load(self._sources)
-                    except Exception:
-                        if owned:
-                            sandbox.close()
-                        raise
+                try:
+                    refused = {n: sandbox.check(s, n) for n, s in self._sources.items()}
+                    self.refused = {n: "; ".join(p) for n, p in refused.items() if p}
+                    loadable = {n: s for n, s in self._sources.items() if n not in self.refused}
+                    if loadable:
+                        sandbox.load(loadable)
+                except Exception:
+                    if owned:
+                        sandbox.close()
+                    raise
                 self._sandbox, self._owned = sandbox, owned
             return self._sandbox
 
@@ -93,7 +101,10 @@ class ToolSession:
         )
 
     def call(self, name: str, *args: Any) -> ExecResult:
-        return self.sandbox().call(name, *args)
+        sandbox = self.sandbox()
+        if name in self.refused:
+            raise ToolException(f"The learned action {name!r} cannot run: {self.refused[name]}")
+        return sandbox.call(name, *args)
 
     def close(self) -> None:
         with self._lock:
@@ -173,7 +184,7 @@ def library_tools(
     else:
         bound = ToolSession(session, {a.name: a.source for a in actions})
     if isinstance(session, Sandbox):
-        bound.open()  # a refused action should fail here, not at the agent's first call
+        bound.open()  # a sandbox that cannot load should fail here, not at the first call
     chosen = [a for a in actions if names is None or a.name in set(names)]
     tools: list[BaseTool] = []
     if include_base:

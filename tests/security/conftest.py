@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from learnact_langgraph.sandbox import Limits, Sandbox
+from learnact_langgraph.sandbox import BaseReply, Limits, Sandbox, SubprocessBackend
 from tests.unit_tests.sandbox.toy_env import CARRY, fresh_env
 
 SMALL = Limits(
@@ -39,3 +40,16 @@ def sb() -> Iterator[Sandbox]:
 @pytest.fixture(autouse=True)
 def _reset(sb: Sandbox) -> None:
     sb.env.reset(0)
+
+
+def answer_move(name: str, args: tuple[Any, ...]) -> BaseReply:
+    """The host side of a bare worker: every base call is a valid move to b."""
+    return BaseReply("You are in b.", True, False)
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[SubprocessBackend]:
+    """A bare worker with no policy in front: tests of the layers under it."""
+    b = SubprocessBackend(["move"], SMALL)
+    yield b
+    b.close()

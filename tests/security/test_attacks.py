@@ -36,11 +36,11 @@ def test_read_file_via_pathlib(sb: Sandbox) -> None:
 # ----- imports -------------------------------------------------------------------------
 @pytest.mark.parametrize("module", ["os", "subprocess", "socket", "ctypes"])
 def test_import_module(sb: Sandbox, module: str) -> None:
-    stopped(sb, f"import {module}", "policy_violation", "import statements are not allowed")
+    stopped(sb, f"import {module}", "policy_violation", f"import of '{module}' is not allowed")
 
 
 def test_from_import(sb: Sandbox) -> None:
-    stopped(sb, "from os import system\nsystem('id')", "policy_violation", "import")
+    stopped(sb, "from os import system\nsystem('id')", "policy_violation", "import from 'os'")
 
 
 def test_dunder_import(sb: Sandbox) -> None:
@@ -71,7 +71,7 @@ def test_type_and_object(sb: Sandbox) -> None:
 
 
 def test_format_string_attribute_lookup(sb: Sandbox) -> None:
-    stopped(sb, "'{0.__class__.__mro__}'.format(())", "policy_violation", "'format'")
+    stopped(sb, "'{0.__class__.__mro__}'.format(())", "policy_violation", "reads an attribute")
 
 
 def test_function_globals(sb: Sandbox) -> None:
@@ -250,6 +250,6 @@ def test_breakpoint_and_input(sb: Sandbox) -> None:
 
 def test_attack_inside_learned_action_refused_at_load(sb: Sandbox) -> None:
     src = "def sneaky():\n    import os\n    return os.listdir('/')\n"
-    with pytest.raises(PolicyViolation, match="import statements are not allowed"):
+    with pytest.raises(PolicyViolation, match="import of 'os' is not allowed"):
         sb.load({"sneaky": src})
     assert_next_call_works(sb)

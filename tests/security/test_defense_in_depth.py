@@ -9,13 +9,11 @@ still stop them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from learnact_langgraph.sandbox import BaseReply, Job, RawOutcome, SubprocessBackend
-from tests.security.conftest import SMALL
+from learnact_langgraph.sandbox import Job, RawOutcome, SubprocessBackend
+from tests.security.conftest import SMALL, answer_move
 
 # A classic escape: walk from a tuple to os._wrap_close and take the os module globals.
 ESCAPE = (
@@ -24,19 +22,8 @@ ESCAPE = (
 )
 
 
-def _no_calls(name: str, args: tuple[Any, ...]) -> BaseReply:
-    return BaseReply("You are in b.", True, False)
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[SubprocessBackend]:
-    b = SubprocessBackend(["move"], SMALL)
-    yield b
-    b.close()
-
-
 def run(backend: SubprocessBackend, code: str) -> RawOutcome:
-    return backend.execute(Job(source=code), _no_calls)
+    return backend.execute(Job(source=code), answer_move)
 
 
 def still_works(backend: SubprocessBackend) -> None:
@@ -45,9 +32,27 @@ def still_works(backend: SubprocessBackend) -> None:
 
 
 def test_missing_builtins_even_without_policy(backend: SubprocessBackend) -> None:
-    for code in ("open('/etc/passwd')", "__import__('os')", "eval('1')", "globals()"):
+    for code in ("open('/etc/passwd')", "eval('1')", "globals()"):
         outcome = run(backend, code)
         assert outcome.error_kind == "python_exception" and "NameError" in outcome.message
+    still_works(backend)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "__import__('os')",
+        "__import__('collections.abc')",
+        "__import__('re', level=1)",
+        "import sys",
+    ],
+)
+def test_import_hands_out_only_module_proxies_even_without_policy(
+    backend: SubprocessBackend, code: str
+) -> None:
+    outcome = run(backend, code)
+    assert outcome.error_kind == "python_exception", outcome
+    assert "ImportError" in outcome.message and "cannot be imported" in outcome.message
     still_works(backend)
 
 

@@ -46,14 +46,23 @@ def test_record_round_trip_is_lossless_json() -> None:
     ("name", "source", "fragment"),
     [
         ("2go", "def go():\n    pass\n", "not a Python identifier"),
-        ("class", "def go():\n    pass\n", "not a Python identifier"),
+        ("class", "def go():\n    pass\n", "is a Python keyword"),
         ("_go", "def _go():\n    pass\n", "reserved"),
+        ("max", "def max():\n    pass\n", "would hide the builtin"),
         ("go", "def go(:\n", "does not parse"),
         ("go", "def other():\n    pass\n", "defines 'other' but the action is named 'go'"),
         ("go", "import math\n", "does not define a function named 'go'"),
-        ("go", "x = 1\ndef go():\n    pass\n", "only imports"),
-        ("go", "def go(*rooms):\n    pass\n", "plain parameters"),
-        ("go", "def go(a, *, b):\n    pass\n", "plain parameters"),
+        ("go", "x = move('a')\ndef go():\n    pass\n", "must be a literal"),
+        ("go", "if True:\n    pass\ndef go():\n    pass\n", "only imports of allowed modules"),
+        ("go", "import os\ndef go():\n    pass\n", "import of 'os' is not allowed"),
+        ("go", "def go(*rooms):\n    pass\n", r"\*rooms is not allowed"),
+        ("go", "def go(**kw):\n    pass\n", r"\*\*kw is not allowed"),
+        ("go", "def go(a, *, b):\n    pass\n", "keyword-only parameters"),
+        ("go", "def go(a, /, b):\n    pass\n", "positional-only parameters"),
+        ("go", "def go(a, b=[]):\n    pass\n", "must be a literal"),
+        ("go", "@len\ndef go():\n    pass\n", "decorators are not allowed"),
+        ("go", "def go():\n    größe = 1\n", "use ASCII letters"),
+        ("go", "def go():\n    return ().__class__\n", "'__class__' is not allowed"),
         ("go", "def go():\n    pass\ndef go():\n    pass\n", "twice"),
     ],
 )
@@ -63,9 +72,39 @@ def test_bad_actions_get_a_clear_error(name: str, source: str, fragment: str) ->
     assert isinstance(info.value, LearnActError)
 
 
+def test_what_real_models_write_is_accepted() -> None:
+    source = (
+        "import re\n"
+        "from collections import Counter\n"
+        "ROOMS = ['rooma', 'roomb']\n\n"
+        "def count_balls(text, room='rooma', limit=3, pair=(1, -2), none=None):\n"
+        "    for _ in range(limit):\n"
+        "        pass\n"
+        "    found = re.findall(r'ball\\d+', text)\n"
+        "    return '{} in {}'.format(len(Counter(found)), room)\n"
+    )
+    a = LearnedAction(name="count_balls", source=source)
+    assert a.signature == ("count_balls(text, room='rooma', limit=3, pair=(1, -2), none=None)")
+
+
+def test_a_version_stored_under_older_rules_stays_readable() -> None:
+    record = {"name": "peek", "source": "import os\ndef peek(path):\n    return os.listdir(path)\n"}
+    with pytest.raises(ActionValidationError, match="import of 'os'"):
+        LearnedAction.from_record(record)
+    stored = LearnedAction.from_record(record, stored=True)
+    assert stored.signature == "peek(path)"
+
+
 def test_base_action_clash_is_refused() -> None:
     a = LearnedAction(name="move", source="def move(a, b):\n    return None\n")
     with pytest.raises(ActionValidationError, match="base action"):
+        a.check_names(["move", "pick"])
+
+
+def test_names_a_base_action_gives_meaning_to_are_judged_with_the_base_actions() -> None:
+    a = LearnedAction(name="take_out", source="def take_out(c):\n    return open(c)\n")
+    a.check_names(["open", "fetch"])  # tyreworld's open is a base action
+    with pytest.raises(ActionValidationError, match=r"open\(\) is not available"):
         a.check_names(["move", "pick"])
 
 

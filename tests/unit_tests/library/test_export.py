@@ -223,3 +223,22 @@ def test_openai_schemas() -> None:
     assert "Robby must stand in src." in carry["description"]
     assert by_name["move"]["parameters"]["properties"]["room1"] == {"type": "string"}
     assert export_openai(lib) == export_openai(lib)
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("import os\ndef peek(path):\n    return os.listdir(path)\n", "import of 'os'"),
+        ("def peek(path):\n    return open(path)\n", r"open\(\) is not available"),
+        ("def peek(*paths):\n    return paths\n", r"\*paths is not allowed"),
+    ],
+)
+def test_import_refuses_a_version_the_gate_refuses(source: str, why: str) -> None:
+    lib = ActionLibrary(InMemoryStore(), ("src",), base_actions=BASE)
+    lib.add("def peek(path):\n    return path\n")
+    data = json.loads(export_manifest(lib))
+    data["actions"][0]["versions"][0]["source"] = source
+    target = ActionLibrary(InMemoryStore(), ("dst",))
+    with pytest.raises(LibraryError, match=f"'peek' v1 cannot be imported: .*{why}"):
+        import_manifest(target, json.dumps(data))
+    assert target.names() == [] and target.generation == 0

@@ -16,6 +16,7 @@ from langgraph.store.sqlite import SqliteStore
 
 from learnact_langgraph import library_search
 from learnact_langgraph.actions import LearnedAction, Provenance
+from learnact_langgraph.envs.base import BaseAction, Param
 from learnact_langgraph.errors import ActionValidationError, ConflictError, LibraryError
 from learnact_langgraph.library import ActionLibrary
 from learnact_langgraph.library_locks import FileLocker, ThreadLocker, default_locker
@@ -340,3 +341,58 @@ def test_two_libraries_on_one_sqlite_file(tmp_path: Path) -> None:
         for t in threads:
             t.join()
         assert second.get("go").version == 21 and len(first.get("go").notes) == 20
+
+
+# ----- publishing goes through the sandbox's gate --------------------------------------------
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("def go(*rooms):\n    pass\n", r"\*rooms is not allowed"),
+        ("@len\ndef go(a):\n    pass\n", "decorators are not allowed"),
+        ("def go(a, b=move('a', 'b')):\n    pass\n", "must be a literal"),
+        ("def go():\n    größe = 1\n", "ASCII"),
+        ("def go():\n    return open('x')\n", r"open\(\) is not available"),
+    ],
+)
+def test_publishing_refuses_what_the_sandbox_would_refuse(
+    lib: ActionLibrary, source: str, why: str
+) -> None:
+    with pytest.raises(ActionValidationError, match=f"'go' was refused: .*{why}"):
+        lib.add(source)
+    lib.add(GO)
+    with pytest.raises(ActionValidationError, match=why):
+        lib.revise("go", source=source)
+    assert lib.get("go").version == 1
+
+
+def test_constants_and_allowed_imports_are_published(lib: ActionLibrary) -> None:
+    source = (
+        "import re\nROOMS = ['rooma', 'roomb']\n\n"
+        "def rooms_in(text):\n    return re.findall('room[ab]', text)\n"
+    )
+    assert lib.add(source).name == "rooms_in"
+
+
+def test_base_actions_give_meaning_to_names_the_gate_refuses(store: BaseStore) -> None:
+    take_out = "def take_out(c):\n    open(c)\n    return fetch(c)\n"
+    boot = [BaseAction("open", (Param("c"),), "Open c."), BaseAction("fetch", (Param("c"),), "")]
+    assert ActionLibrary(store, ("boot",), base_actions=boot).add(take_out).name == "take_out"
+    assert ActionLibrary(store, ("unknown",)).add(take_out).name == "take_out"  # not judged
+    with pytest.raises(ActionValidationError, match=r"open\(\) is not available"):
+        ActionLibrary(store, ("gripper",), base_actions=BASE).add(take_out)
+
+
+def test_a_stored_version_the_gate_refuses_cannot_be_released_again(lib: ActionLibrary) -> None:
+    from learnact_langgraph.library_release import vkey
+
+    lib.add(GO)
+    lib.revise("go", source="def go(src, dst):\n    return move(dst, src)\n")
+    record = lib.get("go", 1).to_record()
+    record["source"] = "import os\ndef go(src, dst):\n    return os.sep\n"  # older rules
+    lib.store.put(lib.ns("versions", "go"), vkey(1), record, index=False)
+    assert [a.version for a in lib.history("go")] == [1, 2]  # still readable
+    with pytest.raises(ActionValidationError, match="import of 'os'"):
+        lib.rollback("go", 1)
+    with pytest.raises(ActionValidationError, match="import of 'os'"):
+        lib.rollback_release(1)
+    assert lib.get("go").version == 2

@@ -17,6 +17,7 @@ from langgraph.store.memory import InMemoryStore
 
 from learnact_langgraph.envs.pddl import load_env
 from learnact_langgraph.envs.pddl.env import PDDLEnvironment
+from learnact_langgraph.errors import ActionValidationError
 from learnact_langgraph.library import ActionLibrary
 from learnact_langgraph.sandbox import Sandbox
 from learnact_langgraph.testing import scripted
@@ -227,14 +228,34 @@ class TestRetrieveToolStandard(ToolsUnitTests):
         return {"query": "carry a ball"}
 
 
-def test_code_the_sandbox_refuses_fails_early_or_as_tool_text(
+def test_code_the_sandbox_refuses_is_never_published(env: PDDLEnvironment) -> None:
+    library = ActionLibrary(InMemoryStore(), ("refused",), base_actions=env)
+    with pytest.raises(ActionValidationError, match="'peek' was refused: .*import of 'os'"):
+        library.add("import os\ndef peek(path):\n    return os.listdir(path)\n")
+    with pytest.raises(ActionValidationError, match="'look' was refused: .*decorators"):
+        library.add("@len\ndef look(path):\n    return path\n")
+    assert library.names() == []
+
+
+def test_one_refused_stored_action_does_not_stop_the_others(
     env: PDDLEnvironment, sandbox: Sandbox
 ) -> None:
-    from learnact_langgraph.sandbox import PolicyViolation
+    from learnact_langgraph.library_release import vkey
 
-    library = ActionLibrary(InMemoryStore(), ("refused",), base_actions=env)
-    library.add("import os\ndef peek(path):\n    return os.listdir(path)\n")
-    with pytest.raises(PolicyViolation):
-        library.as_tools(sandbox)
-    tools = {t.name: t for t in library.as_tools(lambda: Sandbox(env))}
-    assert "The learned actions cannot run" in _call(tools["peek"], {"path": "/"}).content
+    library = ActionLibrary(InMemoryStore(), ("legacy",), base_actions=env)
+    library.add(CARRY, description="Carry one ball.")
+    library.add("def peek(path):\n    return path\n")
+    # A version written under older rules, straight into the store.
+    record = library.get("peek").to_record()
+    record["source"] = "import os\ndef peek(path):\n    return os.listdir(path)\n"
+    library.store.put(library.ns("versions", "peek"), vkey(1), record, index=False)
+    assert library.get("peek").signature == "peek(path)"  # still readable
+    for session in (sandbox, lambda: Sandbox(env)):
+        tools = {t.name: t for t in library.as_tools(session)}
+        refused = _call(tools["peek"], {"path": "/"}).content
+        assert "The learned action 'peek' cannot run" in refused and "import of 'os'" in refused
+        moved = _call(tools["carry"], {"obj": "ball1", "src": "rooma", "dst": "roomb"})
+        assert "Error" not in moved.content, moved.content
+        env.reset(0)
+    with pytest.raises(ActionValidationError, match="import of 'os'"):
+        library.revise("peek", note="still refused")

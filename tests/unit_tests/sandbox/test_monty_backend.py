@@ -65,3 +65,24 @@ def test_traceback_names_learned_code(msb: Sandbox) -> None:
     result = msb.run("boom()")
     assert result.error_kind == "python_exception" and "ZeroDivisionError" in result.message
     assert "<learned:boom>" in result.traceback and "<action>" in result.traceback
+
+
+def test_allowed_modules_monty_has_work_without_an_import(msb: Sandbox) -> None:
+    assert msb.run("re.findall('b', 'abb')").value == ["b", "b"]
+    assert msb.run("import math\nmath.sqrt(16)").value == 4.0
+    first, second = msb.run("random.random()"), msb.run("random.random()")
+    assert first.ok and first.value == second.value  # seeded per call, as in the default backend
+
+
+def test_modules_monty_lacks_are_refused_with_a_clear_message(msb: Sandbox) -> None:
+    from learnact_langgraph.sandbox import PolicyViolation
+
+    source = "def lowest(xs):\n    return heapq.nsmallest(1, xs)\n"
+    problems = msb.check(source, "lowest")
+    assert problems and "monty backend does not provide the module 'heapq'" in problems[0]
+    with pytest.raises(PolicyViolation, match="backend='subprocess'"):
+        msb.load({"lowest": source})
+    result = msb.run("import string\nstring.digits")
+    assert result.error_kind == "policy_violation" and "'string'" in result.message
+    assert msb.check("def f(string):\n    return string\n", "f") == []  # a parameter is fine
+    assert msb.run("carry('a', 'b', 'b1')").ok

@@ -15,7 +15,7 @@ def test_learned_action_success(sb: Sandbox) -> None:
     assert result.substeps == (
         SubStep("pick", ("b1", "a"), True, "You hold b1.", None),
         SubStep("move", ("a", "b"), True, "You are in b."),
-        SubStep("drop", ("b1", "b"), True, "b1 is in b. The goal is satisfied."),
+        SubStep("drop", ("b1", "b"), True, "b1 is in b. The goal is satisfied.", done=True),
     )
     assert result.value == "b1 is in b. The goal is satisfied."
     assert result.observation == result.substeps[-1].observation
@@ -72,8 +72,9 @@ def test_invalid_sub_step_fails_the_call_and_names_it(sb: Sandbox) -> None:
     assert "pick('b1', 'b') (sub-step 2 of 3) was not valid" in result.message
     assert [s.valid for s in result.substeps] == [True, False, True]
     assert result.rolled_back and sb.env.state["at"] == "a"
-    assert "Last valid observation: You are in c." in result.observation
-    assert "restored to its state before this call" in result.observation
+    # After a rollback the agent is told the state it is really in, not an undone one.
+    assert "Last valid observation" not in result.observation
+    assert result.observation.endswith(f"back in the state before it: {sb.env.observation}")
 
 
 def test_traceback_points_at_learned_lines(sb: Sandbox) -> None:
@@ -108,11 +109,15 @@ def test_name_error_is_a_python_exception(sb: Sandbox) -> None:
 def test_check_reports_problems_without_running(sb: Sandbox) -> None:
     assert sb.check(CARRY, "carry") == []
     problems = sb.check("import os\ndef f():\n    return os.__dict__\n")
-    assert any("line 1: import statements" in p for p in problems)
+    assert any("line 1: import of 'os' is not allowed" in p for p in problems)
     assert any("line 3: attribute '__dict__'" in p for p in problems)
     assert sb.check("def f(:\n", "f")[0].startswith("<learned:f> line 1: syntax error")
-    assert "must define a function named 'g'" in sb.check("def f():\n    pass\n", "g")[0]
-    assert "only function definitions" in sb.check("x = move('a', 'b')\ndef f():\n    pass", "f")[0]
+    assert "defines 'f' but the action is named 'g'" in sb.check("def f():\n    pass\n", "g")[0]
+    assert "does not define a function named 'g'" in sb.check("X = 1\n", "g")[0]
+    assert "must be a literal" in sb.check("x = move('a', 'b')\ndef f():\n    pass", "f")[0]
+    assert (
+        "only imports of allowed modules" in sb.check("if x:\n    pass\ndef f():\n    pass", "f")[0]
+    )
 
 
 def test_load_refuses_with_every_problem(sb: Sandbox) -> None:
@@ -149,5 +154,6 @@ def test_to_dict_is_json_ready(sb: Sandbox) -> None:
         "valid": True,
         "observation": "You hold b1.",
         "error": None,
+        "done": False,
     }
     assert result.last_valid_observation == "You hold b1."

@@ -1,0 +1,56 @@
+"""What the sandbox worker sends back: plain values, and tracebacks of learned code only.
+
+Stdlib-only: the worker loads this file by path before it locks itself down.
+"""
+
+from __future__ import annotations
+
+import json
+import linecache
+import traceback
+from typing import Any
+
+MAX_VALUE_CHARS = 1_000_000
+
+
+def remember(filename: str, source: str) -> None:
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+
+
+def learned_traceback(exc: BaseException) -> str:
+    """The traceback restricted to learned code (``<learned:...>``) and ``<action>``."""
+    frames = [
+        (frame, lineno)
+        for frame, lineno in traceback.walk_tb(exc.__traceback__)
+        if frame.f_code.co_filename.startswith("<learned:")
+        or frame.f_code.co_filename == "<action>"
+    ]
+    summary = traceback.StackSummary.extract(iter(frames), limit=50)
+    lines = ["Traceback (most recent call last):\n", *summary.format()]
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)[-8000:]
+
+
+def _plain(value: Any, budget: list[int], depth: int = 0) -> bool:
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 20:
+        return False
+    if value is None or isinstance(value, bool | int | float):
+        return type(value) in (bool, int, float, type(None))
+    if isinstance(value, str):  # str or Observation
+        return len(value) < 100_000
+    if type(value) in (list, tuple):
+        return all(_plain(v, budget, depth + 1) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and _plain(v, budget, depth + 1) for k, v in value.items())
+    return False
+
+
+def encode_value(value: Any) -> dict[str, Any]:
+    try:
+        if _plain(value, [10_000]) and len(json.dumps(value)) <= MAX_VALUE_CHARS:
+            return {"value": value, "value_repr": None}
+        text = repr(value)
+    except BaseException:
+        text = "<unrepresentable value>"
+    return {"value": None, "value_repr": text[:2000]}
