@@ -180,6 +180,17 @@ class Environment(ABC):
         """The goal in words (defaults to the task's ``meta['goal']``)."""
         return str(self.task.meta.get("goal", "")) if self._task else ""
 
+    def reflection_example(self) -> str:
+        """A worked Reflexion example: a failed attempt and the plan written after it.
+
+        ``""`` by default: only environments with worked material of their own have one.
+        """
+        return ""
+
+    def revision_examples(self) -> str:
+        """Worked answers to the revision prompt (one Update, one Plan), or ``""``."""
+        return ""
+
     def valid_actions(self) -> list[str]:
         """Calls that would be valid now, as Python call strings."""
         raise EnvironmentError_(

@@ -169,6 +169,18 @@ class PDDLEnvironment(Environment):
             self._examples = [text] if text else []
         return self._examples
 
+    def reflection_example(self) -> str:
+        """This domain's failed attempt and plan, played on our own problem."""
+        from learnact_langgraph.envs.pddl.worked_cases import reflection_example
+
+        return reflection_example(self)
+
+    def revision_examples(self) -> str:
+        """This domain's two answered revision cases, played on our own problems."""
+        from learnact_langgraph.envs.pddl.worked_cases import revision_examples
+
+        return revision_examples(self)
+
     def render_state(self, state: State | None = None) -> str:
         """The full state as sorted English sentences."""
         atoms = self.state if state is None else state
