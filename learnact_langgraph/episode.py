@@ -254,6 +254,14 @@ def execute_line(
     )
     learned_call = used_learned[0] if len(names) == 1 and used_learned else None
     result = runner.run(code)
+    ok, observation = bool(result.ok), result.observation
+    error_kind, message = result.error_kind, result.message
+    if ok and used_learned and not result.substeps:
+        # As in the paper, a call that changes nothing is not valid: a learned action
+        # that only returns text (say, a line of code) must not count as a success.
+        ok, error_kind = False, "invalid_action"
+        message = prompts.NO_ACTION_TAKEN.format(call=code)
+        observation = f"Error: {message}"
     substeps = tuple(
         {
             "name": s.name,
@@ -261,18 +269,19 @@ def execute_line(
             "valid": s.valid,
             "observation": s.observation,
             "error": s.error,
+            "done": getattr(s, "done", False),
         }
         for s in result.substeps
     )
     return Step(
         action=code,
-        observation=result.observation,
+        observation=observation,
         kind=kind,
-        valid=bool(result.ok),
+        valid=ok,
         state_before=before,
         learned_call=learned_call,
-        error_kind=result.error_kind,
-        message=result.message,
+        error_kind=error_kind,
+        message=message,
         substeps=substeps,
         failed_substep=getattr(result, "failed_substep", None),
         rolled_back=bool(result.rolled_back),

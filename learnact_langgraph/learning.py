@@ -19,11 +19,13 @@ from langchain_core.runnables import Runnable
 
 from learnact_langgraph import prompts, pyast
 from learnact_langgraph.code_checks import PolicyCheck, check_functions, salvage
+from learnact_langgraph.dry_run import DryRunner, keep_what_runs
 from learnact_langgraph.envs.base import Environment
-from learnact_langgraph.episode import SimpleAction, Step, Trajectory, environment_prefix
+from learnact_langgraph.episode import SimpleAction, Step, environment_prefix
 from learnact_langgraph.models import Usage, invoke_reply, invoke_text
 from learnact_langgraph.parsing import ExtractedCode, extract_functions, parse_revision
 from learnact_langgraph.scoring import Failure
+from learnact_langgraph.usage_examples import shows_any
 
 
 @dataclass
@@ -92,6 +94,8 @@ class CodeResult:
     errors: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     salvaged: list[str] = field(default_factory=list)
+    #: Usage examples from the dry run (real observations), one per successful call.
+    examples: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ def generate_code(
     node: str,
     accept_without_code: Callable[[str], bool] | None = None,
     extract: Callable[[str], ExtractedCode] | None = None,
+    dry_run: DryRunner | None = None,
 ) -> tuple[CodeResult, str]:
     """Ask for code and repair it in one conversation until it passes the checks.
 
@@ -132,6 +137,8 @@ def generate_code(
     Returns the functions (empty on failure), why each attempt failed, what was
     removed, and the last reply.
     ``extract`` turns a reply into functions (default: every top-level ``def``).
+    ``dry_run`` runs code that passed the checks with its example calls (in the
+    sandbox, on a throwaway task); its runtime errors are repaired like the others.
     """
     messages: list[BaseMessage] = [HumanMessage(content=prompt)]
     text = ""
@@ -156,19 +163,41 @@ def generate_code(
                 got.functions, known=known, reserved=set(reserved), check=check
             )
         dropped = list(got.dropped)
+        examples: list[str] = []
+        if not problems and dry_run is not None:
+            ran = dry_run(got.functions, got.calls)
+            problems, examples = ran.problems, ran.examples
         if not problems:
-            return CodeResult(got.functions, attempt, errors=errors, dropped=dropped), text
+            return CodeResult(
+                got.functions, attempt, errors=errors, dropped=dropped, examples=examples
+            ), text
         error = "\n".join(problems)
         errors.append(error)
         messages += [
             AIMessage(content=text),
             HumanMessage(content=prompts.REPAIR_CODE.format(error=error)),
         ]
+
+    def recheck(functions: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+        got = ExtractedCode(functions=functions)
+        return salvage(got, known=known, reserved=set(reserved), check=check)
+
     for got in reversed(replies):
         kept, removed = salvage(got, known=known, reserved=set(reserved), check=check)
+        examples = []
+        if kept and dry_run is not None:
+            # A reply often drops the example calls an earlier turn wrote: use them all.
+            calls = list(dict.fromkeys(c for r in replies for c in r.calls))
+            kept, more, examples = keep_what_runs(kept, calls, dry_run, recheck)
+            removed += more
         if kept:
             return CodeResult(
-                kept, max_attempts, errors=errors, dropped=list(got.dropped), salvaged=removed
+                kept,
+                max_attempts,
+                errors=errors,
+                dropped=list(got.dropped),
+                salvaged=removed,
+                examples=examples,
             ), text
     return CodeResult({}, max_attempts, error=errors[-1], errors=errors, dropped=dropped), text
 
@@ -219,11 +248,20 @@ def create_candidate(
     seed: int | None,
     max_attempts: int = 4,
     usage: Usage | None = None,
+    state: str = "",
+    dry_run: DryRunner | None = None,
 ) -> Candidate | Dropped:
-    """Sample one candidate action set, or say why every repair attempt failed."""
+    """Sample one candidate action set, or say why every repair attempt failed.
+
+    ``state`` is the observation the example calls are written for, and ``dry_run``
+    runs them there (:mod:`learnact_langgraph.dry_run`).
+    """
     prefix = environment_prefix(env, examples)
     prompt = prompts.CREATE_ACTIONS.format(
-        prefix=prefix, action_example=action_example, tool_example=tool_example
+        prefix=prefix,
+        action_example=action_example,
+        tool_example=tool_example,
+        state=state or env.observation,
     )
     base = {a.name for a in env.base_actions()}
     result, _ = generate_code(
@@ -235,6 +273,7 @@ def create_candidate(
         max_attempts=max_attempts,
         usage=usage,
         node="create_actions",
+        dry_run=dry_run,
     )
     if not result.functions:
         return Dropped(candidate_id, _drop_reason(result), result.attempts)
@@ -250,6 +289,7 @@ def create_candidate(
         origin="create",
         seed=seed,
         revision=_repairs(result),
+        usage_examples=result.examples,
     )
 
 
@@ -278,8 +318,13 @@ def revise_candidate(
     seed: int | None,
     max_attempts: int = 4,
     usage: Usage | None = None,
+    dry_run: DryRunner | None = None,
 ) -> Candidate | Dropped:
-    """One Update (new code) or Plan (a usage note) revision of ``best`` from a failure."""
+    """One Update (new code) or Plan (a usage note) revision of ``best`` from a failure.
+
+    The prompt carries the environment's worked Update and Plan cases; ``dry_run``
+    runs an Update's example calls in the state where the call failed.
+    """
     prefix = environment_prefix(env, examples)
     step = failure.step
     target = step.learned_call or ""
@@ -293,6 +338,7 @@ def revise_candidate(
         error_kind=step.error_kind or "error",
         message=step.message,
         substeps=format_substeps(step),
+        examples=prompts.revise_examples(env.revision_examples()),
     )
     base = {a.name for a in env.base_actions()}
 
@@ -313,9 +359,11 @@ def revise_candidate(
         node="update_actions",
         accept_without_code=is_plan,
         extract=extract,
+        dry_run=dry_run,
     )
     rev = parse_revision(reply, target)
     actions = dict(best.actions)
+    shown = list(best.usage_examples)
     if rev.kind == "plan" and not result.functions:
         name = target if target in actions else rev.target
         if name not in actions:
@@ -330,6 +378,8 @@ def revise_candidate(
                 name, src, signature_of(src, name), describe(model, prefix, name, src, usage=usage)
             )
         kind = "update"
+        changed = set(result.functions)
+        shown = result.examples + [e for e in shown if not shows_any(e, changed)]
     else:
         return Dropped(candidate_id, _drop_reason(result), result.attempts)
     return Candidate(
@@ -339,6 +389,7 @@ def revise_candidate(
         parent=best.id,
         round=round_,
         seed=seed,
+        usage_examples=shown,
         revision={
             "kind": kind,
             "target": target,
@@ -360,18 +411,3 @@ def format_substeps(step: Step) -> str:
         lines.append(f"Action: {sub['name']}({args})")
         lines.append(f"Observation: {sub['observation']}")
     return "\n".join(lines)
-
-
-def usage_examples_from(trajectories: Sequence[Trajectory], limit: int = 300) -> list[str]:
-    """Real, successful learned-action calls from evaluation (never invented by the model)."""
-    seen: set[str] = set()
-    out = []
-    for traj in trajectories:
-        for step in traj.steps:
-            name = step.learned_call
-            if name and step.valid and name not in seen:
-                seen.add(name)
-                before = step.state_before[:limit]
-                after = step.observation[:limit]
-                out.append(f"Observation: {before}\nAction: {step.action}\nObservation: {after}")
-    return out

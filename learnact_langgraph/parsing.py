@@ -175,6 +175,8 @@ class ExtractedCode:
     error: str = ""
     problems: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    #: Top-level calls of the functions (the model's usage examples), for the dry run.
+    calls: list[str] = field(default_factory=list)
 
 
 def _first_line(lines: list[str], node: ast.stmt) -> str:
@@ -187,13 +189,15 @@ def _top_level(node: ast.stmt, lines: list[str]) -> tuple[str, str]:
     shown = _first_line(lines, node)
     if isinstance(node, ast.Import | ast.ImportFrom):
         return "problem", (
-            f"`{shown}` was removed: no module can be imported here. Use only the listed "
-            "actions and Python builtins."
+            f"`{shown}` was removed: only these modules can be used here: "
+            f"{', '.join(sorted(_allowed_modules()))}. Use the listed actions, builtins "
+            "and those modules."
         )
     if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
         return "problem", (
             f"`{shown}` is outside every function and was removed, so a function using it "
-            "would fail. Put such values inside the functions or make them parameters."
+            "would fail. Only constants (NAME = a literal value) may stay at the top level; "
+            "compute other values inside the functions or make them parameters."
         )
     if isinstance(node, ast.ClassDef | ast.AsyncFunctionDef):
         return "problem", (
@@ -212,8 +216,10 @@ def extract_functions(text: str) -> ExtractedCode:
     if not blocks:
         return ExtractedCode(error="no ```python block was found")
     functions: dict[str, str] = {}
+    constants: dict[str, str] = {}
     problems: list[str] = []
     dropped: list[str] = []
+    calls: list[tuple[str, ast.Call, list[str]]] = []
     for code in blocks:
         try:
             tree = pyast.parse(code)
@@ -221,6 +227,8 @@ def extract_functions(text: str) -> ExtractedCode:
             return ExtractedCode(
                 error=f"SyntaxError: {exc.msg} (line {exc.lineno}): {(exc.text or '').strip()}"
             )
+        except (MemoryError, RecursionError, ValueError) as exc:
+            return ExtractedCode(error=f"the code cannot be parsed ({type(exc).__name__})")
         lines = code.splitlines()
         for node in tree.body:
             if isinstance(node, ast.FunctionDef):
@@ -230,11 +238,108 @@ def extract_functions(text: str) -> ExtractedCode:
                 continue
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
                 continue
+            shared = _shared_names(node)
+            if shared:
+                text = "\n".join(lines[node.lineno - 1 : node.end_lineno or node.lineno])
+                constants.update(dict.fromkeys(shared, text))
+                continue
+            call = _usage_call(node)
+            if call is not None:
+                calls.append((_first_line(lines, node), call, lines))
+                continue
             kind, note = _top_level(node, lines)
             (problems if kind == "problem" else dropped).append(note)
     if not functions:
         return ExtractedCode(error="the code defines no top-level function", problems=problems)
-    return ExtractedCode(functions=functions, problems=problems, dropped=dropped)
+    usage = []
+    for shown, call, lines in calls:
+        name = (
+            call.func.id if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) else ""
+        )
+        if name in functions:
+            usage.append(_segment(lines, call))
+        else:
+            dropped.append(shown)
+    return ExtractedCode(
+        functions=with_constants(functions, constants),
+        problems=problems,
+        dropped=dropped,
+        calls=list(dict.fromkeys(usage)),
+    )
+
+
+def _allowed_modules() -> frozenset[str]:
+    from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
+
+    return frozenset(ALLOWED_MODULES)
+
+
+def _shared_names(node: ast.stmt) -> list[str]:
+    """Names a top-level line gives every function: a constant, or an allowed import."""
+    if isinstance(node, ast.Import):
+        if all(a.name in _allowed_modules() for a in node.names):
+            return [(a.asname or a.name) for a in node.names]
+    elif isinstance(node, ast.ImportFrom):
+        if node.module in _allowed_modules() and node.level == 0:
+            return [(a.asname or a.name) for a in node.names if a.name != "*"]
+    elif _constant_name(node):
+        return [_constant_name(node)]
+    return []
+
+
+def _constant_name(node: ast.stmt) -> str:
+    """The name of a top-level ``NAME = literal`` constant, else ``""``."""
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target, value = node.targets[0], node.value
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        target, value = node.target, node.value
+    else:
+        return ""
+    if not isinstance(target, ast.Name):
+        return ""
+    try:
+        ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return ""
+    return target.id
+
+
+def _usage_call(node: ast.stmt) -> ast.Call | None:
+    """The call in a top-level ``f(...)``, ``print(f(...))`` or ``x = f(...)`` line."""
+    value: ast.expr | None = None
+    if isinstance(node, ast.Expr):
+        value = node.value
+    elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+        value = node.value
+    if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Name):
+        return None
+    if value.func.id == "print" and len(value.args) == 1 and isinstance(value.args[0], ast.Call):
+        return value.args[0]
+    return value
+
+
+def _segment(lines: list[str], node: ast.expr) -> str:
+    return ast.get_source_segment("\n".join(lines), node) or ast.unparse(node)
+
+
+def with_constants(functions: dict[str, str], constants: dict[str, str]) -> dict[str, str]:
+    """Each function's source with the top-level lines it reads put before it.
+
+    ``constants`` maps a name to the line that binds it (``NAME = literal`` or an
+    import of an allowed module). Every learned action is stored on its own, so such a
+    line travels with each function that uses it instead of being dropped (which left
+    a ``NameError``).
+    """
+    if not constants:
+        return functions
+    out = {}
+    for name, source in functions.items():
+        used = {n.id for n in ast.walk(pyast.parse(source)) if isinstance(n, ast.Name)} & set(
+            constants
+        )
+        head = list(dict.fromkeys(constants[c] for c in constants if c in used))
+        out[name] = "\n".join(head) + "\n\n" + source if head else source
+    return out
 
 
 def called_names(code: str) -> list[str]:

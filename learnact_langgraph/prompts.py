@@ -59,11 +59,28 @@ Your job now is to write new, higher-level actions for this world as Python func
 - Start each function with a one-line docstring: what it does, when it can be used, and
   what it changes.
 - An action is called like this: {action_example}
+- After the functions, in the same block, write one example call of each function, with
+  arguments that fit this state of a task: {state}
+  The calls are run there to test your code.
 
 Put all your code in a single ```python block. Here is an example of a good answer:
 {tool_example}
 
 Now write your functions."""
+
+NO_TEST_CALLS = (
+    "Your answer has no example calls. After the functions, in the same ```python block, "
+    "write one call of each of {names} with arguments that fit the state given above; the "
+    "calls are run to test the code."
+)
+
+NO_ACTION_TAKEN = (
+    "{call} called no action, so nothing changed in the world. A higher-level action must "
+    "call the actions above (not return their names or code as text)."
+)
+
+DRY_RUN_FAILED = """Your code was run to test it, and {call} failed: {error}
+{traceback}"""
 
 REPAIR_CODE = """Your code could not be used:
 {error}
@@ -113,22 +130,33 @@ Improve the actions in one of two ways:
 - Update: rewrite `{name}` (and add helper functions if needed) so it handles this case.
 - Plan: keep the code as it is and write a short note that tells the user of the action how
   to call it correctly.
-
+{examples}
 Answer in exactly this format:
 Failed reason: <why the call failed>
 Improve: <Update or Plan>: <function name>
-Content: <for Update, one ```python block with the complete new or rewritten functions;
-for Plan, the note in one or two sentences>"""
+Content: <for Update, one ```python block with the complete new or rewritten functions,
+ending with one example call of each rewritten function for the state above (it is run to
+test the code); for Plan, the note in one or two sentences>"""
+
+REVISE_EXAMPLES = """
+Here are worked examples of both kinds of answer, from other problems of this world:
+{examples}
+"""
 
 # ----- Reflexion baseline ------------------------------------------------------------------
 REFLECT = """{prefix}
 
-You tried to reach this goal: {goal}
+{example}You tried to reach this goal: {goal}
 Here is what you did:
 {history}
 
 You did not reach the goal. In two or three sentences, write a plan for your next attempt
 that avoids the mistakes above. Answer with the plan only."""
+
+REFLECT_EXAMPLE = """Here is an example of an attempt that failed, and the plan written after it:
+{example}
+
+"""
 
 REFLECTION_HEADER = "Plans from earlier attempts (follow them):"
 
@@ -146,6 +174,8 @@ def do_twice(thing, place):
     """Do the first action on thing at place, then the second. Needs thing at place."""
     first_action(thing, place)
     return second_action(thing, place)
+
+do_twice('thing1', 'place1')
 ```'''
 
 
@@ -171,6 +201,8 @@ def carry_ball(ball, from_room, to_room, gripper):
     pick(ball, from_room, gripper)
     move(from_room, to_room)
     return drop(ball, to_room, gripper)
+
+carry_ball('ball1', 'rooma', 'roomb', 'left')
 ```''',
     "blockworld": '''```python
 def put_on(block, below):
@@ -178,6 +210,8 @@ def put_on(block, below):
     blocks clear; afterwards block is on below and the arm is empty."""
     Pickup(block)
     return Stack(block, below)
+
+put_on('b1', 'b2')
 ```''',
     "barman": '''```python
 def fill_clean_shot(shot, ingredient, hand, other_hand, dispenser):
@@ -185,6 +219,8 @@ def fill_clean_shot(shot, ingredient, hand, other_hand, dispenser):
     hand must be empty before; afterwards hand holds the shot, which contains ingredient."""
     grasp(hand, shot)
     return fill_shot(shot, ingredient, hand, other_hand, dispenser)
+
+fill_clean_shot('shot1', 'ingredient1', 'left', 'right', 'dispenser1')
 ```''',
     "tyreworld": '''```python
 def take_out(thing, container):
@@ -192,5 +228,26 @@ def take_out(thing, container):
     left open and thing is held afterwards."""
     open(container)
     return fetch(thing, container)
+
+take_out('wrench', 'boot')
 ```''',
 }
+
+
+def reflect_prompt(*, prefix: str, example: str, goal: str, history: str) -> str:
+    """The Reflexion prompt, with the domain's worked example when it has one."""
+    shown = REFLECT_EXAMPLE.format(example=example.strip()) if example.strip() else ""
+    return REFLECT.format(prefix=prefix, example=shown, goal=goal, history=history)
+
+
+def strip_plan_label(text: str) -> str:
+    """The plan without a leading ``Plan:`` label (models copy the example's)."""
+    text = text.strip()
+    if text.lower().startswith("plan:"):
+        text = text[5:].strip()
+    return text
+
+
+def revise_examples(examples: str) -> str:
+    """The revision prompt's worked cases, when the environment has some."""
+    return REVISE_EXAMPLES.format(examples=examples.strip()) if examples.strip() else ""

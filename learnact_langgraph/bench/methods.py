@@ -16,8 +16,9 @@ from langchain_core.language_models import BaseChatModel
 
 from learnact_langgraph.episode import AgentSettings, SimpleAction, Trajectory, run_episode
 from learnact_langgraph.graphs.sessions import examples_for
-from learnact_langgraph.models import Usage
+from learnact_langgraph.models import Usage, model_id
 from learnact_langgraph.sandbox import Sandbox
+from learnact_langgraph.sandbox.types import OnError
 
 #: Bench methods in the order of the paper's tables.
 METHODS = ("act", "react", "act_reflexion", "react_reflexion", "code_as_policy", "learnact")
@@ -47,6 +48,8 @@ class MethodSettings:
     k: int = 4
     rounds: int = 2
     seed: int = 0
+    on_error: OnError = "keep"
+    learner_temperature: float = 0.7
 
     def make_env(self) -> Any:
         from learnact_langgraph.envs.pddl import load_env
@@ -94,6 +97,8 @@ def prepare(method: str, s: MethodSettings, repeat: int) -> dict[str, Any]:
             train_steps=s.train_steps,
             memory_steps=s.memory_steps,
             seed=seed,
+            on_error=s.on_error,
+            temperature=s.learner_temperature,
         )
         result = learner_graph().invoke({}, context=ctx)
         release = result.get("release") or {}
@@ -114,15 +119,18 @@ def prepare(method: str, s: MethodSettings, repeat: int) -> dict[str, Any]:
             tasks=s.tasks,
             data_dir=s.data_dir,
             model=s.model,
+            reflection_model=s.learner_model,
             react=method.startswith("react"),
             rounds=s.rounds,
             train_steps=s.train_steps,
             memory_steps=s.memory_steps,
+            on_error=s.on_error,
         )
         state = reflexion_graph().invoke({}, context=bctx)
         return {
             "status": "done",
             "reflections": state.get("reflections", []),
+            "reflections_by": model_id(s.learner_model),
             "rounds": [
                 {
                     "round": t["round"],
@@ -145,7 +153,9 @@ def episode(
     if method == "code_as_policy":
         from learnact_langgraph.graphs.baselines import BaselineContext, code_as_policy_graph
 
-        ctx = BaselineContext(env=s.domain, tasks=s.tasks, data_dir=s.data_dir, model=s.model)
+        ctx = BaselineContext(
+            env=s.domain, tasks=s.tasks, data_dir=s.data_dir, model=s.model, on_error=s.on_error
+        )
         state = code_as_policy_graph().invoke({"task": task_id}, context=ctx)
         usage.merge(state.get("usage", {}))
         traj = Trajectory.from_dict(state["trajectory"])
@@ -163,7 +173,7 @@ def episode(
     ]
     env = s.make_env()
     settings = AgentSettings(s.max_steps, s.memory_steps, react=method.startswith("react"))
-    with Sandbox(env) as sandbox:
+    with Sandbox(env, on_error=s.on_error) as sandbox:
         if actions:
             sandbox.load({a.name: a.source for a in actions})
         traj = run_episode(

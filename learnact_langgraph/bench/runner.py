@@ -23,8 +23,9 @@ from langchain_core.language_models import BaseChatModel
 from learnact_langgraph.bench import methods as m
 from learnact_langgraph.bench.store import ResultStore, environment_info, settings_hash
 from learnact_langgraph.errors import LearnActError
-from learnact_langgraph.models import ModelSettings, model_id, resolve_roles
+from learnact_langgraph.models import ModelSettings, model_id, resolve_roles, temperature_of
 from learnact_langgraph.models.recording import Recording
+from learnact_langgraph.sandbox.types import ON_ERROR_CHOICES, OnError
 from learnact_langgraph.validation import SettingError, require_at_least, require_choice
 
 ROBOTIC_PLANNING = ("gripper", "blockworld", "barman", "tyreworld")
@@ -42,7 +43,9 @@ class BenchConfig:
     Counts are checked when the config is made (:class:`SettingError`), because a
     negative or zero count would otherwise run a quietly wrong bench (``tasks[:-1]``,
     ``range(0)``). ``tasks_per_domain=None`` means every task, ``memory_steps=0`` shows
-    the whole history and ``rounds=0`` learns without revision rounds.
+    the whole history and ``rounds=0`` learns without revision rounds. ``on_error``
+    defaults to ``"keep"``, the paper's behaviour (a failed learned call's valid
+    sub-steps stay in effect), so the bench reproduces its protocol.
     """
 
     methods: Sequence[str] = m.METHODS
@@ -63,12 +66,16 @@ class BenchConfig:
     max_tokens: int | None = None
     timeout: float | None = None
     base_url: str | None = None
+    on_error: OnError = "keep"
+    learner_temperature: float = 0.7
 
     def __post_init__(self) -> None:
         for name, minimum in _MINIMA.items():
             require_at_least("BenchConfig", name, getattr(self, name), minimum)
         require_at_least("BenchConfig", "tasks_per_domain", self.tasks_per_domain, 1, optional=True)
         require_choice("BenchConfig", "tasks", self.tasks, ("benchmark", "generated"))
+        require_choice("BenchConfig", "on_error", self.on_error, ON_ERROR_CHOICES)
+        require_at_least("BenchConfig", "learner_temperature", self.learner_temperature, 0.0)
         for name in ("methods", "domains"):
             if not getattr(self, name):
                 raise SettingError(f"BenchConfig.{name} must name at least one, got none.")
@@ -91,6 +98,8 @@ class BenchConfig:
             "rounds": self.rounds,
             "seed": self.seed,
             "tasks": self.tasks,
+            "on_error": self.on_error,
+            "learner_temperature": self.learner_temperature,
             **({"library": self.library_tag} if self.library_tag else {}),
             **({"max_tokens": self.max_tokens} if self.max_tokens else {}),
         }
@@ -228,7 +237,11 @@ def run_bench(
     methods = check_methods(config.methods)
     domains = expand_domains(config.domains)
     agent, learner = resolve_roles(
-        model, learner_model, settings=config.model_settings(), recording=recording
+        model,
+        learner_model,
+        settings=config.model_settings(),
+        learner_temperature=config.learner_temperature,
+        recording=recording,
     )
     tasks = {domain: plan_tasks(config, domain) for domain in domains}
     store = ResultStore(out)
@@ -265,7 +278,14 @@ def _run(
     shash = settings_hash(hashed)
     provenance = {
         "settings": hashed,
-        "models": {"agent": model_id(agent), "learner": model_id(learner)},
+        "models": {
+            "agent": model_id(agent),
+            "learner": model_id(learner),
+            # Reflexion's reflections are written by the learner model, as in the paper.
+            "reflections": model_id(learner),
+        },
+        "temperatures": {"agent": temperature_of(agent), "learner": temperature_of(learner)},
+        "on_error": config.on_error,
         **environment_info(),
     }
     store.record_run(shash, provenance, invocation or {"config": asdict(config)})
@@ -283,6 +303,8 @@ def _run(
             config.k,
             config.rounds,
             config.seed,
+            on_error=config.on_error,
+            learner_temperature=config.learner_temperature,
         )
 
     done = store.episode_keys()

@@ -157,6 +157,20 @@ _BASE_URL = typer.Option(
     help="OpenAI-compatible endpoint for openai: models (llama-cpp, vLLM, Ollama), "
     "e.g. http://127.0.0.1:8767/v1.",
 )
+
+
+def on_error_option(default: str) -> Any:
+    """``--on-error``: what a failed learned call leaves behind (same in ``learnact.toml``)."""
+    return typer.Option(
+        default,
+        "--on-error",
+        help="What a failed learned-action call leaves behind: keep (its valid sub-steps "
+        "stay in effect, as in the paper) or restore (every sub-step is undone).",
+        callback=choice("keep", "restore"),
+    )
+
+
+_ON_ERROR = on_error_option("keep")
 _RECORD = typer.Option(
     None, "--record", help="Record every model call (request and reply) to this JSONL file."
 )
@@ -272,6 +286,7 @@ def bench(
     max_tokens: int | None = _MAX_TOKENS,
     timeout: float | None = _TIMEOUT,
     base_url: str | None = _BASE_URL,
+    on_error: str = _ON_ERROR,
     record: str | None = _RECORD,
     replay: str | None = _REPLAY,
     report: bool = typer.Option(True, help="Write report.md and the plots when done."),
@@ -295,6 +310,7 @@ def bench(
         max_tokens=max_tokens,
         timeout=timeout,
         base_url=base_url,
+        on_error=on_error,
     )
     agent = _model(model, "agent", replay)
     learner = _model(learner_model, "learner") if learner_model else None

@@ -22,7 +22,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from learnact_langgraph.cli.bench import _BASE_URL, _MAX_TOKENS, _RECORD, _REPLAY, _TIMEOUT
+from learnact_langgraph.cli.bench import (
+    _BASE_URL,
+    _MAX_TOKENS,
+    _RECORD,
+    _REPLAY,
+    _TIMEOUT,
+    on_error_option,
+)
 from learnact_langgraph.cli.learning_view import LearningView
 from learnact_langgraph.cli.options import count_option
 from learnact_langgraph.episode import AgentSettings, SimpleAction, Trajectory, run_episode
@@ -35,6 +42,7 @@ from learnact_langgraph.models import (
     resolve_roles,
 )
 from learnact_langgraph.models.recording import Recording, open_recording
+from learnact_langgraph.sandbox.types import OnError
 
 console = Console(highlight=False)
 TRAIN_TASKS = 3
@@ -146,6 +154,7 @@ def run_demo(
     recording: Recording | None = None,
     export: Path | None = None,
     out: Console = console,
+    on_error: OnError = "restore",
 ) -> DemoResult:
     """Learn on generated gripper tasks, watching the loop, then play a held-out one."""
     from langgraph.store.memory import InMemoryStore
@@ -173,6 +182,7 @@ def run_demo(
         library=library,
         env_factory=lambda: _env(plan.size, n + 1, seed),
         train_task_ids=tasks[:n],
+        on_error=on_error,
     )
     config: dict[str, Any] = {"max_concurrency": plan.concurrency} if plan.concurrency else {}
     final: dict[str, Any] = {}
@@ -203,7 +213,7 @@ def run_demo(
         SimpleAction(a["name"], a["source"], a["signature"], a["description"], tuple(a["notes"]))
         for a in release["actions"].values()
     ]
-    with Sandbox(env) as sandbox:
+    with Sandbox(env, on_error=on_error) as sandbox:
         sandbox.load({a.name: a.source for a in actions})
         traj = run_episode(
             env,
@@ -257,6 +267,7 @@ def demo(
     max_tokens: int | None = _MAX_TOKENS,
     timeout: float | None = _TIMEOUT,
     base_url: str | None = _BASE_URL,
+    on_error: str = on_error_option("restore"),
     record: str | None = _RECORD,
     replay: str | None = _REPLAY,
     export: Path = _EXPORT,
@@ -280,7 +291,13 @@ def demo(
         started = _serve_local()
     try:
         result = run_demo(
-            name, plan=plan, seed=seed, settings=settings, recording=recording, export=export
+            name,
+            plan=plan,
+            seed=seed,
+            settings=settings,
+            recording=recording,
+            export=export,
+            on_error=on_error,  # type: ignore[arg-type]
         )
     finally:
         if started:
@@ -304,11 +321,15 @@ def _verdict(result: DemoResult, *, strict: bool) -> None:
     """Exit status: the scripted run must solve the held-out task; a real model's run
     only has to finish, since a small model often can't (the output says what happened)."""
     if result.held_out is None:
-        console.print(
-            f"[red]No action set survived the checks, so nothing was published (status: "
-            f"{result.learning.get('status')}); the reasons are listed above. Try more "
-            "candidates with --k, or a stronger model.[/red]"
+        status = result.learning.get("status")
+        what = (
+            "The best action set was withheld: every one of its calls failed on the training "
+            "tasks, so it is published only with a person's approval."
+            if status == "withheld"
+            else f"No action set survived the checks, so nothing was published (status: "
+            f"{status}); the reasons are listed above."
         )
+        console.print(f"[red]{what} Try more candidates with --k, or a stronger model.[/red]")
         if strict:
             raise typer.Exit(1)
         return

@@ -27,6 +27,7 @@ from learnact_langgraph.cli.bench import (
     _MAX_TOKENS,
     _MEMORY,
     _MODEL,
+    _ON_ERROR,
     _RECORD,
     _REPEATS,
     _REPLAY,
@@ -43,6 +44,7 @@ from learnact_langgraph.cli.bench import (
     _model,
     _write_report,
     console,
+    on_error_option,
     run_with_progress,
 )
 from learnact_langgraph.cli.library import PREFIX_OPTION as _PREFIX
@@ -87,6 +89,7 @@ def learn(
     max_tokens: int | None = _MAX_TOKENS,
     timeout: float | None = _TIMEOUT,
     base_url: str | None = _BASE_URL,
+    on_error: str = on_error_option("restore"),
     record: str | None = _RECORD,
     replay: str | None = _REPLAY,
 ) -> None:
@@ -113,6 +116,7 @@ def learn(
         max_tokens=max_tokens,
         timeout=timeout,
         base_url=base_url,
+        on_error=on_error,  # type: ignore[arg-type]
     )
     agent_chat, learner_chat = resolve_roles(
         agent,
@@ -149,9 +153,13 @@ def learn(
                 raise typer.Exit(INTERRUPTED_EXIT) from None
         release = final.get("release")
         if not release:
+            why = next(
+                (e["reason"] for e in final.get("log", []) if e.get("node") == "publish"), ""
+            )
             raise LearnActError(
-                f"No action set was published for {domain} (status: {final.get('status')}); "
-                "try more candidates (--k) or another learner model."
+                f"No action set was published for {domain} (status: {final.get('status')}"
+                f"{': ' + why if why else ''}); try more candidates (--k), more --rounds or "
+                "another learner model."
             )
         table = Table(title=f"learned actions for {domain}")
         table.add_column("action")
@@ -245,6 +253,7 @@ def eval_(
     max_tokens: int | None = _MAX_TOKENS,
     timeout: float | None = _TIMEOUT,
     base_url: str | None = _BASE_URL,
+    on_error: str = _ON_ERROR,
     record: str | None = _RECORD,
     replay: str | None = _REPLAY,
 ) -> None:
@@ -270,6 +279,7 @@ def eval_(
         max_tokens=max_tokens,
         timeout=timeout,
         base_url=base_url,
+        on_error=on_error,
     )
     summary = run_with_progress(
         config,

@@ -63,7 +63,8 @@ class LearningView:
         elif node == "detect_failure":
             self._failure(update.get("failure"))
         elif node == "publish":
-            self._published(update.get("release"))
+            why = next((e.get("reason", "") for e in update.get("log", [])), "")
+            self._published(update.get("release"), why)
 
     # ----- one method per node ---------------------------------------------------------
     def _drawn(self, drawn: list[dict[str, Any]], log: dict[str, Any], round_: int) -> None:
@@ -189,12 +190,13 @@ class LearningView:
             args = ", ".join(repr(a) for a in sub.get("args", []))
             out.print(f"  {sub['name']}({escape(args)}) -> {escape(_clip(sub['observation'], 90))}")
 
-    def _published(self, release: dict[str, Any] | None) -> None:
+    def _published(self, release: dict[str, Any] | None, why: str = "") -> None:
         out = self.console
         out.rule("[bold]Publish")
         self.release = release
         if not release:
-            out.print(f"[red]Nothing was published (status: {self.status}).[/red]")
+            reason = f": {why}" if why else ""
+            out.print(f"[red]Nothing was published (status: {self.status}{reason}).[/red]")
             return
         where = "/".join(release.get("library_prefix") or []) or "(no library)"
         out.print(

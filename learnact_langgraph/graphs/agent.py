@@ -35,6 +35,7 @@ from learnact_langgraph.episode import (
 from learnact_langgraph.errors import GraphInputError
 from learnact_langgraph.graphs.sessions import Session, open_session
 from learnact_langgraph.models import Usage, invoke_text, resolve_model
+from learnact_langgraph.sandbox.types import OnError
 
 
 class AgentState(TypedDict, total=False):
@@ -53,7 +54,8 @@ class AgentState(TypedDict, total=False):
 @dataclass
 class AgentContext:
     """Settings of an agent run. ``actions`` are learned actions (dicts or objects with
-    ``name``, ``source``, ``signature``, ``description``, ``notes``)."""
+    ``name``, ``source``, ``signature``, ``description``, ``notes``); ``on_error`` says
+    whether a failed call's sub-steps are undone (``"restore"``) or kept (``"keep"``)."""
 
     env: str = "gripper"
     tasks: str = "benchmark"
@@ -65,6 +67,7 @@ class AgentContext:
     actions: list[Any] = field(default_factory=list)
     reflections: list[str] = field(default_factory=list)
     sandbox_backend: str = "subprocess"
+    on_error: OnError = "restore"
     env_factory: Any = None
 
 

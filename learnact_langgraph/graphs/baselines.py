@@ -4,15 +4,18 @@ Act and ReAct are the acting agent itself (``graphs/agent.py``, ``episode.run_ep
 with ``react`` off or on). The two baselines that add something are here:
 
 * **Reflexion** (Act+Reflexion, ReAct+Reflexion): the agent tries the training tasks
-  with a short step limit; while some stay unsolved, the model writes a plan for the
-  first unsolved one and the tasks are tried again with every plan so far in the
-  prompt. At test time those plans are injected the same way::
+  with a short step limit; while some stay unsolved, the reflection model (the
+  learner model when one is set, as in the paper) writes a plan for the first unsolved
+  one, shown one worked example of the domain, and the tasks are tried again with the
+  latest ``max_reflections`` plans (2, as in the paper) in the prompt. At test time
+  those plans are injected the same way::
 
       attempt -> (all solved or rounds spent) -> END
               -> reflect -> attempt ...
 
 * **Code-as-Policy**: one model call writes a whole program for the task, which runs
-  once in the sandbox with its side effects kept. No learning::
+  once in the sandbox (a failure keeps or undoes its effects as ``on_error`` says).
+  No learning::
 
       write_program -> run_program -> END
 
@@ -47,6 +50,8 @@ from learnact_langgraph.graphs.sessions import examples_for, make_env, open_sess
 from learnact_langgraph.models import Usage, invoke_text, resolve_model
 from learnact_langgraph.parsing import extract_code_blocks
 from learnact_langgraph.sandbox import Limits, Sandbox
+from learnact_langgraph.sandbox.types import ON_ERROR_CHOICES, OnError
+from learnact_langgraph.validation import require_at_least, require_choice
 
 
 @dataclass
@@ -62,20 +67,37 @@ class BaselineContext:
     tasks: str = "benchmark"
     data_dir: str | None = None
     model: Any = None
+    reflection_model: Any = None
     react: bool = False
     rounds: int = 2
+    max_reflections: int = 2
     train_steps: int = 10
     memory_steps: int = 10
     train_task_ids: list[str] | None = None
     max_program_calls: int = 200
     sandbox_backend: str = "subprocess"
+    on_error: OnError = "restore"
     env_factory: Callable[[], Any] | None = None
+
+    def __post_init__(self) -> None:
+        require_choice("BaselineContext", "on_error", self.on_error, ON_ERROR_CHOICES)
+        require_at_least("BaselineContext", "max_reflections", self.max_reflections, 1)
 
 
 def _model(ctx: BaselineContext) -> BaseChatModel:
     if isinstance(ctx.model, BaseChatModel):
         return ctx.model
     return resolve_model(ctx.model, temperature=0)
+
+
+def _reflection_model(ctx: BaselineContext) -> BaseChatModel:
+    """Who writes the reflections: the learner model when one is set (as in the paper,
+    where the stronger learner writes them), else the acting model."""
+    if ctx.reflection_model is None:
+        return _model(ctx)
+    if isinstance(ctx.reflection_model, BaseChatModel):
+        return ctx.reflection_model
+    return resolve_model(ctx.reflection_model, role="learner", temperature=0)
 
 
 # ----- Reflexion ---------------------------------------------------------------------------
@@ -142,15 +164,18 @@ def reflect(state: ReflexionState, runtime: Runtime[BaselineContext]) -> dict[st
         Trajectory.from_dict(t) for t in state.get("trajectories", []) if not t["success"]
     )
     env = make_env(ctx)
-    prompt = prompts.REFLECT.format(
+    prompt = prompts.reflect_prompt(
         prefix=environment_prefix(env, examples_for(env)),
+        example=env.reflection_example(),
         goal=failed.goal,
         history=prompts.history_lines(failed.initial_observation, prompt_steps(failed.steps)),
     )
     usage = Usage()
-    text = invoke_text(_model(ctx), prompt, usage=usage, node="reflect").strip()
+    text = invoke_text(_reflection_model(ctx), prompt, usage=usage, node="reflect")
+    text = prompts.strip_plan_label(text)
+    kept = [*state.get("reflections", []), text][-ctx.max_reflections :]
     return {
-        "reflections": [*state.get("reflections", []), text],
+        "reflections": kept,
         "round": state.get("round", 0) + 1,
         "usage": usage.to_dict(),
     }
@@ -204,7 +229,7 @@ def run_program(state: CodeAsPolicyState, runtime: Runtime[BaselineContext]) -> 
     initial = env.reset(state["task"])
     traj = Trajectory(env.task.id, env.goal, initial, progress=env.progress)
     limits = Limits(base_calls=ctx.max_program_calls)
-    with Sandbox(env, backend=ctx.sandbox_backend, limits=limits, on_error="keep") as sandbox:
+    with Sandbox(env, backend=ctx.sandbox_backend, limits=limits, on_error=ctx.on_error) as sandbox:
         result = sandbox.run(state.get("program", ""))
     before = initial
     for sub in result.substeps:

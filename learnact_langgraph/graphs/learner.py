@@ -25,19 +25,19 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
-from learnact_langgraph.episode import AgentSettings, Trajectory, run_episode
+from learnact_langgraph.dry_run import runner_for
+from learnact_langgraph.episode import AgentSettings, Step, Trajectory, run_episode
 from learnact_langgraph.graphs.learner_state import (
     LearnerContext,
     LearnerState,
     models_for,
 )
-from learnact_langgraph.graphs.sessions import Session, open_session, training_tasks
+from learnact_langgraph.graphs.sessions import Session, make_env, open_session, training_tasks
 from learnact_langgraph.learning import (
     Candidate,
     Dropped,
     create_candidate,
     revise_candidate,
-    usage_examples_from,
 )
 from learnact_langgraph.models import Usage, model_id
 from learnact_langgraph.scoring import (
@@ -46,6 +46,7 @@ from learnact_langgraph.scoring import (
     find_failure,
     select_best,
 )
+from learnact_langgraph.usage_examples import merge_examples, usage_examples_from
 
 
 def _sample_k(
@@ -78,7 +79,10 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     ctx = runtime.context
     learner, _ = models_for(ctx)
     usage = Usage()
+    task = training_tasks(ctx)[0]
     with open_session(ctx) as session:
+        start_state = session.env.reset(task)
+        runner = runner_for(lambda: make_env(ctx), task, backend=ctx.sandbox_backend)
 
         def sample(k: int, part: Usage) -> Candidate | Dropped:
             return create_candidate(
@@ -92,6 +96,8 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 seed=ctx.seed + k,
                 max_attempts=ctx.max_attempts,
                 usage=part,
+                state=start_state,
+                dry_run=runner,
             )
 
         kept, dropped = _sample_k(ctx, sample, usage)
@@ -202,7 +208,9 @@ def select(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, A
         chosen = dict(best)
     else:
         trajs = _trajectories(state, round_, chosen["id"], training_tasks(runtime.context))
-        chosen["usage_examples"] = usage_examples_from(trajs)
+        seen = usage_examples_from(trajs)
+        # Real calls from evaluation first; the dry run's examples for actions never used.
+        chosen["usage_examples"] = merge_examples(seen, chosen.get("usage_examples", []))
         chosen["stats"] = scores[chosen["id"]]
         chosen["eval_round"] = round_
     return {
@@ -238,6 +246,16 @@ def detect_failure(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     }
 
 
+def failure_prefix(state: LearnerState, failure: Failure) -> list[Step]:
+    """The steps of the failing episode before the failed call (to replay its state)."""
+    best = state.get("best") or {}
+    key = result_key(best.get("eval_round", 0), best.get("id", ""), failure.task_id)
+    data = state.get("results", {}).get(key)
+    if not data:
+        return []
+    return Trajectory.from_dict(data).steps[: failure.step_index]
+
+
 def after_failure(state: LearnerState, runtime: Runtime[LearnerContext]) -> str:
     if state.get("failure") and state.get("round", 0) < runtime.context.rounds:
         return "update_actions"
@@ -246,8 +264,6 @@ def after_failure(state: LearnerState, runtime: Runtime[LearnerContext]) -> str:
 
 def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
     """Sample K Update/Plan revisions of the best set from its failure (paper step C)."""
-    from learnact_langgraph.episode import Step
-
     start = time.perf_counter()
     ctx = runtime.context
     learner, _ = models_for(ctx)
@@ -262,6 +278,16 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     f = state["failure"] or {}
     failure = Failure(f["task_id"], f["goal"], f["step_index"], Step.from_dict(f["step"]))
     round_ = state.get("round", 0) + 1
+    earlier = [
+        s.action for s in failure_prefix(state, failure) if s.kind not in ("think", "unparsable")
+    ]
+    runner = runner_for(
+        lambda: make_env(ctx),
+        failure.task_id,
+        existing=best.sources(),
+        setup=earlier,
+        backend=ctx.sandbox_backend,
+    )
     with open_session(ctx) as session:
 
         def sample(k: int, part: Usage) -> Candidate | Dropped:
@@ -277,6 +303,7 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 seed=ctx.seed + 1000 * round_ + k,
                 max_attempts=ctx.max_attempts,
                 usage=part,
+                dry_run=runner,
             )
 
         kept, dropped = _sample_k(ctx, sample, usage)
@@ -300,42 +327,50 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
 
 def publish(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
     """Publish the best set as one library release (after approval when asked)."""
-    from learnact_langgraph.graphs.publishing import publish_release
+    from learnact_langgraph.graphs.publishing import (
+        EDIT_REFUSED,
+        apply_edits,
+        edit_problems,
+        every_call_failed,
+        publish_release,
+    )
 
     best = state.get("best")
     if not best:
         return {"release": None, "status": "no_candidates"}
     ctx = runtime.context
+    failing = every_call_failed(best)
+    if failing and not ctx.require_approval:
+        return {
+            "release": None,
+            "status": "withheld",
+            "log": [{"node": "publish", "withheld": best["id"], "reason": failing}],
+        }
     if ctx.require_approval:
-        answer = interrupt(
-            {
-                "question": "Publish these learned actions?",
-                "actions": {n: a["source"] for n, a in best["actions"].items()},
-                "stats": best.get("stats"),
-            }
-        )
-        decision = answer if isinstance(answer, str) else (answer or {}).get("decision", "approve")
-        if decision == "reject":
-            return {"release": None, "status": "rejected"}
-        if isinstance(answer, dict) and answer.get("edit"):
-            best = _apply_edits(best, answer["edit"])
+        request = {
+            "question": "Publish these learned actions?",
+            "actions": {n: a["source"] for n, a in best["actions"].items()},
+            "stats": best.get("stats"),
+        }
+        if failing:
+            request["warning"] = failing
+        while True:
+            answer = interrupt(request)
+            decision = (
+                answer if isinstance(answer, str) else (answer or {}).get("decision", "approve")
+            )
+            if decision == "reject":
+                return {"release": None, "status": "rejected"}
+            edits = answer.get("edit") if isinstance(answer, dict) else None
+            refused = edit_problems(edits or {}, ctx)
+            if not refused:
+                break
+            # Edited code passes the same gate as learned code: ask again, saying why.
+            request = {**request, "question": EDIT_REFUSED, "problems": refused}
+        if edits:
+            best = apply_edits(best, edits)
     release = publish_release(ctx, best, dict(state), runtime.store)
     return {"release": release, "status": "published"}
-
-
-def _apply_edits(best: dict[str, Any], edits: dict[str, str]) -> dict[str, Any]:
-    from learnact_langgraph.learning import signature_of
-
-    actions = dict(best["actions"])
-    for name, source in edits.items():
-        old = actions.get(name, {"description": "", "notes": ()})
-        actions[name] = {
-            **old,
-            "name": name,
-            "source": source,
-            "signature": signature_of(source, name),
-        }
-    return {**best, "actions": actions, "edited_by_human": sorted(edits)}
 
 
 def after_create(state: LearnerState, runtime: Runtime[LearnerContext]) -> list[Send] | str:

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 from langchain_core.language_models import BaseChatModel
 from typing_extensions import TypedDict
 
-from learnact_langgraph.models import ModelSettings, Usage, resolve_model
+from learnact_langgraph.models import ModelSettings, Usage, at_temperature, resolve_model
+from learnact_langgraph.sandbox.types import ON_ERROR_CHOICES, OnError
 from learnact_langgraph.scoring import DEFAULT_SCORE, ScoreTerm
 from learnact_langgraph.validation import require_at_least, require_choice
 
@@ -70,7 +71,10 @@ class LearnerContext:
     Numbers are checked when the context is made (:class:`SettingError`) so a bad value
     fails before any model call: ``rounds=0`` learns without revision rounds and
     ``memory_steps=0`` shows the agent its whole history. ``max_tokens``, ``timeout``
-    and ``base_url`` apply to models given by name (:class:`ModelSettings`).
+    and ``base_url`` apply to models given by name (:class:`ModelSettings`). The learner
+    samples at ``temperature`` whichever model learns. ``on_error`` is what a failed
+    learned call leaves behind during evaluation: ``"restore"`` undoes its sub-steps,
+    ``"keep"`` keeps them (the paper's behaviour, the bench's default).
     """
 
     env: str = "gripper"
@@ -93,6 +97,7 @@ class LearnerContext:
     train_task_ids: list[str] | None = None
     require_approval: bool = False
     sandbox_backend: str = "subprocess"
+    on_error: OnError = "restore"
     env_factory: Callable[[], Any] | None = None
     library: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -101,6 +106,7 @@ class LearnerContext:
         for name, minimum in _MINIMA.items():
             require_at_least("LearnerContext", name, getattr(self, name), minimum)
         require_choice("LearnerContext", "tasks", self.tasks, ("benchmark", "generated"))
+        require_choice("LearnerContext", "on_error", self.on_error, ON_ERROR_CHOICES)
         self.model_settings()
 
     def model_settings(self) -> ModelSettings:
@@ -113,6 +119,7 @@ def models_for(ctx: LearnerContext) -> tuple[BaseChatModel, BaseChatModel]:
     learner = resolve_model(
         ctx.learner_model, settings=settings, role="learner", temperature=ctx.temperature
     )
+    learner = at_temperature(learner, ctx.temperature)
     agent_spec = ctx.agent_model if ctx.agent_model is not None else ctx.learner_model
     agent = resolve_model(agent_spec, settings=settings, role="agent", temperature=0)
     return learner, agent

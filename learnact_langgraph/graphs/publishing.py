@@ -103,3 +103,55 @@ def publish_release(
         "node_seconds": state.get("node_seconds", {}),
         "run_seconds": round(time.time() - float(state.get("started_at") or time.time()), 3),
     }
+
+
+def every_call_failed(best: dict[str, Any]) -> str:
+    """Why ``best`` must not be published unattended, or ``""``.
+
+    A set whose every learned call failed in training (a ``NameError`` in each, say)
+    would only teach agents to fail; a person may still approve it.
+    """
+    stats = best.get("stats") or {}
+    calls, failed = int(stats.get("learned_calls", 0)), int(stats.get("failed_calls", 0))
+    if calls and failed >= calls:
+        return (
+            f"every one of its {calls} learned-action call(s) failed on the training tasks; "
+            "it is published only with a person's approval (require_approval=True)"
+        )
+    return ""
+
+
+def apply_edits(best: dict[str, Any], edits: dict[str, str]) -> dict[str, Any]:
+    """``best`` with the person's edited sources (already through the gate)."""
+    from learnact_langgraph.learning import signature_of
+
+    actions = dict(best["actions"])
+    for name, source in edits.items():
+        old = actions.get(name, {"description": "", "notes": ()})
+        actions[name] = {
+            **old,
+            "name": name,
+            "source": source,
+            "signature": signature_of(source, name),
+        }
+    return {**best, "actions": actions, "edited_by_human": sorted(edits)}
+
+
+EDIT_REFUSED = "These edits were refused (see problems); edit again, approve or reject:"
+
+
+def edit_problems(edits: Any, ctx: Any) -> list[str]:
+    """Why a person's edits can't be published: the same gate as learned code."""
+    from learnact_langgraph.graphs.sessions import make_env
+    from learnact_langgraph.sandbox.gate import check_action
+
+    if not edits:
+        return []
+    if not isinstance(edits, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in edits.items()
+    ):
+        return ["edit must map action names to their new source code"]
+    base = [a.name for a in make_env(ctx).base_actions()]
+    return [
+        p for name, source in edits.items() for p in check_action(name, source, base_actions=base)
+    ]

@@ -17,6 +17,7 @@ from learnact_langgraph import prompts
 from learnact_langgraph.envs.base import Environment, format_call
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.sandbox import Sandbox
+from learnact_langgraph.sandbox.types import OnError
 
 
 @dataclass
@@ -77,7 +78,9 @@ def tool_example_for(env: Environment) -> str:
 @contextmanager
 def open_session(ctx: Any, sources: Mapping[str, str] | None = None) -> Iterator[Session]:
     env = make_env(ctx)
-    with Sandbox(env, backend=getattr(ctx, "sandbox_backend", "subprocess")) as sandbox:
+    backend = getattr(ctx, "sandbox_backend", "subprocess")
+    on_error: OnError = getattr(ctx, "on_error", "restore")
+    with Sandbox(env, backend=backend, on_error=on_error) as sandbox:
         if sources:
             sandbox.load(dict(sources))
         yield Session(

@@ -6,10 +6,12 @@ from learnact_langgraph.models.specs import (
     SCRIPTED,
     ModelError,
     ModelSettings,
+    at_temperature,
     model_id,
     resolve_model,
     resolve_roles,
     split_spec,
+    temperature_of,
 )
 from learnact_langgraph.models.usage import Reply, Usage, invoke_reply, invoke_text
 
@@ -21,10 +23,12 @@ __all__ = [
     "ModelSettings",
     "Reply",
     "Usage",
+    "at_temperature",
     "invoke_reply",
     "invoke_text",
     "model_id",
     "resolve_model",
     "resolve_roles",
     "split_spec",
+    "temperature_of",
 ]

@@ -215,7 +215,7 @@ def resolve_roles(
         return recording.wrap(None, "agent"), recording.wrap(None, "learner")
     agent_chat = resolve_model(agent, settings=settings, role="agent", temperature=0)
     if learner is None and isinstance(agent, BaseChatModel):
-        learner_chat = agent_chat
+        learner_chat = at_temperature(agent_chat, learner_temperature)
     else:
         learner_chat = resolve_model(
             learner if learner is not None else agent,
@@ -226,3 +226,27 @@ def resolve_roles(
     if recording is not None:
         return recording.wrap(agent_chat, "agent"), recording.wrap(learner_chat, "learner")
     return agent_chat, learner_chat
+
+
+def at_temperature(model: BaseChatModel, temperature: float) -> BaseChatModel:
+    """``model`` sampling at ``temperature`` (a copy), where the model has that setting.
+
+    The learner samples K candidates; at temperature 0 they differ only by seed, so
+    whichever model learns (its own, or the agent's) samples at the learner temperature.
+    Recording wrappers pass it to the model they record; a replay has none to set.
+    """
+    fields = getattr(type(model), "model_fields", {})
+    if "inner" in fields and isinstance(getattr(model, "inner", None), BaseChatModel):
+        return model.model_copy(update={"inner": at_temperature(model.inner, temperature)})  # type: ignore[attr-defined]
+    if "temperature" in fields and getattr(model, "temperature", None) != temperature:
+        return model.model_copy(update={"temperature": temperature})
+    return model
+
+
+def temperature_of(model: Any) -> float | None:
+    """The sampling temperature a model object is set to, for manifests (None: unknown)."""
+    inner = getattr(model, "inner", None)
+    if isinstance(inner, BaseChatModel):
+        return temperature_of(inner)
+    value = getattr(model, "temperature", None)
+    return float(value) if isinstance(value, int | float) else None

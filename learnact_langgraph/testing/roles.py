@@ -169,6 +169,18 @@ def repair_room(prompt: str) -> tuple[str, str] | None:
     return None
 
 
+def _draft_call(prompt: str) -> str:
+    """An example call of the draft on the state the creation prompt gives for tests."""
+    state = prompt.split("fit this state of a task:", 1)[-1].split("\n", 1)[0]
+    robby = _ROBBY.search(state)
+    here = robby.group(1).lower() if robby else "rooma"
+    rooms = [r.lower() for r in re.findall(r"(\w+) is a room", state, re.IGNORECASE)]
+    there = next((r for r in rooms if r != here), "roomb")
+    balls = [b.lower() for b, r in re.findall(r"(\w+) is in (\w+)", state) if r.lower() == here]
+    ball = next((b for b in balls if b != "robby"), "ball1")
+    return f"carry_ball('{ball}', '{here}', '{there}', 'left')"
+
+
 def revise(prompt: str) -> str:
     """An Update when the feedback shows what to fix, else a Plan note."""
     target = re.search(r"The action `(\w+)` was called", prompt)
@@ -176,7 +188,12 @@ def revise(prompt: str) -> str:
     fixed = repair_room(prompt) if "Robby" in prompt else None
     if fixed:
         reason, code = fixed
-        return f"Failed reason: {reason}\nImprove: Update: {name}\nContent:\n```python\n{code}```"
+        called = re.search(r"was called after this observation:\n.*\nAction: (.+)\n", prompt)
+        test = f"\n{called.group(1)}\n" if called else ""
+        return (
+            f"Failed reason: {reason}\nImprove: Update: {name}\nContent:\n"
+            f"```python\n{code}{test}```"
+        )
     return (
         "Failed reason: the action was called in the wrong situation.\n"
         f"Improve: Plan: {name}\n"
@@ -190,7 +207,7 @@ def respond(messages: list[BaseMessage]) -> str:
     gripper = "Robby" in prompt
     if CREATE_MARK in prompt:
         if gripper:
-            return GRIPPER_DRAFT
+            return GRIPPER_DRAFT.replace("\n```", f"\n\n{_draft_call(prompt)}\n```")
         example = re.search(r"example of a good answer:\n(```python.*?```)", prompt, re.DOTALL)
         return example.group(1) if example else "```python\n```"
     if REVISE_MARK in prompt:

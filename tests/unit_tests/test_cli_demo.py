@@ -101,4 +101,5 @@ def test_demo_with_another_model_shows_a_plan_revision() -> None:
     text = buf.getvalue()
     assert "Model: " in text and "not an LLM" not in text
     assert "Plan of carry_ball" in text and "note on carry_ball:" in text
-    assert result.learning["status"] == "published"
+    # A note does not fix the code: every call still fails, so the set is withheld.
+    assert result.learning["status"] == "withheld" and result.held_out is None

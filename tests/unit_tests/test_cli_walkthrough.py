@@ -240,7 +240,7 @@ def test_read_commands_leave_the_store_byte_identical(work: Path) -> None:
 
 def test_learn_library_import_and_eval_agree_on_the_prefix(work: Path) -> None:
     learned = runner.invoke(
-        app, ["learn", *GEN, "--store", "mine.db", "--k", "1", "--rounds", "0",
+        app, ["learn", *GEN, "--store", "mine.db", "--k", "1", "--rounds", "1",
               "--train-steps", "20"],
     )  # fmt: skip
     assert learned.exit_code == 0, learned.output

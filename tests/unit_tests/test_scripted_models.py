@@ -54,8 +54,15 @@ def test_the_revision_comes_from_the_feedback() -> None:
 
 
 def test_the_learner_role_writes_the_gripper_draft() -> None:
-    prompt = "Robby is in rooma.\nYour job now is to write new, higher-level actions for this world"
-    assert scripted_model().invoke([HumanMessage(prompt)]).content == GRIPPER_DRAFT
+    prompt = (
+        "Robby is in rooma.\nYour job now is to write new, higher-level actions for this world"
+        "\n- ... arguments that fit this state of a task: Ball1 is in rooma. Robby is in rooma."
+        " Rooma is a room. Roomb is a room.\n"
+    )
+    reply = str(scripted_model().invoke([HumanMessage(prompt)]).content)
+    # The draft, then its example call on the state the prompt gives (for the dry run).
+    assert reply.startswith(GRIPPER_DRAFT.removesuffix("```"))
+    assert reply.endswith("\ncarry_ball('ball1', 'rooma', 'roomb', 'left')\n```")
 
 
 def test_the_tool_role_calls_bound_tools_by_their_parameter_names() -> None:

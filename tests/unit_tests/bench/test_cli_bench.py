@@ -87,7 +87,7 @@ def test_learn_then_eval_the_stored_library_then_report(
     db = str(tmp_path / "lib.db")
     learned = runner.invoke(
         app, ["learn", "--model", "scripted", "-d", "gripper", "--store", db, "--k", "1",
-              "--rounds", "0", "--train-steps", "20", *tasks],
+              "--rounds", "1", "--train-steps", "20", *tasks],
     )  # fmt: skip
     assert learned.exit_code == 0, learned.output
     assert "carry_ball" in learned.output and "library generation 1" in learned.output
@@ -110,3 +110,28 @@ def test_learn_then_eval_the_stored_library_then_report(
     assert reported.exit_code == 0, reported.output
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "| LearnAct |" in text and "scripted models" in text
+
+
+def test_on_error_comes_from_flag_or_config_and_lands_in_the_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEARNACT_DATA_DIR", str(tmp_path / "no-data-here"))
+    base = ["bench", *SMALL, "--tasks", "generated", "--model", "scripted", "--no-report"]
+
+    def recorded(out: Path) -> tuple[str, str]:
+        run = next(iter(json.loads((out / "manifest.json").read_text())["runs"].values()))
+        return run["on_error"], run["settings"]["on_error"]
+
+    result = runner.invoke(app, [*base, "-o", str(tmp_path / "default")])
+    assert result.exit_code == 0, result.output
+    assert recorded(tmp_path / "default") == ("keep", "keep")  # the paper's behaviour
+
+    config = tmp_path / "learnact.toml"
+    config.write_text('[defaults]\non-error = "restore"\n')
+    result = runner.invoke(app, ["--config", str(config), *base, "-o", str(tmp_path / "toml")])
+    assert result.exit_code == 0, result.output
+    assert recorded(tmp_path / "toml") == ("restore", "restore")
+
+    bad = runner.invoke(app, [*base, "--on-error", "undo", "-o", str(tmp_path / "bad")])
+    assert bad.exit_code == USER_ERROR_EXIT
+    assert "keep" in bad.output and "restore" in bad.output and "Traceback" not in bad.output
