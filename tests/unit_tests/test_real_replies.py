@@ -243,13 +243,13 @@ def test_only_object_names_are_quoted() -> None:
     assert quote_names("move('roomb', 'rooma')", names) == "move('roomb', 'rooma')"
 
 
-def test_functions_that_return_calls_as_text_are_caught_by_the_dry_run() -> None:
+def _with_dry_run(model: Replay, *, max_attempts: int) -> CodeResult:
+    """The repair loop with a dry run on generated gripper task 0 (as the learner runs it)."""
     from learnact_langgraph.dry_run import runner_for
 
-    [reply] = replies("code_as_text")
-    fixed = GOOD.replace("\n```", "\n\ncarry('ball1', 'roomb', 'rooma', 'left')\n```")
-    model = Replay([message(reply), AIMessage(content=fixed)])
-    env_args = {"tasks": "generated", "n": 2, "size": 2, "seed": 0}
+    def env() -> Any:
+        return load_env("gripper", tasks="generated", n=2, size=2, seed=0)
+
     result, _ = generate_code(
         model,
         "write",
@@ -257,8 +257,17 @@ def test_functions_that_return_calls_as_text_are_caught_by_the_dry_run() -> None
         reserved=BASE,
         check=_no_policy_problem,
         node="create_actions",
-        dry_run=runner_for(lambda: load_env("gripper", **env_args), 0),  # type: ignore[arg-type]
+        max_attempts=max_attempts,
+        dry_run=runner_for(env, 0),
     )
+    return result
+
+
+def test_functions_that_return_calls_as_text_are_caught_by_the_dry_run() -> None:
+    [reply] = replies("code_as_text")
+    fixed = GOOD.replace("\n```", "\n\ncarry('ball1', 'roomb', 'rooma', 'left')\n```")
+    model = Replay([message(reply), AIMessage(content=fixed)])
+    result = _with_dry_run(model, max_attempts=4)
     feedback = str(model.calls[1][-1].content)
     assert "move_to_room('roomb') called no action" in feedback
     assert list(result.functions) == ["carry"] and result.attempts == 2
@@ -285,21 +294,9 @@ def test_salvage_keeps_nothing_whose_example_call_fails_when_run() -> None:
     """A live demo run published these three functions: the last repair left out the
     example calls, and salvage kept what passes the static checks. The calls of the
     earlier turn now test them, and they are removed."""
-    from learnact_langgraph.dry_run import runner_for
-
     [reply] = replies("code_as_text")
     [repair] = replies("code_as_text_no_calls")
     model = Replay([message(reply), message(repair), message(repair)])
-    env_args = {"tasks": "generated", "n": 2, "size": 2, "seed": 0}
-    result, _ = generate_code(
-        model,
-        "write",
-        known=BASE,
-        reserved=BASE,
-        check=_no_policy_problem,
-        node="create_actions",
-        max_attempts=3,
-        dry_run=runner_for(lambda: load_env("gripper", **env_args), 0),  # type: ignore[arg-type]
-    )
+    result = _with_dry_run(model, max_attempts=3)
     assert result.functions == {} and result.attempts == 3
     assert "called no action" in result.errors[0] and "no example calls" in result.error
