@@ -121,12 +121,27 @@ def render_markdown(data: ReportData) -> str:
     if data.note:
         out += [f"> {data.note}", ""]
     out += [
-        f"- Agent model: `{models.get('agent')}`; learner model: `{models.get('learner')}`",
+        f"- Agent model: `{models.get('agent')}`; learner model: `{models.get('learner')}`"
+        + (
+            f"; Reflexion's reflections by: `{models['reflections']}`"
+            if models.get("reflections")
+            else ""
+        ),
         f"- Evaluated on: {split}; repeats: {repeats}; settings hash `{data.settings_hash}`",
         "- Settings: "
         + ", ".join(
             f"{k}={settings[k]}"
-            for k in ("max_steps", "memory_steps", "train_steps", "k", "rounds", "seed", "tasks")
+            for k in (
+                "max_steps",
+                "memory_steps",
+                "train_steps",
+                "k",
+                "rounds",
+                "seed",
+                "tasks",
+                "on_error",
+                "learner_temperature",
+            )
             if k in settings
         ),
         *(

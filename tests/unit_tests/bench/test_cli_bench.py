@@ -125,6 +125,8 @@ def test_on_error_comes_from_flag_or_config_and_lands_in_the_manifest(
     result = runner.invoke(app, [*base, "-o", str(tmp_path / "default")])
     assert result.exit_code == 0, result.output
     assert recorded(tmp_path / "default") == ("keep", "keep")  # the paper's behaviour
+    report = runner.invoke(app, ["report", str(tmp_path / "default"), "--no-plots"])
+    assert "on_error=keep" in report.output and "reflections by" in report.output
 
     config = tmp_path / "learnact.toml"
     config.write_text('[defaults]\non-error = "restore"\n')
