@@ -361,3 +361,15 @@ def test_a_human_edit_passes_the_same_gate_as_learned_code() -> None:
     result = graph.invoke(Command(resume={"edit": {"carry_ball": good}}), config, context=ctx)
     assert result["status"] == "published"
     assert result["release"]["actions"]["carry_ball"]["source"].strip() == CARRY_BALL.strip()
+
+
+def test_usage_examples_keep_whole_observations() -> None:
+    from learnact_langgraph.episode import Step, Trajectory
+    from learnact_langgraph.usage_examples import usage_examples_from
+
+    long_state = " ".join(f"Shot{i} is clean." for i in range(60))  # > 300 characters
+    step = Step("fill('shot1')", long_state + " Shot1 is full.", "learned", True, long_state)
+    step = Step(**{**step.__dict__, "learned_call": "fill"})
+    [example] = usage_examples_from([Trajectory("t", "g", long_state, steps=[step])])
+    after = f"{long_state} Shot1 is full."
+    assert example == f"Observation: {long_state}\nAction: fill('shot1')\nObservation: {after}"
