@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from learnact_langgraph import pyast
+from learnact_langgraph.sandbox.gate import is_literal
+from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
+
+#: Modules learned code may import (their imports travel with the functions using them).
+ALLOWED = frozenset(ALLOWED_MODULES)
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _PREFIX = re.compile(r"^\s*(?:>+\s*)?(?:action|act|code|python)\s*\d*\s*[:：]\s*", re.IGNORECASE)
@@ -190,7 +195,7 @@ def _top_level(node: ast.stmt, lines: list[str]) -> tuple[str, str]:
     if isinstance(node, ast.Import | ast.ImportFrom):
         return "problem", (
             f"`{shown}` was removed: only these modules can be used here: "
-            f"{', '.join(sorted(_allowed_modules()))}. Use the listed actions, builtins "
+            f"{', '.join(sorted(ALLOWED))}. Use the listed actions, builtins "
             "and those modules."
         )
     if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
@@ -268,19 +273,13 @@ def extract_functions(text: str) -> ExtractedCode:
     )
 
 
-def _allowed_modules() -> frozenset[str]:
-    from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
-
-    return frozenset(ALLOWED_MODULES)
-
-
 def _shared_names(node: ast.stmt) -> list[str]:
     """Names a top-level line gives every function: a constant, or an allowed import."""
     if isinstance(node, ast.Import):
-        if all(a.name in _allowed_modules() for a in node.names):
+        if all(a.name in ALLOWED for a in node.names):
             return [(a.asname or a.name) for a in node.names]
     elif isinstance(node, ast.ImportFrom):
-        if node.module in _allowed_modules() and node.level == 0:
+        if node.module in ALLOWED and node.level == 0:
             return [(a.asname or a.name) for a in node.names if a.name != "*"]
     elif _constant_name(node):
         return [_constant_name(node)]
@@ -295,11 +294,7 @@ def _constant_name(node: ast.stmt) -> str:
         target, value = node.target, node.value
     else:
         return ""
-    if not isinstance(target, ast.Name):
-        return ""
-    try:
-        ast.literal_eval(value)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+    if not isinstance(target, ast.Name) or not is_literal(value):
         return ""
     return target.id
 

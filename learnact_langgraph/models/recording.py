@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import json
 import threading
+from abc import abstractmethod
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
@@ -357,15 +358,15 @@ class _Wrapper(BaseChatModel):
     def _tools_bound(self, kwargs: dict[str, Any]) -> None:
         """Called by ``bind_tools``; the recording wrapper binds its inner model there."""
 
+    @abstractmethod
     def _answer(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
         """The stored response (see :func:`response_of`) to one call.
 
-        Abstract: :class:`RecordingChatModel` calls the inner model and writes the answer
-        down, :class:`ReplayChatModel` reads it back; the base class is never used alone.
+        :class:`RecordingChatModel` calls the inner model and writes the answer down,
+        :class:`ReplayChatModel` reads it back; the base class is never used alone.
         """
-        raise NotImplementedError(f"{type(self).__name__} must define _answer")
 
     def _generate(
         self,

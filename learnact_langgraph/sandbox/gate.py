@@ -35,6 +35,7 @@ __all__ = [
     "check_actions",
     "check_code",
     "check_parsed",
+    "is_literal",
     "parse_source",
 ]
 
@@ -251,7 +252,7 @@ def _top_level_problems(stmt: ast.stmt, name: str, base: list[str] | None) -> li
         ]
     assert value is not None
     problems = []
-    if not _is_literal(value):
+    if not is_literal(value):
         problems.append(
             "a top-level constant must be a literal (a string, number, list, dict...): "
             f"compute the value inside `def {name}`"
@@ -265,7 +266,8 @@ def _top_level_problems(stmt: ast.stmt, name: str, base: list[str] | None) -> li
     return problems
 
 
-def _is_literal(node: ast.expr) -> bool:
+def is_literal(node: ast.expr) -> bool:
+    """Whether ``node`` is a literal value (what a constant or a default may be)."""
     try:
         ast.literal_eval(node)
     except Exception:  # ValueError, TypeError, SyntaxError, MemoryError, RecursionError

@@ -270,17 +270,17 @@ def test_the_learner_samples_at_its_temperature_even_when_it_is_the_agent_model(
 
 def test_the_bench_records_the_temperatures(tmp_path: Path) -> None:
     config = BenchConfig(
-        methods=["act"], domains=["gripper"], tasks="generated", tasks_per_domain=1, max_steps=1
+        methods=["act"],
+        domains=["gripper"],
+        tasks="generated",
+        tasks_per_domain=1,
+        max_steps=1,
+        learner_temperature=0.3,
     )
-    model = Tempered(respond=last)
-    from learnact_langgraph.bench import runner
-
-    agent, learner = resolve_roles(model, None, learner_temperature=config.learner_temperature)
-    assert temperature_of(learner) == 0.7
-    assert config.hashed("a", "b")["learner_temperature"] == 0.7
-    assert (
-        runner.BenchConfig(learner_temperature=0.3).hashed("a", "b")["learner_temperature"] == 0.3
-    )
+    run_bench(config, model=Tempered(respond=lambda m: "move('rooma', 'roomb')"), out=str(tmp_path))
+    [run] = ResultStore(str(tmp_path)).manifest()["runs"].values()
+    assert run["temperatures"] == {"agent": 0.0, "learner": 0.3}
+    assert run["settings"]["learner_temperature"] == 0.3
 
 
 # ----- 7. Top-level constants are kept; a set whose every call fails is not published -----
@@ -335,7 +335,6 @@ def test_a_person_may_still_approve_a_set_whose_every_call_failed() -> None:
 
 def test_generate_code_reports_no_test_calls_to_the_model() -> None:
     replies = iter([f"```python\n{CARRY_BALL}\n```", FIXED])
-    env = gripper_env()
     result, _ = generate_code(
         scripted(lambda m: next(replies)),
         "write",
@@ -344,7 +343,7 @@ def test_generate_code_reports_no_test_calls_to_the_model() -> None:
         node="create_actions",
         dry_run=_runner(),
     )
-    assert env and result.attempts == 2 and "no example calls" in result.errors[0]
+    assert result.attempts == 2 and "no example calls" in result.errors[0]
     assert result.examples
 
 
