@@ -31,7 +31,7 @@ import copy
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal, TypeVar
 
 from learnact_langgraph.errors import EnvironmentError_
@@ -118,6 +118,31 @@ class Snapshot:
     task_id: str | None
     state: Any
     bookkeeping: tuple[float, bool, int, str]
+
+
+class BadObservation(EnvironmentError_):
+    """A base action gave back something that is not an observation (``None``, a dict).
+
+    The environment's fault, never the learned code's: the sandbox reports it as an
+    ``environment_error``.
+    """
+
+
+def observation_text(call: str, value: Any) -> str:
+    """``value`` as an observation string, or :class:`BadObservation`.
+
+    The environment boundary: text is kept, bytes are decoded (UTF-8, bad bytes
+    replaced) and plain numbers or booleans written out; anything else is refused,
+    because guessing its text would hand the agent a misleading observation.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, bool | int | float):
+        return str(value)
+    what = "None" if value is None else f"a {type(value).__name__}"
+    raise BadObservation(f"base action {call} returned {what} instead of an observation string")
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -303,7 +328,8 @@ class Environment(ABC):
         """Call a base action by name: the single door learned code has to the world.
 
         Wrong names and argument counts become invalid steps, not exceptions, so the
-        agent sees them as feedback. The state never changes on an invalid step.
+        agent sees them as feedback. The state never changes on an invalid step. A base
+        action that returns no observation raises :class:`BadObservation`.
         """
         self.task  # noqa: B018 - raises a clear error before reset()
         text = format_call(name, args)
@@ -319,8 +345,10 @@ class Environment(ABC):
             )
         else:
             result = self._execute(name, args)
-        if isinstance(result, str):
-            result = self.ok(text, result)
+        if not isinstance(result, StepResult):
+            result = self.ok(text, observation_text(text, result))
+        elif not isinstance(result.observation, str):
+            result = replace(result, observation=observation_text(text, result.observation))
         self._steps += 1
         self._observation = result.observation
         return result

@@ -19,6 +19,8 @@ from typing import Any
 from learnact_langgraph.envs.base import Environment, Snapshot, format_call
 from learnact_langgraph.sandbox import gate
 from learnact_langgraph.sandbox.backend import BaseReply, Job, RawOutcome, SandboxBackend, StopCall
+from learnact_langgraph.sandbox.env_boundary import BaseActionRunner, EnvironmentFault
+from learnact_langgraph.sandbox.host_paths import scrub
 from learnact_langgraph.sandbox.subprocess_backend import SubprocessBackend
 from learnact_langgraph.sandbox.types import (
     ErrorKind,
@@ -79,6 +81,7 @@ class Sandbox:
             raise SandboxError(f"Unknown sandbox backend {backend!r}; choose one of: {known}.")
         self._sources: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._base_actions = BaseActionRunner()
 
     # ----- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> Sandbox:
@@ -89,6 +92,7 @@ class Sandbox:
 
     def close(self) -> None:
         self.backend.close()
+        self._base_actions.close()
 
     # ----- learned actions ---------------------------------------------------------------
     @property
@@ -181,46 +185,68 @@ class Sandbox:
         self, job: Job | None, started: float, direct: tuple[str, tuple[Any, ...]] | None = None
     ) -> ExecResult:
         env = self.env
-        limit = (job.limits if job and job.limits else self.limits).base_calls
+        limits = job.limits if job and job.limits else self.limits
+        deadline = started + limits.wall_time_s
         steps: list[SubStep] = []
         snap: list[Snapshot] = []
         stopped: list[str] = []
+        faults: list[EnvironmentFault] = []
         already_done = env.done
 
         def on_call(name: str, args: tuple[Any, ...]) -> BaseReply:
-            if len(steps) >= limit:
-                stopped.append(f"the call made more than {limit} base-action calls and was stopped")
+            if len(steps) >= limits.base_calls:
+                stopped.append(
+                    f"the call made more than {limits.base_calls} base-action calls and was stopped"
+                )
                 raise StopCall(stopped[0])
             if steps and steps[-1].done and not already_done:
                 raise StopCall(GOAL_REACHED_STOP)
-            if not snap:
-                snap.append(env.snapshot())
             try:
-                res = env.call(name, *args)
-                step = SubStep(name, args, res.valid, res.observation, res.error, env.done)
-            except Exception as exc:
-                step = SubStep(name, args, False, f"{type(exc).__name__}: {exc}", "exception")
+                if not snap:
+                    snap.append(self._snapshot(name, args))
+                res = self._base_actions.call(env, name, args, deadline - time.perf_counter())
+            except EnvironmentFault as fault:
+                faults.append(fault)
+                steps.append(SubStep(name, args, False, fault.message, "exception"))
+                raise StopCall(fault.message) from None
+            step = SubStep(name, args, res.valid, res.observation, res.error, env.done)
             steps.append(step)
             return BaseReply(step.observation, step.valid, env.done)
 
         with self._lock:
             if direct is not None:
-                raw = RawOutcome(True, on_call(*direct).observation)
+                try:
+                    raw = RawOutcome(True, on_call(*direct).observation)
+                except StopCall as stop:
+                    raw = RawOutcome(False, error_kind="limit", message=str(stop))
             else:
                 assert job is not None
                 raw = self.backend.execute(job, on_call)
-        if stopped and raw.ok:
+        if faults:
+            raw = RawOutcome(False, None, "environment_error", faults[0].message, "", raw.stdout)
+        elif stopped and raw.ok:
             raw = RawOutcome(False, raw.value, "limit", stopped[0], "", raw.stdout)
-        if not raw.ok and steps and steps[-1].done and not already_done:
+        elif not raw.ok and steps and steps[-1].done and not already_done:
             # The goal counts once reached: the code was stopped at its next base call.
             raw = RawOutcome(True, None, stdout=raw.stdout)
         return self._finish(raw, steps, snap, started)
+
+    def _snapshot(self, name: str, args: tuple[Any, ...]) -> Snapshot:
+        try:
+            return self.env.snapshot()
+        except BaseException as exc:
+            raise EnvironmentFault(
+                scrub(
+                    f"the environment failed: it could not take a snapshot before base action "
+                    f"{format_call(name, args)} ({type(exc).__name__}: {exc})"
+                )
+            ) from None
 
     def _finish(
         self, raw: RawOutcome, steps: list[SubStep], snap: list[Snapshot], started: float
     ) -> ExecResult:
         failed = next((i for i, s in enumerate(steps) if not s.valid), None)
-        ok, kind, message = raw.ok, raw.error_kind, raw.message
+        ok, kind, message = raw.ok, raw.error_kind, scrub(raw.message)
         if ok and failed is not None:
             bad = steps[failed]
             ok, kind = False, "invalid_action"
@@ -229,20 +255,28 @@ class Sandbox:
                 f"{len(steps)}) was not valid: {bad.observation}"
             )
         rolled_back = False
-        if not ok and snap and self.on_error == "restore":
-            self.env.restore(_keeping_progress(snap[0], self.env.progress))
-            rolled_back = True
+        # After an environment fault the state is unknown: it is always restored.
+        if not ok and snap and (self.on_error == "restore" or kind == "environment_error"):
+            try:
+                self.env.restore(_keeping_progress(snap[0], self.env.progress))
+                rolled_back = True
+            except BaseException as exc:
+                why = scrub(f"{type(exc).__name__}: {exc}")
+                kind = "environment_error"
+                message = f"{message}; restoring the environment failed too ({why})"
         substeps = tuple(steps)
+        value = scrub(raw.value) if isinstance(raw.value, str) else raw.value
+        stdout = scrub(raw.stdout)
         return ExecResult(
             ok=ok,
-            value=raw.value,
+            value=value,
             error_kind=None if ok else kind,
             message=message,
-            traceback=raw.traceback,
+            traceback=scrub(raw.traceback),
             substeps=substeps,
             duration_s=time.perf_counter() - started,
-            stdout=raw.stdout,
-            observation=_observation(ok, message, raw, substeps, self.env, rolled_back),
+            stdout=stdout,
+            observation=_observation(ok, message, value, stdout, substeps, self.env, rolled_back),
             rolled_back=rolled_back,
             failed_substep=failed,
         )
@@ -262,7 +296,8 @@ def _keeping_progress(snap: Snapshot, progress: float) -> Snapshot:
 def _observation(
     ok: bool,
     message: str,
-    raw: RawOutcome,
+    value: Any,
+    stdout: str,
     steps: tuple[SubStep, ...],
     env: Environment,
     rolled_back: bool,
@@ -275,9 +310,9 @@ def _observation(
     if ok:
         if steps:
             return steps[-1].observation
-        if raw.value is not None:
-            return str(raw.value)
-        return raw.stdout.strip() or NO_ACTION
+        if value is not None:
+            return scrub(str(value))
+        return stdout.strip() or NO_ACTION
     parts = [f"Error: {message}"]
     if rolled_back:
         parts.append(

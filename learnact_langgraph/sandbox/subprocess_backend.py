@@ -10,18 +10,11 @@ from __future__ import annotations
 
 import ast
 import itertools
-import json
 import os
-import select
-import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from learnact_langgraph import pyast
@@ -33,119 +26,26 @@ from learnact_langgraph.sandbox.backend import (
     SandboxBackend,
     StopCall,
 )
+from learnact_langgraph.sandbox.host_paths import WORKDIR_PREFIX, scrub
 from learnact_langgraph.sandbox.policy import SAFE_BUILTINS
 from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
 from learnact_langgraph.sandbox.types import ErrorKind, LearnedCodeError, Limits, SandboxError
+from learnact_langgraph.sandbox.worker_process import (
+    ProtocolError,
+    WorkerProcess,
+    WorkerTimeout,
+    kill_all,
+)
 
-WORKER = Path(__file__).with_name("worker.py")
-MAX_FRAME = 8 * 1024 * 1024
 STARTUP_TIMEOUT_S = 20.0
 NOBODY = 65534
-
-
-class _ProtocolError(Exception):
-    """The worker broke the protocol (``policy_violation``) or died (``limit``)."""
-
-    def __init__(self, message: str, kind: ErrorKind = "policy_violation") -> None:
-        super().__init__(message)
-        self.kind: ErrorKind = kind
-
-
-class _Timeout(Exception):
-    pass
-
-
-class _Process:
-    """One worker process and its framed pipes."""
-
-    def __init__(self, config: dict[str, Any], workdir: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-B", str(WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=workdir,
-            env={"MALLOC_MMAP_THRESHOLD_": "131072"},  # big blocks go back to the OS on free
-            start_new_session=True,
-            close_fds=True,
-            bufsize=0,
-        )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.wfd = self.proc.stdin.fileno()
-        self.rfd = self.proc.stdout.fileno()
-        self.poll = select.poll()
-        self.poll.register(self.rfd, select.POLLIN)
-        self.buf = bytearray()
-        self.ready = False
-        self.pending_load = False
-        self.send(config)
-
-    def send(self, message: dict[str, Any]) -> None:
-        data = json.dumps(message).encode()
-        frame = len(data).to_bytes(4, "big") + data
-        try:
-            while frame:
-                frame = frame[os.write(self.wfd, frame) :]
-        except OSError as exc:  # BrokenPipe: the worker is gone
-            msg = f"the worker stopped accepting requests ({exc})"
-            raise _ProtocolError(msg, "limit") from None
-
-    def recv(self, deadline: float) -> dict[str, Any]:
-        size = int.from_bytes(self._read(4, deadline), "big")
-        if size > MAX_FRAME:
-            raise _ProtocolError(f"the worker sent a {size}-byte frame (limit {MAX_FRAME})")
-        try:
-            message = json.loads(self._read(size, deadline))
-        except (ValueError, RecursionError) as exc:
-            raise _ProtocolError(f"the worker sent a malformed frame ({exc})") from None
-        if not isinstance(message, dict):
-            raise _ProtocolError("the worker sent a frame that is not an object")
-        return message
-
-    def _read(self, n: int, deadline: float) -> bytes:
-        while len(self.buf) < n:
-            chunk = self._read_some(deadline)
-            if not chunk:
-                raise _ProtocolError(self._death(), kind="limit")
-            self.buf.extend(chunk)
-        data = bytes(self.buf[:n])
-        del self.buf[:n]
-        return data
-
-    def _read_some(self, deadline: float) -> bytes:
-        left = deadline - time.monotonic()
-        if left <= 0 or not self.poll.poll(left * 1000.0):
-            raise _Timeout
-        return os.read(self.rfd, 1 << 16)
-
-    def _death(self) -> str:
-        try:
-            code = self.proc.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            return "the worker closed its output"
-        if code < 0:
-            name = signal.Signals(-code).name
-            if -code == signal.SIGXCPU:
-                return "the worker was stopped by the kernel for exceeding its CPU time limit"
-            return f"the worker process was killed by {name}"
-        return f"the worker process exited with status {code}"
-
-    def kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                stream.close()
-        self.proc.wait()
-
-
-def _kill_all(state: dict[str, Any]) -> None:
-    proc = state.get("proc")
-    if proc is not None:
-        proc.kill()
-    shutil.rmtree(state["workdir"], ignore_errors=True)
+#: Fresh workers tried in a row (within ``STARTUP_TIMEOUT_S``) before a call gives up
+#: with :class:`SandboxError`.
+SPAWN_ATTEMPTS = 10
+#: After the host refused a base call, the time the worker gets to end the call
+#: (it normally needs microseconds); an innocent worker is not killed for the time
+#: the host itself spent on the base action.
+ABORT_GRACE_S = 1.0
 
 
 class SubprocessBackend(SandboxBackend):
@@ -171,7 +71,8 @@ class SubprocessBackend(SandboxBackend):
         #: fresh worker before a call could run into it.
         self.cpu_lifetime_s = int(limits.cpu_time_s * 20 + 60)
         self._sources: dict[str, str] = {}
-        self._state: dict[str, Any] = {"proc": None, "workdir": tempfile.mkdtemp(prefix="la-sb-")}
+        workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX)
+        self._state: dict[str, Any] = {"proc": None, "workdir": workdir}
         self._config: dict[str, Any] = {
             "base": list(self.base_actions),
             "limits": limits.to_dict(),
@@ -181,76 +82,125 @@ class SubprocessBackend(SandboxBackend):
         }
         if drop_privileges and os.getuid() == 0:
             self._config.update(uid=NOBODY, gid=NOBODY)
-        self._finalizer = weakref.finalize(self, _kill_all, self._state)
+        self._finalizer = weakref.finalize(self, kill_all, self._state)
+        self._closed = False
         self.restarts = 0
         self._spawn()
 
+    @property
+    def pid(self) -> int | None:
+        """The process id of the current worker (``None`` between workers)."""
+        proc: WorkerProcess | None = self._state["proc"]
+        return None if proc is None else proc.pid
+
     # ----- worker lifecycle -----------------------------------------------------------
     def _spawn(self) -> None:
-        proc = _Process(self._config, self._state["workdir"])
+        """Start a worker without waiting for it; it loads the last set that loaded."""
+        proc = WorkerProcess(self._config, self._state["workdir"])
         self._state["proc"] = proc
         if self.cpu is not None:
             try:
-                os.sched_setaffinity(proc.proc.pid, {self.cpu})
+                os.sched_setaffinity(proc.pid, {self.cpu})
             except OSError:
                 self.cpu = None
         if self._sources:
-            proc.send({"op": "load", "sources": self._sources})
+            try:
+                proc.send({"op": "load", "sources": self._sources})
+            except ProtocolError:  # died at once: the handshake notices and retries
+                pass
             proc.pending_load = True
 
     def _respawn(self) -> None:
-        old = self._state["proc"]
+        """Replace the worker now so the next call does not wait for one to start.
+
+        If the kernel refuses a new process, the next call tries again.
+        """
+        self._discard()
+        self.restarts += 1
+        try:
+            self._spawn()
+        except OSError:
+            self._state["proc"] = None
+
+    def _discard(self) -> None:
+        old: WorkerProcess | None = self._state["proc"]
+        self._state["proc"] = None
         if old is not None:
             old.kill()
-        self.restarts += 1
-        self._spawn()
 
-    def _ready(self) -> _Process:
-        proc: _Process | None = self._state["proc"]
-        if proc is None:
+    def _ready(self) -> WorkerProcess:
+        """A started worker holding the loaded actions, replacing a dead one.
+
+        A worker can die at any moment (killed from outside, out of memory, the
+        kernel's CPU cap); the call that finds it dead starts another, up to
+        ``SPAWN_ATTEMPTS`` in a row within ``STARTUP_TIMEOUT_S``, and only then gives
+        up for this call (an interpreter that cannot run the worker fails fast).
+        """
+        if self._closed:
             raise SandboxError("This sandbox is closed; create a new Sandbox to run code.")
-        if proc.ready and proc.proc.poll() is None:
+        proc: WorkerProcess | None = self._state["proc"]
+        if proc is not None and proc.ready and proc.alive():
             return proc
-        if proc.ready:  # died while idle (for example after a memory limit): start afresh
-            self._respawn()
-            proc = self._state["proc"]
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        try:
-            hello = proc.recv(deadline)
-            if hello.get("op") != "ready":
-                raise _ProtocolError(f"unexpected first frame {hello.get('op')!r}")
-            if proc.pending_load:
-                self._expect_loaded(proc, deadline)
-        except (_ProtocolError, _Timeout) as exc:
-            proc.kill()
-            self._state["proc"] = None
-            raise SandboxError(
-                f"The sandbox worker did not start ({exc or 'timeout'}); check that "
-                f"{sys.executable} can run {WORKER}."
-            ) from None
-        proc.ready = True
-        return proc
+        why, attempts = "no answer", 0
+        while attempts < SPAWN_ATTEMPTS and time.monotonic() < deadline:
+            attempts += 1
+            proc = self._state["proc"]
+            if proc is None or proc.ready:  # none, or one that died while idle
+                self._respawn()
+                proc = self._state["proc"]
+                if proc is None:
+                    why = "the system refused to start a process"
+                    continue
+            try:
+                self._handshake(proc, deadline)
+            except (ProtocolError, WorkerTimeout) as exc:
+                why = str(exc) or f"no answer within {STARTUP_TIMEOUT_S:g} s"
+                self._discard()
+                continue
+            proc.ready = True
+            return proc
+        raise SandboxError(
+            f"The sandbox worker failed to start {attempts} times in a row (last: "
+            f"{scrub(why)}); check that this Python interpreter can run the sandbox's worker.py."
+        )
 
-    def _expect_loaded(self, proc: _Process, deadline: float) -> None:
-        reply = proc.recv(deadline)
-        if reply.get("op") != "loaded" or not reply.get("ok"):
-            raise _ProtocolError(str(reply.get("message", "learned actions failed to load")))
+    def _handshake(self, proc: WorkerProcess, deadline: float) -> None:
+        hello = proc.recv(deadline)
+        if hello.get("op") != "ready":
+            raise ProtocolError(f"unexpected first frame {hello.get('op')!r}")
+        if proc.pending_load:
+            reply = proc.recv(deadline)
+            if reply.get("op") != "loaded" or not reply.get("ok"):
+                why = str(reply.get("message", "learned actions failed to load"))
+                raise ProtocolError(why)
 
     # ----- interface ---------------------------------------------------------------------
     def load(self, sources: Mapping[str, str]) -> None:
-        """Send the new set; if the worker cannot compile it, it keeps the old one."""
+        """Send the new set; if the worker cannot compile it, it keeps the old one.
+
+        If the worker dies (or hangs) while loading, it is replaced by one holding the
+        set loaded before and :class:`LearnedCodeError` blames the new set: code that
+        stopped a worker is never sent to a worker again.
+        """
         proc = self._ready()
         new = dict(sources)
         try:
             proc.send({"op": "load", "sources": new})
             reply = proc.recv(time.monotonic() + STARTUP_TIMEOUT_S)
             if reply.get("op") != "loaded":
-                raise _ProtocolError(f"unexpected frame {reply.get('op')!r} while loading")
-        except (_ProtocolError, _Timeout) as exc:
+                raise ProtocolError(f"unexpected frame {reply.get('op')!r} while loading")
+        except (ProtocolError, WorkerTimeout) as exc:
             self._respawn()
-            raise SandboxError(f"Loading learned actions failed in the worker: {exc}") from None
+            why = str(exc) or f"no answer within {STARTUP_TIMEOUT_S:g} s"
+            message = (
+                f"Loading these learned actions stopped the sandbox worker "
+                f"({scrub(why, [self._state['workdir']])}); the actions loaded before "
+                "are still loaded."
+            )
+            raise LearnedCodeError(message, [message]) from None
         if not reply.get("ok"):
-            why = str(reply.get("message", "the learned actions failed to compile"))
+            why = scrub(str(reply.get("message", "the learned actions failed to compile")))
             raise LearnedCodeError(f"The worker could not load the learned actions: {why}.", [why])
         self._sources = new
 
@@ -277,7 +227,7 @@ class SubprocessBackend(SandboxBackend):
             return None
         return previous
 
-    def _execute(self, proc: _Process, job: Job, on_call: OnCall) -> RawOutcome:
+    def _execute(self, proc: WorkerProcess, job: Job, on_call: OnCall) -> RawOutcome:
         limits = job.limits or self.limits
         request: dict[str, Any] = {"op": "run", "limits": limits.to_dict()}
         if job.call is not None:
@@ -299,13 +249,15 @@ class SubprocessBackend(SandboxBackend):
                         limits.cpu_time_s + 2
                     ):
                         self._respawn()
-                    return _outcome(message, stopped)
+                    return _outcome(message, stopped, self._state["workdir"])
                 if op != "call":
-                    raise _ProtocolError(f"unexpected frame {op!r} during a call")
+                    raise ProtocolError(f"unexpected frame {op!r} during a call")
                 reply, stop = self._answer(message, on_call, stopped)
+                if stop is not None:
+                    deadline = max(deadline, time.monotonic() + ABORT_GRACE_S)
                 stopped = stopped or stop
                 proc.send(reply)
-        except _Timeout:
+        except WorkerTimeout:
             self._respawn()
             return RawOutcome(
                 False,
@@ -313,16 +265,19 @@ class SubprocessBackend(SandboxBackend):
                 message=f"the call ran past its wall-time limit of {limits.wall_time_s} s "
                 "and was stopped",
             )
-        except _ProtocolError as exc:
+        except ProtocolError as exc:
             self._respawn()
             return _death_outcome(exc, stopped)
+        except BaseException:  # interrupted (Ctrl-C) mid-call: never leave a busy worker
+            self._discard()
+            raise
 
     def _answer(
         self, message: dict[str, Any], on_call: OnCall, stopped: str | None
     ) -> tuple[dict[str, Any], str | None]:
         name, args, seq = message.get("name"), message.get("args"), message.get("seq")
         if name not in self.base_actions or not isinstance(args, list):
-            raise _ProtocolError(f"the worker asked for an unknown base action {name!r}")
+            raise ProtocolError(f"the worker asked for an unknown base action {name!r}")
         if stopped is not None:
             return {"op": "abort", "seq": seq, "message": stopped}, None
         try:
@@ -338,6 +293,8 @@ class SubprocessBackend(SandboxBackend):
         }, None
 
     def close(self) -> None:
+        """End the worker for good: later calls raise :class:`SandboxError`."""
+        self._closed = True
         self._finalizer()
         self._state["proc"] = None
 
@@ -383,13 +340,13 @@ _WORKER_KINDS: dict[str, ErrorKind] = {
 }
 
 
-def _outcome(message: dict[str, Any], stopped: str | None) -> RawOutcome:
+def _outcome(message: dict[str, Any], stopped: str | None, workdir: str) -> RawOutcome:
     value = message.get("value")
     if message.get("value_repr") is not None:
         value = str(message["value_repr"])
     ok = message.get("ok") is True
     kind: ErrorKind | None = _WORKER_KINDS.get(str(message.get("error_kind")))
-    text = str(message.get("message", ""))
+    text = scrub(str(message.get("message", "")), [workdir])
     if stopped is not None and (ok or kind != "limit"):
         ok, kind, text = False, "limit", stopped
     if not ok and kind is None:
@@ -399,12 +356,12 @@ def _outcome(message: dict[str, Any], stopped: str | None) -> RawOutcome:
         value=value,
         error_kind=None if ok else kind,
         message=text,
-        traceback=str(message.get("traceback", "")),
-        stdout=str(message.get("stdout", "")),
+        traceback=scrub(str(message.get("traceback", "")), [workdir]),
+        stdout=scrub(str(message.get("stdout", "")), [workdir]),
     )
 
 
-def _death_outcome(exc: _ProtocolError, stopped: str | None) -> RawOutcome:
+def _death_outcome(exc: ProtocolError, stopped: str | None) -> RawOutcome:
     if stopped is not None:
         return RawOutcome(False, error_kind="limit", message=stopped)
     if exc.kind == "policy_violation":

@@ -11,7 +11,14 @@ from typing import Any, Literal
 
 from learnact_langgraph.errors import LearnActError
 
-ErrorKind = Literal["python_exception", "invalid_action", "policy_violation", "timeout", "limit"]
+ErrorKind = Literal[
+    "python_exception",
+    "invalid_action",
+    "policy_violation",
+    "timeout",
+    "limit",
+    "environment_error",
+]
 OnError = Literal["restore", "keep"]
 #: The choices of :data:`OnError`, for settings checks and command-line options.
 ON_ERROR_CHOICES: tuple[str, ...] = ("restore", "keep")
