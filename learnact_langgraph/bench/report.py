@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from learnact_langgraph.bench import metrics, plots
 from learnact_langgraph.bench.methods import LABELS, METHODS
 from learnact_langgraph.bench.runner import ROBOTIC_PLANNING
-from learnact_langgraph.bench.store import BenchError, ResultStore
+from learnact_langgraph.bench.store import EPISODES, BenchError, ResultStore
 
 PLOTS = {
     "success": "success_per_task.png",
@@ -35,6 +37,8 @@ class ReportData:
     include_train: bool
     note: str = ""
     plots: dict[str, str] = field(default_factory=dict)
+    #: Lines of the results files that could not be read (see ``ResultStore.problems``).
+    problems: list[str] = field(default_factory=list)
 
 
 def load_report(
@@ -48,8 +52,11 @@ def load_report(
         raise BenchError(f"No bench run with settings hash {shash!r} in {results_dir}.")
     episodes = [e for e in store.episodes(shash) if include_train or e.get("split") != "train"]
     if not episodes:
+        unread = len(store.problems())
         raise BenchError(
-            f"The bench in {results_dir} has no finished test episodes yet: run the bench first."
+            f"The bench in {results_dir} has no finished test episodes yet"
+            + (f" ({unread} line(s) of {EPISODES} could not be read)" if unread else "")
+            + ": run the bench first."
         )
     artifacts = store.artifacts(shash)
     present = {e["method"] for e in episodes}
@@ -65,7 +72,25 @@ def load_report(
         costs=metrics.costs(episodes, artifacts),
         curves={m: c for m in METHODS if (c := metrics.learning_curves(artifacts).get(m))},
         include_train=include_train,
+        problems=[str(p) for p in store.problems()],
     )
+
+
+def problems_warning(problems: list[str]) -> list[str]:
+    """The warning a report opens with when records were left out, one line per problem.
+
+    Excerpts are escaped for rich markup (``\\[`` reads as ``[`` in Markdown too), since
+    ``learnact report`` prints the report through rich.
+    """
+    if not problems:
+        return []
+    out = [
+        f"> **Warning:** {len(problems)} line(s) of the results could not be read, so "
+        "their records are left out of every number below:",
+        ">",
+    ]
+    out += [f"> - {escape(p)}" for p in problems]
+    return [*out, ""]
 
 
 def _pct(cell: metrics.Cell | None, key: str) -> str:
@@ -117,7 +142,7 @@ def render_markdown(data: ReportData) -> str:
     models = run.get("models", {})
     repeats = max((c.repeats for c in data.cells.values()), default=0)
     split = "test and training tasks" if data.include_train else "test tasks only"
-    out = ["# LearnAct bench report", ""]
+    out = ["# LearnAct bench report", "", *problems_warning(data.problems)]
     if data.note:
         out += [f"> {data.note}", ""]
     out += [

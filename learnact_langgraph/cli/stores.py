@@ -8,32 +8,43 @@ of three modes:
 * ``read`` (``library ls``, ``eval --store``): SQLite is opened with ``mode=ro``;
   PostgreSQL gets no ``setup()`` (a read-only session is not possible: the store's
   reads refresh TTLs with an ``UPDATE``); nothing is created or migrated, no ``.lock``
-  file is made, and a missing store or library says so;
+  file is made (a WAL-mode file gets SQLite's own ``-wal``/``-shm`` beside it, which
+  reading while others write needs; in a folder nobody can write to it is read as an
+  immutable file instead), and a missing store or library says so;
 * ``write`` (``library rollback``): the store and the library must already exist;
 * ``create`` (``learn``, ``library import``): the store may be new; if the command
   then fails, the files and folders it created are removed again.
 
-Every problem (a folder, a JSON manifest, a damaged file, an unrelated SQLite
-database, an unreachable PostgreSQL server) becomes one :class:`StoreError` sentence
-that names the store (a URL with its password hidden) and says what to do.
+Many processes may share one SQLite file (parallel ``learn`` runs, ``library ls``
+while they publish). A file opened to write is switched to WAL mode, so readers and
+the writer do not block each other; ``setup()`` runs under the file's ``flock``, so two
+processes never migrate a new file at once; and every statement waits out a busy
+file (see :mod:`learnact_langgraph.sqlite_retry`) before the command gives up.
+
+Every problem (a folder, a JSON manifest, a damaged file, a file kept busy too long,
+an unrelated SQLite database, an unreachable PostgreSQL server) becomes one
+:class:`StoreError` sentence that names the store (a URL with its password hidden)
+and says what to do.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from langgraph.store.base import BaseStore
 from platformdirs import user_data_dir
 
+from learnact_langgraph import sqlite_retry
 from learnact_langgraph.errors import LibraryError
 from learnact_langgraph.library import ActionLibrary, parse_prefix
-from learnact_langgraph.library_locks import ReadOnlyLocker
+from learnact_langgraph.library_locks import FileLocker, ReadOnlyLocker
+from learnact_langgraph.sqlite_retry import RetryingSqliteStore, enable_wal, is_busy, retry_busy
 
 __all__ = [
     "Mode",
@@ -53,6 +64,10 @@ STORE_ENV_VAR = "LEARNACT_LIBRARY"
 CONNECT_TIMEOUT = 10
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _SIDE_FILES = ("-journal", "-wal", "-shm", ".lock")
+#: The ``flock`` key that serialises ``setup()`` of one SQLite file across processes.
+SETUP_LOCK_KEY = "learnact-store-setup"
+_SETUP_TABLES = frozenset({"store_migrations", "vector_migrations"})
+T = TypeVar("T")
 
 
 class StoreError(LibraryError):
@@ -147,11 +162,31 @@ def _damaged(path: Path, exc: BaseException | str) -> StoreError:
     )
 
 
+def _busy(path: Path) -> StoreError:
+    return StoreError(
+        f"The library file {path} stayed locked by another process for "
+        f"{sqlite_retry.BUSY_BUDGET_S:.0f} s; wait for the other learnact command using it "
+        "to finish, then run this one again."
+    )
+
+
+def _waiting(path: Path, work: Callable[[], T]) -> T:
+    """``work()`` retried while the file is busy; a busy file that stays so is one sentence."""
+    try:
+        return retry_busy(work)
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            raise _busy(path) from exc
+        raise
+
+
 def _tables(conn: sqlite3.Connection, path: Path) -> set[str]:
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         check = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
     except sqlite3.DatabaseError as exc:
+        if is_busy(exc):
+            raise
         raise _damaged(path, exc) from exc
     if check != ["ok"]:
         raise _damaged(path, "; ".join(str(c) for c in check[:2]))
@@ -161,35 +196,55 @@ def _tables(conn: sqlite3.Connection, path: Path) -> set[str]:
 def _migration(conn: sqlite3.Connection) -> int:
     try:
         row = conn.execute("SELECT max(v) FROM store_migrations").fetchone()
-    except sqlite3.DatabaseError:
+    except sqlite3.DatabaseError as exc:
+        if is_busy(exc):
+            raise
         return -1
     return -1 if row is None or row[0] is None else int(row[0])
 
 
+def _is_store(conn: sqlite3.Connection, path: Path) -> bool:
+    """Whether the file holds a store (else it is empty, or another process is creating one).
+
+    A file with only the migration tables is a store that ``setup()`` is creating right
+    now in another process, not someone else's database.
+    """
+    tables = _waiting(path, lambda: _tables(conn, path))
+    if "store" in tables:
+        return True
+    if tables - _SETUP_TABLES:
+        raise StoreError(
+            f"{path} is a SQLite database but not an action library (it has no "
+            "LangGraph store table); pass the file `learnact learn` wrote."
+        )
+    return False
+
+
 def _sqlite_store(conn: sqlite3.Connection, path: Path, mode: Mode) -> BaseStore:
-    """A ``SqliteStore`` on ``conn`` once the file is known to be (or become) a store."""
+    """A ``SqliteStore`` on ``conn`` once the file is known to be (or become) a store.
+
+    Writers check and set up the file under its ``flock``, so of several processes
+    creating one library exactly one creates the tables and the others find them.
+    """
     from langgraph.store.sqlite import SqliteStore
 
-    tables = _tables(conn, path)
-    if "store" not in tables:
-        if tables:
-            raise StoreError(
-                f"{path} is a SQLite database but not an action library (it has no "
-                "LangGraph store table); pass the file `learnact learn` wrote."
-            )
-        if mode != "create":
-            raise _missing(str(path))
-    store = SqliteStore(conn)
+    store = RetryingSqliteStore(conn)
     if mode == "read":
-        if _migration(conn) < len(SqliteStore.MIGRATIONS) - 1:
+        if not _is_store(conn, path):
+            raise _missing(str(path))
+        if _waiting(path, lambda: _migration(conn)) < len(SqliteStore.MIGRATIONS) - 1:
             raise StoreError(
                 f"{path} uses an older LangGraph store layout; open it once with a command "
                 "that writes to it (learn or import) to upgrade it."
             )
         store.is_setup = True  # setup() would create and migrate tables
-    else:
+        return store
+    if not _is_store(conn, path) and mode != "create":
+        raise _missing(str(path))
+    with FileLocker(path).hold(SETUP_LOCK_KEY):
         try:
-            store.setup()
+            _waiting(path, lambda: enable_wal(conn))
+            _waiting(path, store.setup)
         except sqlite3.DatabaseError as exc:
             raise _damaged(path, exc) from exc
     return store
@@ -218,13 +273,38 @@ class _Created:
                 break
 
 
+def _nobody_can_write(path: Path) -> bool:
+    """Whether the file's folder is read-only to us and no journal or WAL exists there.
+
+    A WAL-mode file can then not be read normally (SQLite would have to create its
+    ``-shm``), and no writer can change the file either, since every write first
+    creates a journal or WAL beside it; so it is read as an immutable file.
+    """
+    if os.access(path.absolute().parent, os.W_OK):
+        return False
+    return not any(os.path.lexists(f"{path}{s}") for s in ("-journal", "-wal", "-shm"))
+
+
 def _connect(path: Path, mode: Mode) -> sqlite3.Connection:
     try:
         if mode == "read":
             uri = f"file:{quote(str(path.absolute()))}?mode=ro"
-            return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            if _nobody_can_write(path):
+                uri += "&immutable=1"
+            return sqlite3.connect(
+                uri,
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,
+                timeout=sqlite_retry.BUSY_TIMEOUT_S,
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
-        return sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        return sqlite3.connect(
+            str(path),
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=sqlite_retry.BUSY_TIMEOUT_S,
+        )
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(
             f"Cannot open {path} ({_reason(exc)}); check the path and its permissions."
@@ -243,7 +323,7 @@ def _open_sqlite(path: Path, mode: Mode) -> Iterator[BaseStore]:
             try:
                 yield store
             except sqlite3.Error as exc:
-                raise _damaged(path, exc) from exc
+                raise (_busy(path) if is_busy(exc) else _damaged(path, exc)) from exc
             ok = True
         finally:
             conn.close()
