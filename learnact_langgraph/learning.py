@@ -13,16 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.runnables import Runnable
 
 from learnact_langgraph import prompts, pyast
 from learnact_langgraph.code_checks import PolicyCheck, check_functions, salvage
 from learnact_langgraph.dry_run import DryRunner, keep_what_runs
 from learnact_langgraph.envs.base import Environment
 from learnact_langgraph.episode import SimpleAction, Step, environment_prefix
-from learnact_langgraph.models import Usage, invoke_reply, invoke_text
+from learnact_langgraph.models import ChatModel, Usage, invoke_reply, invoke_text
 from learnact_langgraph.parsing import ExtractedCode, extract_functions, parse_revision
 from learnact_langgraph.scoring import Failure
 from learnact_langgraph.usage_examples import shows_any
@@ -115,7 +113,7 @@ def _fence_closed(text: str) -> bool:
 
 
 def generate_code(
-    model: BaseChatModel | Runnable[Any, Any],
+    model: ChatModel,
     prompt: str,
     *,
     known: set[str],
@@ -146,7 +144,7 @@ def generate_code(
     dropped: list[str] = []
     replies: list[ExtractedCode] = []
     for attempt in range(1, max_attempts + 1):
-        reply = invoke_reply(model, messages, usage=usage, node=node)  # type: ignore[arg-type]
+        reply = invoke_reply(model, messages, usage=usage, node=node)
         text = reply.text
         if accept_without_code and accept_without_code(text):
             return CodeResult({}, attempt, errors=errors), text
@@ -203,7 +201,7 @@ def generate_code(
 
 
 def describe(
-    model: BaseChatModel | Runnable[Any, Any],
+    model: ChatModel,
     prefix: str,
     name: str,
     source: str,
@@ -215,7 +213,7 @@ def describe(
     if doc:
         return doc
     text = invoke_text(
-        model,  # type: ignore[arg-type]
+        model,
         prompts.DESCRIBE_ACTION.format(prefix=prefix, source=source, name=name),
         usage=usage,
         node="describe",
@@ -223,7 +221,7 @@ def describe(
     return " ".join(text.split())
 
 
-def with_seed(model: BaseChatModel, seed: int | None) -> BaseChatModel | Runnable[Any, Any]:
+def with_seed(model: ChatModel, seed: int | None) -> ChatModel:
     """Bind a sampling seed where the model takes one (the seed is recorded either way)."""
     wrapped = getattr(model, "learnact_model_id", None) is not None  # recording or replay
     if seed is not None and (wrapped or "seed" in getattr(type(model), "model_fields", {})):
@@ -237,7 +235,7 @@ def _drop_reason(result: CodeResult) -> str:
 
 
 def create_candidate(
-    model: BaseChatModel,
+    model: ChatModel,
     env: Environment,
     *,
     candidate_id: str,
@@ -306,7 +304,7 @@ def _repairs(result: CodeResult) -> dict[str, Any]:
 
 
 def revise_candidate(
-    model: BaseChatModel,
+    model: ChatModel,
     env: Environment,
     best: Candidate,
     failure: Failure,

@@ -247,7 +247,7 @@ def create_tool_agent(
     text = instruction if instruction is not None else getattr(env, "instruction", "")
     chat = resolve_model(model) if isinstance(model, str) or model is None else model
     return create_agent(
-        chat,
+        chat,  # type: ignore[arg-type]
         tools=[*library.as_tools(session), *extra_tools],
         system_prompt=prompts.TOOL_AGENT_SYSTEM.format(instruction=text),
         **kwargs,

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
@@ -47,7 +47,7 @@ from learnact_langgraph.episode import (
 )
 from learnact_langgraph.graphs.learner_state import merge_usage
 from learnact_langgraph.graphs.sessions import examples_for, make_env, open_session, training_tasks
-from learnact_langgraph.models import Usage, invoke_text, resolve_model
+from learnact_langgraph.models import ChatModel, Usage, invoke_text, resolve_model
 from learnact_langgraph.parsing import extract_code_blocks
 from learnact_langgraph.sandbox import Limits, Sandbox
 from learnact_langgraph.sandbox.types import ON_ERROR_CHOICES, OnError
@@ -84,18 +84,18 @@ class BaselineContext:
         require_at_least("BaselineContext", "max_reflections", self.max_reflections, 1)
 
 
-def _model(ctx: BaselineContext) -> BaseChatModel:
-    if isinstance(ctx.model, BaseChatModel):
+def _model(ctx: BaselineContext) -> ChatModel:
+    if isinstance(ctx.model, Runnable):
         return ctx.model
     return resolve_model(ctx.model, temperature=0)
 
 
-def _reflection_model(ctx: BaselineContext) -> BaseChatModel:
+def _reflection_model(ctx: BaselineContext) -> ChatModel:
     """Who writes the reflections: the learner model when one is set (as in the paper,
     where the stronger learner writes them), else the acting model."""
     if ctx.reflection_model is None:
         return _model(ctx)
-    if isinstance(ctx.reflection_model, BaseChatModel):
+    if isinstance(ctx.reflection_model, Runnable):
         return ctx.reflection_model
     return resolve_model(ctx.reflection_model, role="learner", temperature=0)
 

@@ -1,9 +1,11 @@
 """Chat models: naming and settings (:mod:`.specs`), and calls with usage (:mod:`.usage`)."""
 
+from learnact_langgraph.models.retry import RetryPolicy, TransientModelError
 from learnact_langgraph.models.specs import (
     LOCAL,
     MODEL_ENV_VAR,
     SCRIPTED,
+    ChatModel,
     ModelError,
     ModelSettings,
     at_temperature,
@@ -17,6 +19,9 @@ from learnact_langgraph.models.usage import Reply, Usage, invoke_reply, invoke_t
 
 __all__ = [
     "LOCAL",
+    "ChatModel",
+    "RetryPolicy",
+    "TransientModelError",
     "MODEL_ENV_VAR",
     "SCRIPTED",
     "ModelError",

@@ -237,7 +237,7 @@ class Recording:
             )
         return cls(source, "replay", records)
 
-    def wrap(self, model: BaseChatModel | None, role: str) -> BaseChatModel:
+    def wrap(self, model: Runnable[Any, Any] | None, role: str) -> BaseChatModel:
         """The model a role should use: the real one, recorded, or the recording, played."""
         if self.mode == "replay":
             return ReplayChatModel(recording=self, role=role, recorded_model=self.model_for(role))
@@ -383,7 +383,7 @@ class _Wrapper(BaseChatModel):
 class RecordingChatModel(_Wrapper):
     """Calls ``inner`` and writes each call down."""
 
-    inner: BaseChatModel
+    inner: Runnable[Any, Any]
 
     @property
     def learnact_model_id(self) -> str:
@@ -409,6 +409,8 @@ class RecordingChatModel(_Wrapper):
         options = kwargs.pop("tool_options", None) or {}
         if tools is None:
             return self.inner
+        if not isinstance(self.inner, BaseChatModel):
+            return self.inner.bind(tools=tools, **({"tool_choice": choice} if choice else {}))
         return self.inner.bind_tools(
             tools, **({"tool_choice": choice} if choice else {}), **options
         )

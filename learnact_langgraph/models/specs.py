@@ -3,7 +3,8 @@
 A model is named by an ``init_chat_model`` string (``"openai:gpt-4o-mini"``), an
 OpenAI-compatible endpoint (``"openai:qwen@http://127.0.0.1:8767/v1"``), ``"local"``
 (the model server of ``learnact local-model serve``), ``"scripted"`` (the offline
-stand-in of :mod:`learnact_langgraph.testing`), or given as any ``BaseChatModel``.
+stand-in of :mod:`learnact_langgraph.testing`), or given as any chat model
+(a ``BaseChatModel``, or a ``Runnable`` such as ``model.with_retry()``).
 
 :class:`ModelSettings` carries the per-call output cap, timeout and base URL. The cap
 is sent the way each server honours it: OpenAI's own endpoint reads
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable, RunnableBinding
 
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.validation import SettingError
@@ -31,6 +33,9 @@ LOCAL = "local"
 #: does not.
 LOCAL_MAX_TOKENS = {"learner": 640, "agent": 160}
 LOCAL_TIMEOUT = 600.0
+#: What the package takes as a model: a chat model, or any ``Runnable`` that answers a
+#: list of messages with a message (``model.with_retry()``, ``model.with_config(...)``).
+ChatModel = BaseChatModel | Runnable[Any, Any]
 
 
 class ModelError(LearnActError):
@@ -76,18 +81,25 @@ def split_spec(spec: str) -> tuple[str, str | None]:
 
 
 def resolve_model(
-    spec: str | BaseChatModel | None,
+    spec: str | ChatModel | None,
     *,
     settings: ModelSettings | None = None,
     role: str = "agent",
     **kwargs: Any,
-) -> BaseChatModel:
+) -> ChatModel:
     """A chat model from a name (or ``$LEARNACT_MODEL``), or ``spec`` itself if it is one.
 
-    ``role`` ("learner" or "agent") only picks the local model's default output cap.
+    ``spec`` may be any ``Runnable`` chat model, wrappers such as ``.with_retry()``
+    included. ``role`` ("learner" or "agent") only picks the local model's default
+    output cap.
     """
-    if isinstance(spec, BaseChatModel):
+    if isinstance(spec, Runnable):
         return spec
+    if spec is not None and not isinstance(spec, str):
+        raise ModelError(
+            f"A model must be an init_chat_model string or a chat model (a LangChain "
+            f"Runnable), not {type(spec).__name__}."
+        )
     spec = spec or os.environ.get(MODEL_ENV_VAR)
     if not spec:
         raise ModelError(
@@ -183,6 +195,9 @@ def model_id(model: Any) -> str:
     own = getattr(model, "learnact_model_id", None)
     if isinstance(own, str) and own:
         return own
+    inner = _bound(model)
+    if inner is not None:
+        return model_id(inner)
     name = ""
     for attr in ("model_name", "model", "model_id", "deployment_name"):
         value = getattr(model, attr, None)
@@ -197,14 +212,21 @@ def model_id(model: Any) -> str:
     return ident
 
 
+def _bound(model: Any) -> Any:
+    """The model inside a ``RunnableBinding`` (``with_retry``, ``bind``, ``with_config``)."""
+    if isinstance(model, RunnableBinding) and isinstance(model.bound, Runnable):
+        return model.bound
+    return None
+
+
 def resolve_roles(
-    agent: str | BaseChatModel | None,
-    learner: str | BaseChatModel | None = None,
+    agent: str | ChatModel | None,
+    learner: str | ChatModel | None = None,
     *,
     settings: ModelSettings | None = None,
     learner_temperature: float = 0.7,
     recording: Any = None,
-) -> tuple[BaseChatModel, BaseChatModel]:
+) -> tuple[ChatModel, ChatModel]:
     """The acting and learning models; the learner defaults to the agent's name.
 
     The agent acts greedily (temperature 0) and the learner samples. A ``recording``
@@ -214,7 +236,7 @@ def resolve_roles(
     if recording is not None and recording.mode == "replay":
         return recording.wrap(None, "agent"), recording.wrap(None, "learner")
     agent_chat = resolve_model(agent, settings=settings, role="agent", temperature=0)
-    if learner is None and isinstance(agent, BaseChatModel):
+    if learner is None and isinstance(agent, Runnable):
         learner_chat = at_temperature(agent_chat, learner_temperature)
     else:
         learner_chat = resolve_model(
@@ -228,25 +250,35 @@ def resolve_roles(
     return agent_chat, learner_chat
 
 
-def at_temperature(model: BaseChatModel, temperature: float) -> BaseChatModel:
+def at_temperature(model: ChatModel, temperature: float) -> ChatModel:
     """``model`` sampling at ``temperature`` (a copy), where the model has that setting.
 
     The learner samples K candidates; at temperature 0 they differ only by seed, so
     whichever model learns (its own, or the agent's) samples at the learner temperature.
     Recording wrappers pass it to the model they record; a replay has none to set.
+    Wrappers (``with_retry``, ``bind``) keep wrapping the model at its new temperature.
     """
+    inner = _bound(model)
+    if inner is not None:
+        changed = at_temperature(inner, temperature)
+        if changed is inner:
+            return model
+        return model.model_copy(update={"bound": changed})  # type: ignore[union-attr]
     fields = getattr(type(model), "model_fields", {})
-    if "inner" in fields and isinstance(getattr(model, "inner", None), BaseChatModel):
-        return model.model_copy(update={"inner": at_temperature(model.inner, temperature)})  # type: ignore[attr-defined]
+    if "inner" in fields and isinstance(getattr(model, "inner", None), Runnable):
+        changed = at_temperature(model.inner, temperature)  # type: ignore[union-attr]
+        if changed is model.inner:  # type: ignore[union-attr]
+            return model
+        return model.model_copy(update={"inner": changed})  # type: ignore[union-attr]
     if "temperature" in fields and getattr(model, "temperature", None) != temperature:
-        return model.model_copy(update={"temperature": temperature})
+        return model.model_copy(update={"temperature": temperature})  # type: ignore[union-attr]
     return model
 
 
 def temperature_of(model: Any) -> float | None:
     """The sampling temperature a model object is set to, for manifests (None: unknown)."""
-    inner = getattr(model, "inner", None)
-    if isinstance(inner, BaseChatModel):
+    inner = getattr(model, "inner", None) or _bound(model)
+    if isinstance(inner, Runnable):
         return temperature_of(inner)
     value = getattr(model, "temperature", None)
     return float(value) if isinstance(value, int | float) else None

@@ -13,26 +13,38 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableBinding
 
 from learnact_langgraph.errors import LearnActError
-from learnact_langgraph.models.specs import ModelError
+from learnact_langgraph.models import retry
+from learnact_langgraph.models.retry import RetryPolicy, classify, fatal_hint
+from learnact_langgraph.models.specs import ChatModel, ModelError
 
 
 @dataclass
 class Usage:
-    """LLM calls, tokens and wall time, per node and in total."""
+    """LLM calls, tokens and wall time, per node and in total.
+
+    ``calls`` counts answered calls; ``retries`` counts attempts that failed (a rate
+    limit, a timeout) and were asked again, or that ended the call, so every request
+    sent is in one of the two.
+    """
 
     calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0
+    retries: int = 0
     by_node: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def add(self, node: str, calls: int, tin: int, tout: int, seconds: float) -> None:
+    def add(
+        self, node: str, calls: int, tin: int, tout: int, seconds: float, retries: int = 0
+    ) -> None:
         self.calls += calls
         self.input_tokens += tin
         self.output_tokens += tout
         self.seconds += seconds
+        self.retries += retries
         slot = self.by_node.setdefault(
             node, {"calls": 0, "input_tokens": 0, "output_tokens": 0, "seconds": 0.0}
         )
@@ -40,6 +52,8 @@ class Usage:
         slot["input_tokens"] += tin
         slot["output_tokens"] += tout
         slot["seconds"] += seconds
+        if retries:
+            slot["retries"] = slot.get("retries", 0) + retries
 
     def merge(self, other: Usage | dict[str, Any]) -> None:
         data = other if isinstance(other, dict) else other.to_dict()
@@ -50,6 +64,7 @@ class Usage:
                 int(slot["input_tokens"]),
                 int(slot["output_tokens"]),
                 float(slot["seconds"]),
+                int(slot.get("retries", 0)),
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,6 +73,7 @@ class Usage:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "seconds": round(self.seconds, 6),
+            "retries": self.retries,
             "by_node": {k: dict(v) for k, v in sorted(self.by_node.items())},
         }
 
@@ -102,25 +118,89 @@ def _content_text(reply: Any) -> str:
     return str(text)
 
 
+def _brief(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
+def _takes_stop(model: Any) -> bool:
+    """Whether ``model`` takes ``stop=`` (chat models do; any other Runnable may not)."""
+    while isinstance(model, RunnableBinding):
+        model = model.bound
+    return isinstance(model, BaseChatModel)
+
+
+def _cut_at(reply: Any, stop: list[str]) -> Any:
+    """``reply`` cut at its first stop sequence, as a server would have stopped."""
+    text = _content_text(reply)
+    cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)
+    if cut < 0:
+        return reply
+    if isinstance(reply, AIMessage):
+        return reply.model_copy(update={"content": text[:cut]})
+    return AIMessage(content=text[:cut])
+
+
+def _call(
+    model: ChatModel,
+    messages: list[BaseMessage],
+    stop: list[str] | None,
+    usage: Usage | None,
+    node: str,
+    policy: RetryPolicy | None,
+) -> tuple[Any, float]:
+    """One answer from ``model``, asking again after transient errors (see :mod:`.retry`)."""
+    policy = policy or RetryPolicy.from_env()
+    attempt = 0
+    while True:
+        attempt += 1
+        start = time.perf_counter()
+        try:
+            if stop and _takes_stop(model):
+                reply = model.invoke(messages, stop=stop)
+            else:
+                reply = model.invoke(messages)
+                if stop:
+                    reply = _cut_at(reply, stop)
+            return reply, time.perf_counter() - start
+        except LearnActError:
+            raise
+        except Exception as exc:
+            verdict = classify(exc)
+            if usage is not None:
+                usage.add(node, 0, 0, 0, time.perf_counter() - start, retries=1)
+            if verdict == "fatal":
+                raise ModelError(
+                    f"The model refused the call in {node!r} ({_brief(exc)}): {fatal_hint(exc)}."
+                ) from exc
+            if verdict == "other":
+                raise ModelError(f"The model call in {node!r} failed: {_brief(exc)}") from exc
+            if attempt >= policy.max_attempts:
+                raise ModelError(
+                    f"The model call in {node!r} still failed after {attempt} attempts "
+                    f"({_brief(exc)}); the work finished so far is kept: run the same command "
+                    "again later to resume."
+                ) from exc
+            retry.sleep(policy.delay(attempt))
+
+
 def invoke_reply(
-    model: BaseChatModel,
+    model: ChatModel,
     prompt: str | list[BaseMessage],
     *,
     usage: Usage | None = None,
     node: str = "llm",
     system: str | None = None,
     stop: list[str] | None = None,
+    policy: RetryPolicy | None = None,
 ) -> Reply:
-    """Call a chat model; its text, whether it was cut off, and usage under ``node``."""
+    """Call a chat model; its text, whether it was cut off, and usage under ``node``.
+
+    Transient errors (rate limits, timeouts, 5xx) are retried with backoff under
+    ``policy``; each failed attempt counts in ``usage.retries``.
+    """
     messages = _messages(prompt, system)
-    start = time.perf_counter()
-    try:
-        reply = model.invoke(messages, stop=stop) if stop else model.invoke(messages)
-    except LearnActError:
-        raise
-    except Exception as exc:
-        raise ModelError(f"The model call in {node!r} failed: {type(exc).__name__}: {exc}") from exc
-    elapsed = time.perf_counter() - start
+    reply, elapsed = _call(model, messages, stop, usage, node, policy)
     text = _content_text(reply)
     meta = getattr(reply, "usage_metadata", None) or {}
     tin = int(meta.get("input_tokens") or _estimate("".join(str(m.content) for m in messages)))
@@ -131,13 +211,16 @@ def invoke_reply(
 
 
 def invoke_text(
-    model: BaseChatModel,
+    model: ChatModel,
     prompt: str | list[BaseMessage],
     *,
     usage: Usage | None = None,
     node: str = "llm",
     system: str | None = None,
     stop: list[str] | None = None,
+    policy: RetryPolicy | None = None,
 ) -> str:
     """Call a chat model and return its text, recording usage under ``node``."""
-    return invoke_reply(model, prompt, usage=usage, node=node, system=system, stop=stop).text
+    return invoke_reply(
+        model, prompt, usage=usage, node=node, system=system, stop=stop, policy=policy
+    ).text
