@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/unit_tests tests/security -q --disable-socket --allow-unix-socket
+	$(BIN)/pytest tests/unit_tests tests/security tests/faults -q --disable-socket --allow-unix-socket
 
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration_tests -q

@@ -9,16 +9,14 @@ graph (``graphs/agent.py``) wraps these functions in nodes; the learner calls
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
-
-from langchain_core.language_models import BaseChatModel
 
 from learnact_langgraph import prompts
 from learnact_langgraph.envs.base import Environment, format_call
 from learnact_langgraph.errors import EnvironmentError_
-from learnact_langgraph.models import Usage, invoke_text
+from learnact_langgraph.models import ChatModel, Usage, invoke_text
 from learnact_langgraph.parsing import called_names, parse_action, quote_names
 
 StepKind = Literal["base", "learned", "mixed", "think", "unparsable"]
@@ -292,7 +290,7 @@ def execute_line(
 def run_episode(
     env: Environment,
     runner: Runner,
-    model: BaseChatModel,
+    model: ChatModel,
     task: Any,
     *,
     actions: Sequence[ActionView] = (),
@@ -302,8 +300,14 @@ def run_episode(
     reflections: Sequence[str] = (),
     usage: Usage | None = None,
     node: str = "act",
+    run_unit: Callable[[Callable[[Usage], Any]], Any] | None = None,
 ) -> Trajectory:
-    """Reset ``env`` to ``task`` and let the model act until success or the step limit."""
+    """Reset ``env`` to ``task`` and let the model act until success or the step limit.
+
+    ``run_unit`` runs each model call (a function of the usage to record it in); the
+    learner passes :meth:`~learnact_langgraph.graphs.durable.Durable.call`, so that a
+    resumed episode takes its finished steps' replies from the checkpoint.
+    """
     settings = settings or AgentSettings()
     start = time.perf_counter()
     initial = env.reset(task)
@@ -320,9 +324,13 @@ def run_episode(
             usage_examples=usage_examples,
             reflections=reflections,
         )
-        reply = invoke_text(
-            model, prompt, usage=usage, node=node, system=system, stop=prompts.AGENT_STOP
-        )
+
+        def ask(part: Usage | None, prompt: str = prompt) -> str:
+            return invoke_text(
+                model, prompt, usage=part, node=node, system=system, stop=prompts.AGENT_STOP
+            )
+
+        reply = str(run_unit(ask)) if run_unit is not None else ask(usage)
         traj.steps.append(execute_line(runner, env, reply, learned, allow_think=settings.react))
     traj.success = env.done
     traj.progress = env.progress

@@ -204,6 +204,14 @@ class ReleaseBuilder:
         return commit(self.library, self, run_id=run_id, message=message, kind=kind)
 
 
+def release_of_run(lib: ActionLibrary, run_id: str) -> Release | None:
+    """The publish release a run wrote, if any (a run publishes at most one)."""
+    items = lib.store.search(lib.ns("releases"), filter={"run_id": run_id}, limit=1000)
+    found = [Release.from_record(i.value) for i in items]
+    found = [r for r in found if r.kind == "publish"]
+    return min(found, key=lambda r: r.generation) if found else None
+
+
 def commit(
     lib: ActionLibrary,
     builder: ReleaseBuilder,
@@ -212,12 +220,18 @@ def commit(
     message: str = "",
     kind: str = "publish",
 ) -> list[LearnedAction]:
-    """Check and write ``builder``'s changes as one new generation; return new versions."""
+    """Check and write ``builder``'s changes as one new generation; return new versions.
+
+    A ``publish`` with a ``run_id`` that already published writes nothing (the check is
+    made under the library's lock, so two resumed copies of a run cannot both publish).
+    """
     if not builder.changes:
         return []
     store = lib.store
     names = list(dict.fromkeys(c.name for c in builder.changes))
     with lib.locker.hold(lib.lock_key):
+        if run_id and kind == "publish" and release_of_run(lib, run_id) is not None:
+            return []
         base_names = {b.name for b in lib.base_actions}
         gen, skipped = lib.pointer()
         alloc = store.get(lib.ns("meta"), "allocated")

@@ -61,8 +61,12 @@ class Stats:
         }
 
 
+#: Failures that are the environment's, not the learned code's: never revised against.
+NOT_THE_CODE = frozenset({"environment_error"})
+
+
 def is_failed_learned_call(step: Step) -> bool:
-    return step.learned_call is not None and not step.valid
+    return step.learned_call is not None and not step.valid and step.error_kind not in NOT_THE_CODE
 
 
 def analyze(trajectories: Sequence[Trajectory]) -> Stats:
@@ -75,7 +79,7 @@ def analyze(trajectories: Sequence[Trajectory]) -> Stats:
             steps += 1
             if step.learned_call is not None:
                 learned += 1
-                failed += not step.valid
+                failed += is_failed_learned_call(step)
     n = len(trajectories)
     return Stats(
         steps=steps,

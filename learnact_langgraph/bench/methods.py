@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-
 from learnact_langgraph.episode import AgentSettings, SimpleAction, Trajectory, run_episode
+from learnact_langgraph.graphs.resumable import invoke_resumable
 from learnact_langgraph.graphs.sessions import examples_for
-from learnact_langgraph.models import Usage, model_id
+from learnact_langgraph.models import ChatModel, Usage, model_id
 from learnact_langgraph.sandbox import Sandbox
 from learnact_langgraph.sandbox.types import OnError
 
@@ -38,8 +37,8 @@ class MethodSettings:
     """Everything a method needs besides the task: models, limits, data."""
 
     domain: str
-    model: BaseChatModel
-    learner_model: BaseChatModel
+    model: ChatModel
+    learner_model: ChatModel
     tasks: str = "benchmark"
     data_dir: str | None = None
     max_steps: int = 30
@@ -50,6 +49,10 @@ class MethodSettings:
     seed: int = 0
     on_error: OnError = "keep"
     learner_temperature: float = 0.7
+    #: A checkpointer for learning runs (the bench's SQLite file), and the settings
+    #: hash that names their threads; ``None`` runs them without checkpoints.
+    checkpointer: Any = None
+    run_key: str = ""
 
     def make_env(self) -> Any:
         from learnact_langgraph.envs.pddl import load_env
@@ -79,12 +82,24 @@ def _learnact_rounds(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def thread_of(method: str, s: MethodSettings, repeat: int) -> str:
+    """The checkpoint thread of a learning run: the same bench settings give the same."""
+    return f"{method}/{s.domain}/{repeat}/{s.run_key}"
+
+
+def _learn(builder: Any, s: MethodSettings, method: str, repeat: int, ctx: Any) -> dict[str, Any]:
+    """Run a learning graph, resuming its checkpointed run when there is one."""
+    if s.checkpointer is None:
+        return dict(builder().compile().invoke({}, context=ctx))
+    return invoke_resumable(builder(), s.checkpointer, thread_of(method, s, repeat), ctx)
+
+
 def prepare(method: str, s: MethodSettings, repeat: int) -> dict[str, Any]:
     """Learn what the method uses at test time (nothing for Act, ReAct, Code-as-Policy)."""
     start = time.perf_counter()
     seed = s.seed + 1000 * repeat
     if method == "learnact":
-        from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
+        from learnact_langgraph.graphs.learner import LearnerContext, build_learner_graph
 
         ctx = LearnerContext(
             env=s.domain,
@@ -100,7 +115,7 @@ def prepare(method: str, s: MethodSettings, repeat: int) -> dict[str, Any]:
             on_error=s.on_error,
             temperature=s.learner_temperature,
         )
-        result = learner_graph().invoke({}, context=ctx)
+        result = _learn(build_learner_graph, s, method, repeat, ctx)
         release = result.get("release") or {}
         return {
             "status": result.get("status"),
@@ -112,7 +127,7 @@ def prepare(method: str, s: MethodSettings, repeat: int) -> dict[str, Any]:
             "seconds": time.perf_counter() - start,
         }
     if method in ("act_reflexion", "react_reflexion"):
-        from learnact_langgraph.graphs.baselines import BaselineContext, reflexion_graph
+        from learnact_langgraph.graphs.baselines import BaselineContext, build_reflexion_graph
 
         bctx = BaselineContext(
             env=s.domain,
@@ -126,7 +141,7 @@ def prepare(method: str, s: MethodSettings, repeat: int) -> dict[str, Any]:
             memory_steps=s.memory_steps,
             on_error=s.on_error,
         )
-        state = reflexion_graph().invoke({}, context=bctx)
+        state = _learn(build_reflexion_graph, s, method, repeat, bctx)
         return {
             "status": "done",
             "reflections": state.get("reflections", []),

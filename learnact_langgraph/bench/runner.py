@@ -14,16 +14,28 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.language_models import BaseChatModel
 
 from learnact_langgraph.bench import methods as m
 from learnact_langgraph.bench.store import ResultStore, environment_info, settings_hash
 from learnact_langgraph.errors import LearnActError
-from learnact_langgraph.models import ModelSettings, model_id, resolve_roles, temperature_of
+from learnact_langgraph.graphs.resumable import (
+    BENCH_CHECKPOINTS,
+    remove_if_empty,
+    sqlite_checkpointer,
+)
+from learnact_langgraph.models import (
+    ChatModel,
+    ModelSettings,
+    model_id,
+    resolve_roles,
+    temperature_of,
+)
 from learnact_langgraph.models.recording import Recording
 from learnact_langgraph.sandbox.types import ON_ERROR_CHOICES, OnError
 from learnact_langgraph.validation import SettingError, require_at_least, require_choice
@@ -68,6 +80,9 @@ class BenchConfig:
     base_url: str | None = None
     on_error: OnError = "keep"
     learner_temperature: float = 0.7
+    #: Keep learning runs' checkpoints in ``<out>/checkpoints.sqlite`` so that running
+    #: the same command again resumes them (not part of the settings hash).
+    checkpoint: bool = True
 
     def __post_init__(self) -> None:
         for name, minimum in _MINIMA.items():
@@ -208,16 +223,20 @@ class _QuietStop(logging.Filter):
 logging.getLogger("langchain_core.callbacks.manager").addFilter(_QuietStop())
 
 
-def _stoppable(model: BaseChatModel, stop: threading.Event) -> BaseChatModel:
-    callbacks = list(model.callbacks or []) if isinstance(model.callbacks, list) else []
-    return model.model_copy(update={"callbacks": [*callbacks, _StopCheck(stop)]})
+def _stoppable(model: ChatModel, stop: threading.Event) -> ChatModel:
+    """``model`` with a callback that stops the bench at its next call once asked to.
+
+    A binding rather than a copy, so that any Runnable model (``.with_retry()`` ones too)
+    can be stopped; :func:`model_id` and the temperature helpers see through it.
+    """
+    return model.with_config(callbacks=[_StopCheck(stop)])
 
 
 def run_bench(
     config: BenchConfig,
     *,
-    model: str | BaseChatModel,
-    learner_model: str | BaseChatModel | None = None,
+    model: str | ChatModel,
+    learner_model: str | ChatModel | None = None,
     out: str = "bench-results",
     on_event: Callable[[Event], None] | None = None,
     stop: threading.Event | None = None,
@@ -247,16 +266,40 @@ def run_bench(
     store = ResultStore(out)
     store.check_writable()
     before = store.snapshot()
+    checkpoints = store.root / BENCH_CHECKPOINTS if config.checkpoint and not recording else None
     try:
-        summary = _run(
-            config, store, methods, tasks, agent, learner, on_event, stop, invocation, preset
-        )
+        with ExitStack() as stack:
+            saver = stack.enter_context(sqlite_checkpointer(checkpoints)) if checkpoints else None
+            summary = _run(
+                config,
+                store,
+                methods,
+                tasks,
+                agent,
+                learner,
+                on_event,
+                stop,
+                invocation,
+                preset,
+                saver,
+            )
     except BaseException:
-        store.undo(before)
+        _tidy(store, before, checkpoints)
         raise
     if summary.failed or summary.interrupted:
-        store.undo(before)
+        _tidy(store, before, checkpoints)
+    elif checkpoints is not None:
+        remove_if_empty(checkpoints)
     return summary
+
+
+def _tidy(store: ResultStore, before: Any, checkpoints: Path | None) -> None:
+    """After a failed run: keep what was recorded and any learning run's checkpoint (a
+    rerun resumes it); a run that left neither leaves the folder as it found it."""
+    if checkpoints is not None:
+        remove_if_empty(checkpoints)
+    if checkpoints is None or not checkpoints.exists():
+        store.undo(before)
 
 
 def _run(
@@ -264,12 +307,13 @@ def _run(
     store: ResultStore,
     methods: list[str],
     tasks: dict[str, list[tuple[str, str]]],
-    agent: BaseChatModel,
-    learner: BaseChatModel,
+    agent: ChatModel,
+    learner: ChatModel,
     on_event: Callable[[Event], None] | None,
     stop: threading.Event | None,
     invocation: dict[str, Any] | None,
     preset: Mapping[str, dict[str, Any]] | None,
+    saver: Any = None,
 ) -> BenchSummary:
     emit = on_event or (lambda e: None)
     stop = stop or threading.Event()
@@ -305,6 +349,8 @@ def _run(
             config.seed,
             on_error=config.on_error,
             learner_temperature=config.learner_temperature,
+            checkpointer=saver,
+            run_key=shash,
         )
 
     done = store.episode_keys()
@@ -341,6 +387,8 @@ def _run(
             data = m.prepare(method, settings(domain), repeat)
         rec = {"method": method, "domain": domain, "repeat": repeat, "settings_hash": shash, **data}
         store.add_artifact(rec)
+        if saver is not None:
+            saver.delete_thread(m.thread_of(method, settings(domain), repeat))
         with lock:
             artifacts[unit] = rec
         emit({"type": "prepare_done", **rec})

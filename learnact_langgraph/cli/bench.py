@@ -290,8 +290,18 @@ def bench(
     record: str | None = _RECORD,
     replay: str | None = _REPLAY,
     report: bool = typer.Option(True, help="Write report.md and the plots when done."),
+    checkpoint: bool = typer.Option(
+        True,
+        "--checkpoint/--no-checkpoint",
+        help="Checkpoint learning runs in <out>/checkpoints.sqlite, so that running the "
+        "same command again resumes them where they stopped.",
+    ),
 ) -> None:
-    """Run methods x tasks x repeats on the paper's splits; resumes an interrupted bench."""
+    """Run methods x tasks x repeats on the paper's splits; resumes an interrupted bench.
+
+    Finished episodes are recorded as they end; learning runs (LearnAct, Reflexion) are
+    checkpointed, so a stopped bench resumes them from their last finished step.
+    """
     config = _config(
         methods=method,
         domains=domain,
@@ -311,6 +321,7 @@ def bench(
         timeout=timeout,
         base_url=base_url,
         on_error=on_error,
+        checkpoint=checkpoint,
     )
     agent = _model(model, "agent", replay)
     learner = _model(learner_model, "learner") if learner_model else None

@@ -8,7 +8,9 @@ can test a stored library's actions with the Act agent instead of learning.
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
+from contextlib import ExitStack
+from dataclasses import fields, replace
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -92,15 +94,39 @@ def learn(
     on_error: str = on_error_option("restore"),
     record: str | None = _RECORD,
     replay: str | None = _REPLAY,
+    checkpoint: str | None = typer.Option(
+        None,
+        "--checkpoint",
+        help="SQLite file for the run's checkpoint (default: beside the library file, "
+        "<library>.checkpoints.sqlite). Running the same command again resumes an "
+        "unfinished run from it.",
+    ),
+    no_checkpoint: bool = typer.Option(
+        False, "--no-checkpoint", help="Keep no checkpoint: a stopped run starts over."
+    ),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Start over even if an unfinished run with these settings exists."
+    ),
 ) -> None:
     """Learn actions on the domain's training tasks and publish them to a library.
 
     Models and training tasks are checked before the store is opened, and a store
     file this command creates is removed again if it fails, so a bad --model or a
-    missing data directory leaves nothing behind.
+    missing data directory leaves nothing behind. The run is checkpointed (except with
+    --record/--replay, which need whole runs): if it stops (a model still down after
+    its retries, Ctrl-C, a killed process), the same command resumes it where it
+    stopped, and its release is published once.
     """
     from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
+    from learnact_langgraph.graphs.resumable import (
+        free_thread,
+        has_checkpoints,
+        remove_if_empty,
+        sqlite_checkpointer,
+        thread_for,
+    )
     from learnact_langgraph.graphs.sessions import training_tasks
+    from learnact_langgraph.models import model_id
 
     where = prefix or default_prefix(domain)
     agent = _model(model, "agent", replay)
@@ -127,16 +153,61 @@ def learn(
     )
     ctx = replace(ctx, learner_model=learner_chat, agent_model=agent_chat)
     training_tasks(ctx)  # an unknown domain or missing data fails here, before any file
-    with open_library(store, where, "create") as library:
+    target = store or default_store()
+    settings = {
+        "domain": domain,
+        "store": describe_store(target),
+        "prefix": where,
+        "agent": model_id(agent_chat),
+        "learner": model_id(learner_chat),
+        **{
+            f.name: getattr(ctx, f.name)
+            for f in fields(ctx)
+            if isinstance(getattr(ctx, f.name), str | int | float | None)
+        },
+    }
+    saved = None if no_checkpoint or record or replay else (checkpoint or _beside(target))
+    with open_library(store, where, "create") as library, ExitStack() as stack:
         ctx = replace(ctx, library=library)
+        if saved:
+            stack.callback(remove_if_empty, saved)  # runs after the saver is closed
+        saver = stack.enter_context(sqlite_checkpointer(saved)) if saved else None
+        graph = learner_graph(checkpointer=saver)
+        config: dict[str, Any] = {}
+        start: dict[str, Any] | None = {}
+        if saver is not None:
+            thread, state = free_thread(graph, thread_for("learn", settings))
+            if state.status == "unfinished" and fresh:
+                saver.delete_thread(thread)
+            elif state.status == "unfinished":
+                start = None
+                done = sum(1 for _ in state.values.get("results", {}))
+                console.print(
+                    f"resuming the unfinished run {thread} from {saved} (stopped before "
+                    f"{', '.join(state.next_nodes)}; {done} training episodes done)"
+                )
+            config = {"configurable": {"thread_id": thread}}
         final: dict[str, Any] = {}
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+
+        def resume_hint() -> str:
+            if saved and has_checkpoints(saved):
+                return (
+                    f"; the run's checkpoint is kept in {saved}: run the same command again "
+                    "to resume"
+                )
+            return "; nothing was published"
+
         with Progress(*columns, console=console) as progress:
             bar = progress.add_task("learning: create_actions", total=None)
             episodes = 0
             try:
-                for mode, chunk in learner_graph().stream(
-                    {}, context=ctx, stream_mode=["updates", "values"]
+                for mode, chunk in graph.stream(
+                    start,
+                    config,
+                    context=ctx,
+                    stream_mode=["updates", "values"],
+                    durability="sync" if saver is not None else None,
                 ):
                     if mode == "values":
                         final = chunk
@@ -149,36 +220,51 @@ def learn(
                             f"(round {final.get('round', 0)}, {episodes} training episodes)",
                         )
             except KeyboardInterrupt:
-                console.print("[yellow]Stopped; nothing was published.[/yellow]")
+                console.print(f"[yellow]Stopped{resume_hint()}.[/yellow]")
                 raise typer.Exit(INTERRUPTED_EXIT) from None
-        release = final.get("release")
-        if not release:
-            why = next(
-                (e["reason"] for e in final.get("log", []) if e.get("node") == "publish"), ""
-            )
-            raise LearnActError(
-                f"No action set was published for {domain} (status: {final.get('status')}"
-                f"{': ' + why if why else ''}); try more candidates (--k), more --rounds or "
-                "another learner model."
-            )
-        table = Table(title=f"learned actions for {domain}")
-        table.add_column("action")
-        table.add_column("description")
-        for a in release["actions"].values():
-            table.add_row(a["signature"], a.get("description", ""))
-        console.print(table)
-        usage = final.get("usage", {})
-        console.print(
-            f"scores {release['stats']}; library generation {release['library_generation']}; "
-            f"{usage.get('calls', 0)} LLM calls, {usage.get('input_tokens', 0)} input / "
-            f"{usage.get('output_tokens', 0)} output tokens"
+            except LearnActError as exc:
+                hint = resume_hint()
+                if hint == "; nothing was published":
+                    raise
+                raise LearnActError(f"{str(exc).rstrip('.')}{hint}.") from exc
+        if saver is not None:
+            saver.delete_thread(config["configurable"]["thread_id"])
+    release = final.get("release")
+    if not release:
+        why = next((e["reason"] for e in final.get("log", []) if e.get("node") == "publish"), "")
+        raise LearnActError(
+            f"No action set was published for {domain} (status: {final.get('status')}"
+            f"{': ' + why if why else ''}); try more candidates (--k), more --rounds or "
+            "another learner model."
         )
-        target = describe_store(store or default_store())
-        console.print(
-            f"published {len(release['actions'])} actions to {target} at prefix {where} "
-            f"(release {release['library_generation']}); see them with "
-            f"`learnact library ls {_store_flags(store, where, domain)}`"
-        )
+    table = Table(title=f"learned actions for {domain}")
+    table.add_column("action")
+    table.add_column("description")
+    for a in release["actions"].values():
+        table.add_row(a["signature"], a.get("description", ""))
+    console.print(table)
+    usage = final.get("usage", {})
+    console.print(
+        f"scores {release['stats']}; library generation {release['library_generation']}; "
+        f"{usage.get('calls', 0)} LLM calls, {usage.get('input_tokens', 0)} input / "
+        f"{usage.get('output_tokens', 0)} output tokens"
+        + (f", {usage['retries']} retried model errors" if usage.get("retries") else "")
+    )
+    console.print(
+        f"published {len(release['actions'])} actions to {describe_store(target)} at prefix "
+        f"{where} "
+        f"(release {release['library_generation']}); see them with "
+        f"`learnact library ls {_store_flags(store, where, domain)}`"
+    )
+
+
+def _beside(target: str) -> str:
+    """The default checkpoint file: beside a SQLite library, else in the user data dir."""
+    from learnact_langgraph.cli.stores import is_postgres
+
+    if is_postgres(target):
+        return str(Path(default_store()).with_name("checkpoints.sqlite"))
+    return f"{Path(target).expanduser()}.checkpoints.sqlite"
 
 
 def _store_flags(store: str | None, prefix: str, domain: str) -> str:

@@ -17,8 +17,6 @@ recorded evaluation instead of being re-run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -27,6 +25,8 @@ from langgraph.types import Send, interrupt
 
 from learnact_langgraph.dry_run import runner_for
 from learnact_langgraph.episode import AgentSettings, Step, Trajectory, run_episode
+from learnact_langgraph.graphs.candidates import load_failure, run_id_for, sample_k
+from learnact_langgraph.graphs.durable import RUN_THREADS, Durable, steps_can_be_durable
 from learnact_langgraph.graphs.learner_state import (
     LearnerContext,
     LearnerState,
@@ -40,6 +40,7 @@ from learnact_langgraph.learning import (
     revise_candidate,
 )
 from learnact_langgraph.models import Usage, model_id
+from learnact_langgraph.sandbox.types import LearnedCodeError
 from learnact_langgraph.scoring import (
     Failure,
     analyze,
@@ -47,26 +48,6 @@ from learnact_langgraph.scoring import (
     select_best,
 )
 from learnact_langgraph.usage_examples import merge_examples, usage_examples_from
-
-
-def _sample_k(
-    ctx: LearnerContext, sample: Callable[[int, Usage], Candidate | Dropped], usage: Usage
-) -> tuple[list[Candidate], list[Dropped]]:
-    """Draw the K samples, up to ``sample_concurrency`` at a time, in index order.
-
-    Returns the candidates and, for the log, every sample that gave none and why.
-    """
-    parts = [Usage() for _ in range(ctx.k)]
-    workers = max(1, min(ctx.k, ctx.sample_concurrency))
-    if workers == 1:
-        drawn = [sample(k, parts[k]) for k in range(ctx.k)]
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            drawn = list(pool.map(sample, range(ctx.k), parts))
-    for part in parts:
-        usage.merge(part)
-    kept = [c for c in drawn if isinstance(c, Candidate)]
-    return kept, [d for d in drawn if isinstance(d, Dropped)]
 
 
 def _timed(node: str, start: float) -> dict[str, float]:
@@ -100,9 +81,10 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 dry_run=runner,
             )
 
-        kept, dropped = _sample_k(ctx, sample, usage)
+        kept, dropped = sample_k(ctx, sample, usage, "sample_actions")
         candidates = [c.to_dict() for c in kept]
     return {
+        "run_id": run_id_for(state),
         "round": 0,
         "started_at": state.get("started_at") or time.time(),
         "candidates": candidates,
@@ -113,7 +95,7 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 "node": "create_actions",
                 "sampled": ctx.k,
                 "kept": len(candidates),
-                "dropped": [d.to_dict() for d in dropped],
+                "dropped": dropped,
                 "model": model_id(learner),
             }
         ],
@@ -136,6 +118,8 @@ def fan_out(state: LearnerState, runtime: Runtime[LearnerContext]) -> list[Send]
         for task_id in training_tasks(runtime.context):
             if result_key(round_, cand["id"], task_id) not in done:
                 sends.append(Send("act", {"candidate": cand, "task_id": task_id, "round": round_}))
+    for send in sends:
+        send.arg["branches"] = len(sends)
     return sends or "evaluate"
 
 
@@ -146,19 +130,24 @@ def act(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, 
     _, agent = models_for(ctx)
     cand = Candidate.from_dict(payload["candidate"])
     usage = Usage()
-    with open_session(ctx, sources=cand.sources()) as session:
-        traj = run_episode(
-            session.env,
-            session.sandbox,
-            agent,
-            payload["task_id"],
-            actions=list(cand.actions.values()),
-            settings=AgentSettings(max_steps=ctx.train_steps, memory_steps=ctx.memory_steps),
-            examples=session.examples,
-            usage_examples=cand.usage_examples,
-            usage=usage,
-            node="act",
-        )
+    durable_steps = steps_can_be_durable(int(payload.get("branches", 1)))
+    try:
+        with open_session(ctx, sources=cand.sources()) as session:
+            traj = run_episode(
+                session.env,
+                session.sandbox,
+                agent,
+                payload["task_id"],
+                actions=list(cand.actions.values()),
+                settings=AgentSettings(max_steps=ctx.train_steps, memory_steps=ctx.memory_steps),
+                examples=session.examples,
+                usage_examples=cand.usage_examples,
+                usage=usage,
+                node="act",
+                run_unit=Durable("agent_step", usage).call if durable_steps else None,
+            )
+    except LearnedCodeError as exc:
+        traj = load_failure(make_env(ctx), payload["task_id"], cand, exc)
     key = result_key(payload["round"], cand.id, payload["task_id"])
     return {
         "results": {key: traj.to_dict()},
@@ -306,7 +295,7 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 dry_run=runner,
             )
 
-        kept, dropped = _sample_k(ctx, sample, usage)
+        kept, dropped = sample_k(ctx, sample, usage, "sample_revisions")
         revised = [c.to_dict() for c in kept]
     return {
         "round": round_,
@@ -318,7 +307,7 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
                 "node": "update_actions",
                 "round": round_,
                 "kept": len(revised),
-                "dropped": [d.to_dict() for d in dropped],
+                "dropped": dropped,
                 "kinds": [c["origin"] for c in revised],
             }
         ],
@@ -401,10 +390,15 @@ def build_learner_graph() -> StateGraph[Any, Any, Any, Any]:
 
 
 def learner_graph(checkpointer: Any = None, store: Any = None) -> Any:
-    """The compiled learner graph (no checkpointer by default: servers supply one)."""
-    return build_learner_graph().compile(
+    """The compiled learner graph (no checkpointer by default: servers supply one).
+
+    It runs on up to :data:`~.durable.RUN_THREADS` threads, so that evaluation
+    branches can each keep their episode's steps durable.
+    """
+    compiled = build_learner_graph().compile(
         checkpointer=checkpointer, store=store, name="learnact_learner"
     )
+    return compiled.with_config(max_concurrency=RUN_THREADS)
 
 
 __all__ = ["LearnerContext", "LearnerState", "Session", "build_learner_graph", "learner_graph"]

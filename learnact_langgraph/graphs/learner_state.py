@@ -7,10 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from langchain_core.language_models import BaseChatModel
 from typing_extensions import TypedDict
 
-from learnact_langgraph.models import ModelSettings, Usage, at_temperature, resolve_model
+from learnact_langgraph.models import (
+    ChatModel,
+    ModelSettings,
+    Usage,
+    at_temperature,
+    resolve_model,
+)
 from learnact_langgraph.sandbox.types import ON_ERROR_CHOICES, OnError
 from learnact_langgraph.scoring import DEFAULT_SCORE, ScoreTerm
 from learnact_langgraph.validation import require_at_least, require_choice
@@ -47,6 +52,7 @@ def add_seconds(left: dict[str, float] | None, right: dict[str, float] | None) -
 
 
 class LearnerState(TypedDict, total=False):
+    run_id: str
     round: int
     candidates: list[dict[str, Any]]
     results: Annotated[dict[str, dict[str, Any]], merge_dicts]
@@ -113,7 +119,7 @@ class LearnerContext:
         return ModelSettings(self.max_tokens, self.timeout, self.base_url)
 
 
-def models_for(ctx: LearnerContext) -> tuple[BaseChatModel, BaseChatModel]:
+def models_for(ctx: LearnerContext) -> tuple[ChatModel, ChatModel]:
     """The learner and agent models of a run; the agent defaults to the learner's name."""
     settings = ctx.model_settings()
     learner = resolve_model(

@@ -14,17 +14,8 @@ import uuid
 from typing import Any
 
 from learnact_langgraph.actions import Provenance
+from learnact_langgraph.library_release import release_of_run
 from learnact_langgraph.models import model_id
-
-
-def _run_id() -> str:
-    try:
-        from langgraph.config import get_config
-
-        configurable = get_config().get("configurable", {})
-        return str(configurable.get("thread_id") or configurable.get("run_id") or uuid.uuid4().hex)
-    except RuntimeError:
-        return uuid.uuid4().hex
 
 
 def _candidate_index(candidate_id: str) -> int | None:
@@ -40,12 +31,15 @@ def publish_release(
     The library is ``ctx.library`` when given, else one on the graph's store (the
     store a LangGraph server supplies) at :func:`default_prefix` of the env
     (``learnact/<env>``, where ``learnact library`` looks too), else none.
+    Publishing is idempotent per run: the release carries the run's id, and a resumed
+    run whose release was written before it stopped finds that release instead of
+    writing a second one.
     """
     from learnact_langgraph.graphs.learner_state import models_for
 
     learner, agent = models_for(ctx)
     models = {"learner": model_id(learner), "agent": model_id(agent)}
-    run_id = _run_id()
+    run_id = str(state.get("run_id") or uuid.uuid4().hex)
     revision = best.get("revision") or {}
     stats = {k: float(v) for k, v in (best.get("stats") or {}).items()}
     provenance = Provenance(
@@ -75,20 +69,23 @@ def publish_release(
             from learnact_langgraph.graphs.sessions import make_env
 
             library.set_base_actions(make_env(ctx))
-        existing = set(library.names())
-        with library.release(run_id=run_id, message=f"learnact run {run_id}") as rel:
-            for name, a in actions.items():
-                fields = {
-                    "description": a.get("description", ""),
-                    "notes": a["notes"],
-                    "provenance": provenance,
-                    "scores": stats,
-                }
-                if name in existing:
-                    rel.revise(name, source=a["source"], **fields)
-                else:
-                    rel.add(a["source"], name=name, **fields)
-        generation = library.generation
+        done = release_of_run(library, run_id)
+        if done is None:
+            existing = set(library.names())
+            with library.release(run_id=run_id, message=f"learnact run {run_id}") as rel:
+                for name, a in actions.items():
+                    fields = {
+                        "description": a.get("description", ""),
+                        "notes": a["notes"],
+                        "provenance": provenance,
+                        "scores": stats,
+                    }
+                    if name in existing:
+                        rel.revise(name, source=a["source"], **fields)
+                    else:
+                        rel.add(a["source"], name=name, **fields)
+            done = release_of_run(library, run_id)
+        generation = done.generation if done is not None else library.generation
     return {
         "run_id": run_id,
         "candidate": best["id"],

@@ -281,6 +281,14 @@ def test_a_learn_that_fails_after_creating_the_store_removes_it(
     import learnact_langgraph.graphs.learner as learner
 
     class Broken:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def get_state(self, *args: object, **kwargs: object) -> object:
+            from types import SimpleNamespace
+
+            return SimpleNamespace(values={}, next=())
+
         def stream(self, *args: object, **kwargs: object) -> object:
             raise LearnActError("The learner broke on purpose.")
 
