@@ -8,6 +8,7 @@ can test a stored library's actions with the Act agent instead of learning.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import fields, replace
 from pathlib import Path
@@ -182,9 +183,11 @@ def learn(
             elif state.status == "unfinished":
                 start = None
                 done = sum(1 for _ in state.values.get("results", {}))
+                pending = Counter(state.next_nodes)
+                nodes = ", ".join(f"{n} x{c}" if c > 1 else n for n, c in pending.items())
                 console.print(
                     f"resuming the unfinished run {thread} from {saved} (stopped before "
-                    f"{', '.join(state.next_nodes)}; {done} training episodes done)"
+                    f"{nodes}; {done} training episodes done)"
                 )
             config = {"configurable": {"thread_id": thread}}
         final: dict[str, Any] = {}
