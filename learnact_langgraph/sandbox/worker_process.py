@@ -59,7 +59,10 @@ class WorkerProcess:
         self.buf = bytearray()
         self.ready = False
         self.pending_load = False
-        self.send(config)
+        try:
+            self.send(config)
+        except ProtocolError:
+            pass  # killed at once: the handshake finds it dead and starts another
 
     @property
     def pid(self) -> int:

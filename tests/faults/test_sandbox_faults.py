@@ -265,6 +265,7 @@ def test_learning_runs_survive_a_killer_thread() -> None:
     from learnact_langgraph.graphs.learner import learner_graph
 
     counts: Counter[str] = Counter()
+    crashes: list[str] = []
     for run in range(LEARNING_RUNS):
         ctx = learning_context()
         killer = Killer(SEED + run)
@@ -272,15 +273,16 @@ def test_learning_runs_survive_a_killer_thread() -> None:
         try:
             result = learner_graph().invoke({}, context=ctx)
             counts[f"status_{result.get('status')}"] += 1
-        except Exception:
+        except Exception as exc:
             counts["run_crashes"] += 1
+            crashes.append(f"{type(exc).__name__}: {exc}"[:300])
         finally:
             killer.stop.set()
             killer.join()
         counts["kills"] += killer.kills
         counts["runs"] += 1
     MEASURED["learning_runs"] = dict(counts)
-    assert counts["runs"] == LEARNING_RUNS and counts["run_crashes"] == 0
+    assert counts["runs"] == LEARNING_RUNS and counts["run_crashes"] == 0, crashes
     assert counts["kills"] >= LEARNING_RUNS
 
 
