@@ -12,7 +12,7 @@ from langgraph.types import Command
 from learnact_langgraph.envs.pddl import load_env
 from learnact_langgraph.graphs.learner import LearnerContext, build_learner_graph, learner_graph
 from learnact_langgraph.library import ActionLibrary
-from learnact_langgraph.testing import ScriptedChatModel, scripted
+from learnact_langgraph.testing import ScriptedChatModel, last_text, scripted
 
 from .scripts import BUGGY, PLAN, PLAN_NOTE, REPAIR_MARK, agent, learner, text_of
 
@@ -139,8 +139,13 @@ def test_repair_loop_feeds_the_error_back_and_accepts_the_fix() -> None:
 
 
 def test_garbage_agent_output_becomes_invalid_steps() -> None:
-    replies = iter(["", "Let me think.", "pick(", "```\nmove('rooma', 'roomb')\n```"] * 10)
-    agent_model = scripted(lambda msgs: next(replies))
+    replies = ["", "Let me think.", "pick(", "```\nmove('rooma', 'roomb')\n```"]
+
+    def garbage(msgs: list[Any]) -> str:
+        # By step, not by call order: the three training episodes run in parallel.
+        return replies[last_text(msgs).count("Observation") % len(replies)]
+
+    agent_model = scripted(garbage)
     result = learner_graph().invoke(
         {}, context=context(scripted(learner()), agent_model, k=1, rounds=0)
     )
