@@ -300,3 +300,22 @@ def test_salvage_keeps_nothing_whose_example_call_fails_when_run() -> None:
     result = _with_dry_run(model, max_attempts=3)
     assert result.functions == {} and result.attempts == 3
     assert "called no action" in result.errors[0] and "no example calls" in result.error
+
+
+@pytest.mark.parametrize("reply", REPLIES, ids=lambda r: r["kind"])
+def test_runnable_wrappers_read_real_replies_as_the_model_itself(reply: dict[str, Any]) -> None:
+    """A ``.with_retry()`` model and a plain Runnable (stop applied on our side) give the
+    same text and the same cut-off flag as the chat model for every recorded reply."""
+    from langchain_core.runnables import RunnableLambda
+
+    from learnact_langgraph import prompts
+    from learnact_langgraph.models import invoke_reply
+
+    def plain() -> Replay:
+        return Replay([message(reply)])
+
+    lam = plain()
+    models = [plain(), plain().with_retry(stop_after_attempt=2), RunnableLambda(lam.invoke)]
+    got = [invoke_reply(m, "Act.", stop=prompts.AGENT_STOP) for m in models]
+    assert {(g.text, g.truncated) for g in got} == {(got[0].text, got[0].truncated)}
+    assert got[0].truncated == (reply["finish_reason"] == "length")
