@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from learnact_langgraph import prompts
 from learnact_langgraph.envs.base import Environment, format_call
+from learnact_langgraph.envs.defaults import pick
 from learnact_langgraph.errors import EnvironmentError_
 from learnact_langgraph.models import ChatModel, Usage, invoke_text
 from learnact_langgraph.parsing import called_names, parse_action, quote_names
@@ -104,9 +105,20 @@ class Trajectory:
 
 @dataclass(frozen=True)
 class AgentSettings:
-    max_steps: int = 30
-    memory_steps: int = 10
+    """Episode limits of the acting agent; ``None`` takes the environment's default
+    (:attr:`Environment.defaults <learnact_langgraph.envs.Environment.defaults>`)."""
+
+    max_steps: int | None = None
+    memory_steps: int | None = None
     react: bool = False
+
+    def for_env(self, env: Environment) -> AgentSettings:
+        """These settings with every unset limit filled in from ``env``."""
+        return AgentSettings(
+            pick(self.max_steps, env.defaults.max_steps),
+            pick(self.memory_steps, env.defaults.memory_steps),
+            self.react,
+        )
 
 
 def action_lines(env: Environment) -> list[str]:
@@ -136,6 +148,7 @@ def build_agent_prompt(
     reflections: Sequence[str] = (),
 ) -> str:
     """The agent's prompt, laid out as in the paper; notes come before the examples."""
+    settings = settings.for_env(env)
     parts = [
         env.instruction.strip(),
         prompts.AGENT_ACTIONS_HEADER,
@@ -158,9 +171,8 @@ def build_agent_prompt(
         parts.append(prompts.REFLECTION_HEADER)
         parts.append(prompts.bullet_lines(reflections))
     parts.append(prompts.AGENT_GOAL.format(goal=trajectory.goal))
-    recent = (
-        trajectory.steps[-settings.memory_steps :] if settings.memory_steps else trajectory.steps
-    )
+    memory = settings.memory_steps or 0
+    recent = trajectory.steps[-memory:] if memory else trajectory.steps
     if len(recent) < len(trajectory.steps):
         parts.append(f"({len(trajectory.steps) - len(recent)} earlier steps are not shown.)")
         first = recent[0].state_before if recent else trajectory.initial_observation
@@ -308,13 +320,13 @@ def run_episode(
     learner passes :meth:`~learnact_langgraph.graphs.durable.Durable.call`, so that a
     resumed episode takes its finished steps' replies from the checkpoint.
     """
-    settings = settings or AgentSettings()
+    settings = (settings or AgentSettings()).for_env(env)
     start = time.perf_counter()
     initial = env.reset(task)
     traj = Trajectory(env.task.id, env.goal, initial, progress=env.progress)
     learned = {a.name for a in actions}
     system = prompts.REACT_SYSTEM if settings.react else prompts.AGENT_SYSTEM
-    while len(traj.steps) < settings.max_steps and not env.done:
+    while len(traj.steps) < (settings.max_steps or 0) and not env.done:
         prompt = build_agent_prompt(
             env,
             actions,

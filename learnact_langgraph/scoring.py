@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
+from learnact_langgraph.envs.defaults import DEFAULT_SCORE, ScoreTerm
 from learnact_langgraph.episode import Step, Trajectory
 
-ScoreTerm = Literal["step_correction", "call_ratio", "success"]
-#: Robotic Planning in the paper sums all three; AlfWorld uses call_ratio + success.
-DEFAULT_SCORE: tuple[ScoreTerm, ...] = ("step_correction", "call_ratio", "success")
+__all__ = ["DEFAULT_SCORE", "Failure", "ScoreTerm", "Stats", "analyze", "find_failure"]
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,9 @@ class MethodSettings:
     learner_model: ChatModel
     tasks: str = "benchmark"
     data_dir: str | None = None
-    max_steps: int = 30
-    memory_steps: int = 10
-    train_steps: int = 10
+    max_steps: int | None = None
+    memory_steps: int | None = None
+    train_steps: int | None = None
     k: int = 4
     rounds: int = 2
     seed: int = 0
@@ -55,9 +55,9 @@ class MethodSettings:
     run_key: str = ""
 
     def make_env(self) -> Any:
-        from learnact_langgraph.envs.pddl import load_env
+        from learnact_langgraph.envs.registry import load_env
 
-        return load_env(self.domain, tasks=self.tasks, data_dir=self.data_dir)  # type: ignore[arg-type]
+        return load_env(self.domain, tasks=self.tasks, data_dir=self.data_dir)
 
 
 def _mean(values: list[Any]) -> float:

@@ -15,8 +15,8 @@ from rich.markup import escape
 
 from learnact_langgraph.bench import metrics, plots
 from learnact_langgraph.bench.methods import LABELS, METHODS
-from learnact_langgraph.bench.runner import ROBOTIC_PLANNING
 from learnact_langgraph.bench.store import EPISODES, BenchError, ResultStore
+from learnact_langgraph.envs.registry import ENV_NAMES
 
 PLOTS = {
     "success": "success_per_task.png",
@@ -62,7 +62,7 @@ def load_report(
     present = {e["method"] for e in episodes}
     methods = [m for m in METHODS if m in present]
     doms = {e["domain"] for e in episodes}
-    domains = [d for d in ROBOTIC_PLANNING if d in doms] + sorted(doms - set(ROBOTIC_PLANNING))
+    domains = [d for d in ENV_NAMES if d in doms] + sorted(doms - set(ENV_NAMES))
     return ReportData(
         settings_hash=shash,
         run=run,
@@ -155,7 +155,7 @@ def render_markdown(data: ReportData) -> str:
         f"- Evaluated on: {split}; repeats: {repeats}; settings hash `{data.settings_hash}`",
         "- Settings: "
         + ", ".join(
-            f"{k}={settings[k]}"
+            f"{k}={_setting(settings[k])}"
             for k in (
                 "max_steps",
                 "memory_steps",
@@ -254,3 +254,8 @@ def write_report(
     path = target / "report.md"
     path.write_text(render_markdown(data) + "\n", encoding="utf-8")
     return path
+
+
+def _setting(value: Any) -> str:
+    """A hashed setting as the report shows it (``None`` steps are each domain's own)."""
+    return "each domain's default" if value is None else str(value)

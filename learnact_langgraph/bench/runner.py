@@ -23,6 +23,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from learnact_langgraph.bench import methods as m
 from learnact_langgraph.bench.store import ResultStore, environment_info, settings_hash
+from learnact_langgraph.envs.registry import ALFWORLD, GROUPS, ROBOTIC_PLANNING
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.graphs.resumable import (
     BENCH_CHECKPOINTS,
@@ -40,9 +41,6 @@ from learnact_langgraph.models.recording import Recording
 from learnact_langgraph.sandbox.types import ON_ERROR_CHOICES, OnError
 from learnact_langgraph.validation import SettingError, require_at_least, require_choice
 
-ROBOTIC_PLANNING = ("gripper", "blockworld", "barman", "tyreworld")
-#: Domain groups a user can name instead of single domains.
-GROUPS = {"robotic_planning": ROBOTIC_PLANNING}
 Event = dict[str, Any]
 
 
@@ -55,7 +53,9 @@ class BenchConfig:
     Counts are checked when the config is made (:class:`SettingError`), because a
     negative or zero count would otherwise run a quietly wrong bench (``tasks[:-1]``,
     ``range(0)``). ``tasks_per_domain=None`` means every task, ``memory_steps=0`` shows
-    the whole history and ``rounds=0`` learns without revision rounds. ``on_error``
+    the whole history and ``rounds=0`` learns without revision rounds. Step limits left
+    at ``None`` take each domain's own (the paper's: 30 test steps on planning, 20 on
+    AlfWorld). ``on_error``
     defaults to ``"keep"``, the paper's behaviour (a failed learned call's valid
     sub-steps stay in effect), so the bench reproduces its protocol.
     """
@@ -65,9 +65,9 @@ class BenchConfig:
     repeats: int = 1
     tasks_per_domain: int | None = None
     include_train: bool = False
-    max_steps: int = 30
-    memory_steps: int = 10
-    train_steps: int = 10
+    max_steps: int | None = None
+    memory_steps: int | None = None
+    train_steps: int | None = None
     k: int = 4
     rounds: int = 2
     seed: int = 0
@@ -87,7 +87,13 @@ class BenchConfig:
     def __post_init__(self) -> None:
         for name, minimum in _MINIMA.items():
             require_at_least("BenchConfig", name, getattr(self, name), minimum)
-        require_at_least("BenchConfig", "tasks_per_domain", self.tasks_per_domain, 1, optional=True)
+        for name, low in (
+            ("tasks_per_domain", 1),
+            ("max_steps", 1),
+            ("memory_steps", 0),
+            ("train_steps", 1),
+        ):
+            require_at_least("BenchConfig", name, getattr(self, name), low, optional=True)
         require_choice("BenchConfig", "tasks", self.tasks, ("benchmark", "generated"))
         require_choice("BenchConfig", "on_error", self.on_error, ON_ERROR_CHOICES)
         require_at_least("BenchConfig", "learner_temperature", self.learner_temperature, 0.0)
@@ -123,9 +129,6 @@ class BenchConfig:
 #: The smallest allowed value of each count of a :class:`BenchConfig`.
 _MINIMA = {
     "repeats": 1,
-    "max_steps": 1,
-    "memory_steps": 0,
-    "train_steps": 1,
     "k": 1,
     "rounds": 0,
     "concurrency": 1,
@@ -147,8 +150,8 @@ def expand_domains(names: Sequence[str]) -> list[str]:
     out: list[str] = []
     for name in names:
         for d in GROUPS.get(name, (name,)):
-            if d not in ROBOTIC_PLANNING:
-                choices = ", ".join([*GROUPS, *ROBOTIC_PLANNING])
+            if d not in (*ROBOTIC_PLANNING, *ALFWORLD):
+                choices = ", ".join([*GROUPS, *ROBOTIC_PLANNING, *ALFWORLD])
                 raise LearnActError(f"Unknown domain {d!r}; choose from: {choices}.")
             if d not in out:
                 out.append(d)

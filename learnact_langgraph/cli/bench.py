@@ -101,7 +101,9 @@ _DOMAIN = typer.Option(
     ["robotic_planning"],
     "--domain",
     "-d",
-    help="Domain or group, repeatable: gripper, blockworld, barman, tyreworld, robotic_planning.",
+    help="Domain or group, repeatable: gripper, blockworld, barman, tyreworld, "
+    "robotic_planning; alfworld_put, alfworld_clean, alfworld_heat, alfworld_cool, "
+    "alfworld_examine, alfworld_puttwo, alfworld (the six; needs the alfworld extra).",
 )
 _OUT = typer.Option(
     "bench-results", "--out", "-o", envvar="LEARNACT_BENCH_DIR", help="Results directory."
@@ -115,15 +117,23 @@ _TRAIN = typer.Option(
     "--include-train",
     help="Also evaluate on the 3 training tasks (the reference code evaluated on all).",
 )
-_MAX_STEPS = count_option(30, "--max-steps", help="Step limit of a test episode.")
+_MAX_STEPS = count_option(
+    None,
+    "--max-steps",
+    help="Step limit of a test episode (default: the domain's, 30 for planning and 20 for "
+    "AlfWorld, as in the paper)",
+)
 _MEMORY = count_option(
-    10,
+    None,
     "--memory-steps",
-    help="Steps of history shown to the agent.",
+    help="Steps of history shown to the agent (default: the domain's, 10 for planning and "
+    "the whole episode for AlfWorld)",
     minimum=0,
     zero="the whole history",
 )
-_TRAIN_STEPS = count_option(10, "--train-steps", help="Step limit of a training episode.")
+_TRAIN_STEPS = count_option(
+    None, "--train-steps", help="Step limit of a training episode (default: the domain's, 10)"
+)
 _K = count_option(4, "--k", help="LearnAct: candidate action sets sampled per round.")
 _ROUNDS = count_option(
     2,
@@ -274,9 +284,9 @@ def bench(
     repeats: int = _REPEATS,
     tasks_per_domain: int | None = _TASKS_PER,
     include_train: bool = _TRAIN,
-    max_steps: int = _MAX_STEPS,
-    memory_steps: int = _MEMORY,
-    train_steps: int = _TRAIN_STEPS,
+    max_steps: int | None = _MAX_STEPS,
+    memory_steps: int | None = _MEMORY,
+    train_steps: int | None = _TRAIN_STEPS,
     k: int = _K,
     rounds: int = _ROUNDS,
     seed: int = _SEED,
@@ -338,8 +348,8 @@ def bench(
 
 
 SCRIPTED_NOTE = (
-    "Made with scripted models (an offline stand-in that plays gripper by rule and guesses "
-    "elsewhere), not an LLM: these numbers test the pipeline, not any method."
+    "Made with scripted models (an offline stand-in that plays gripper and AlfWorld by rule "
+    "and guesses elsewhere), not an LLM: these numbers test the pipeline, not any method."
 )
 
 

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal, TypeVar
 
+from learnact_langgraph.envs.defaults import EnvDefaults
 from learnact_langgraph.errors import EnvironmentError_
 
 Split = Literal["train", "test"]
@@ -177,6 +178,8 @@ class Environment(ABC):
     #: Domain instruction shown to agents and to the learner: what the world is and what
     #: counts as done. Base actions are listed separately from :meth:`base_actions`.
     instruction: str = ""
+    #: Episode limits and learning score used wherever a run leaves them unset.
+    defaults: ClassVar[EnvDefaults] = EnvDefaults()
 
     state: Any = None
 
@@ -215,6 +218,11 @@ class Environment(ABC):
     def revision_examples(self) -> str:
         """Worked answers to the revision prompt (one Update, one Plan), or ``""``."""
         return ""
+
+    def call_observation(self, observations: Sequence[str]) -> str:
+        """What the agent sees after one call whose valid sub-steps showed
+        ``observations`` (in order): the last of them, unless the environment shows more."""
+        return observations[-1] if observations else ""
 
     def valid_actions(self) -> list[str]:
         """Calls that would be valid now, as Python call strings."""

@@ -24,6 +24,7 @@ from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from learnact_langgraph import prompts
+from learnact_langgraph.envs.defaults import pick
 from learnact_langgraph.episode import (
     AgentSettings,
     SimpleAction,
@@ -55,15 +56,16 @@ class AgentState(TypedDict, total=False):
 class AgentContext:
     """Settings of an agent run. ``actions`` are learned actions (dicts or objects with
     ``name``, ``source``, ``signature``, ``description``, ``notes``); ``on_error`` says
-    whether a failed call's sub-steps are undone (``"restore"``) or kept (``"keep"``)."""
+    whether a failed call's sub-steps are undone (``"restore"``) or kept (``"keep"``).
+    Step limits left at ``None`` take the environment's defaults."""
 
     env: str = "gripper"
     tasks: str = "benchmark"
     data_dir: str | None = None
     model: Any = None
     react: bool = False
-    max_steps: int = 30
-    memory_steps: int = 10
+    max_steps: int | None = None
+    memory_steps: int | None = None
     actions: list[Any] = field(default_factory=list)
     reflections: list[str] = field(default_factory=list)
     sandbox_backend: str = "subprocess"
@@ -185,7 +187,8 @@ def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         session.sandbox, session.env, state.get("pending", ""), learned, allow_think=ctx.react
     )
     env = session.env
-    finished = env.done or len(state.get("steps", [])) + 1 >= ctx.max_steps
+    limit = pick(ctx.max_steps, env.defaults.max_steps)
+    finished = env.done or len(state.get("steps", [])) + 1 >= limit
     if finished:
         SESSIONS.close(state["session_id"])
     return {

@@ -37,6 +37,7 @@ from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from learnact_langgraph import prompts
+from learnact_langgraph.envs.defaults import pick
 from learnact_langgraph.episode import (
     AgentSettings,
     Step,
@@ -60,7 +61,8 @@ class BaselineContext:
 
     ``env``/``tasks``/``data_dir`` name a built-in environment; ``env_factory`` takes
     any :class:`~learnact_langgraph.envs.Environment` instead. ``model`` is an
-    ``init_chat_model`` string or a chat model object.
+    ``init_chat_model`` string or a chat model object. Step limits left at ``None`` take
+    the environment's defaults.
     """
 
     env: str = "gripper"
@@ -71,8 +73,8 @@ class BaselineContext:
     react: bool = False
     rounds: int = 2
     max_reflections: int = 2
-    train_steps: int = 10
-    memory_steps: int = 10
+    train_steps: int | None = None
+    memory_steps: int | None = None
     train_task_ids: list[str] | None = None
     max_program_calls: int = 200
     sandbox_backend: str = "subprocess"
@@ -116,9 +118,10 @@ def attempt(state: ReflexionState, runtime: Runtime[BaselineContext]) -> dict[st
     model = _model(ctx)
     usage = Usage()
     reflections = list(state.get("reflections", []))
-    settings = AgentSettings(ctx.train_steps, ctx.memory_steps, ctx.react)
     trajs: list[Trajectory] = []
     with open_session(ctx) as session:
+        train_steps = pick(ctx.train_steps, session.env.defaults.train_steps)
+        settings = AgentSettings(train_steps, ctx.memory_steps, ctx.react)
         for task_id in training_tasks(ctx):
             trajs.append(
                 run_episode(

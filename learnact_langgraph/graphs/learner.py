@@ -24,6 +24,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
 from learnact_langgraph.dry_run import runner_for
+from learnact_langgraph.envs.defaults import pick
 from learnact_langgraph.episode import AgentSettings, Step, Trajectory, run_episode
 from learnact_langgraph.graphs.candidates import load_failure, run_id_for, sample_k
 from learnact_langgraph.graphs.durable import RUN_THREADS, Durable, steps_can_be_durable
@@ -124,7 +125,7 @@ def fan_out(state: LearnerState, runtime: Runtime[LearnerContext]) -> list[Send]
 
 
 def act(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, Any]:
-    """Run the acting agent with one candidate on one training task (10 steps)."""
+    """Run the acting agent with one candidate on one training task (``train_steps``)."""
     start = time.perf_counter()
     ctx = runtime.context
     _, agent = models_for(ctx)
@@ -139,7 +140,9 @@ def act(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, 
                 agent,
                 payload["task_id"],
                 actions=list(cand.actions.values()),
-                settings=AgentSettings(max_steps=ctx.train_steps, memory_steps=ctx.memory_steps),
+                settings=AgentSettings(
+                    pick(ctx.train_steps, session.env.defaults.train_steps), ctx.memory_steps
+                ),
                 examples=session.examples,
                 usage_examples=cand.usage_examples,
                 usage=usage,
@@ -174,13 +177,14 @@ def evaluate(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str,
     tasks = training_tasks(ctx)
     round_ = state.get("round", 0)
     best = state.get("best")
+    terms = ctx.score_terms or make_env(ctx).defaults.score_terms
     scores = {}
     for cand in state.get("candidates", []):
         if best and cand["id"] == best["id"]:
             scores[cand["id"]] = best["stats"]
             continue
         stats = analyze(_trajectories(state, round_, cand["id"], tasks))
-        scores[cand["id"]] = stats.to_dict(ctx.score_terms)
+        scores[cand["id"]] = stats.to_dict(terms)
     return {"scores": scores, "node_seconds": _timed("evaluate", start)}
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from typing_extensions import TypedDict
 
+from learnact_langgraph.envs.defaults import ScoreTerm
 from learnact_langgraph.models import (
     ChatModel,
     ModelSettings,
@@ -17,15 +18,12 @@ from learnact_langgraph.models import (
     resolve_model,
 )
 from learnact_langgraph.sandbox.types import ON_ERROR_CHOICES, OnError
-from learnact_langgraph.scoring import DEFAULT_SCORE, ScoreTerm
-from learnact_langgraph.validation import require_at_least, require_choice
+from learnact_langgraph.validation import SettingError, require_at_least, require_choice
 
 #: The smallest allowed value of each number of a :class:`LearnerContext`.
 _MINIMA: dict[str, float] = {
     "k": 1,
     "rounds": 0,
-    "train_steps": 1,
-    "memory_steps": 0,
     "max_attempts": 1,
     "sample_concurrency": 1,
     "temperature": 0.0,
@@ -78,7 +76,9 @@ class LearnerContext:
     fails before any model call: ``rounds=0`` learns without revision rounds and
     ``memory_steps=0`` shows the agent its whole history. ``max_tokens``, ``timeout``
     and ``base_url`` apply to models given by name (:class:`ModelSettings`). The learner
-    samples at ``temperature`` whichever model learns. ``on_error`` is what a failed
+    samples at ``temperature`` whichever model learns. ``train_steps``, ``memory_steps``
+    and ``score_terms`` left at ``None`` take the environment's defaults (the paper's
+    protocol for its benchmark: :attr:`Environment.defaults`). ``on_error`` is what a failed
     learned call leaves behind during evaluation: ``"restore"`` undoes its sub-steps,
     ``"keep"`` keeps them (the paper's behaviour, the bench's default).
     """
@@ -90,8 +90,8 @@ class LearnerContext:
     agent_model: Any = None
     k: int = 4
     rounds: int = 2
-    train_steps: int = 10
-    memory_steps: int = 10
+    train_steps: int | None = None
+    memory_steps: int | None = None
     max_attempts: int = 4
     sample_concurrency: int = 4
     temperature: float = 0.7
@@ -99,7 +99,7 @@ class LearnerContext:
     timeout: float | None = None
     base_url: str | None = None
     seed: int = 0
-    score_terms: tuple[ScoreTerm, ...] = DEFAULT_SCORE
+    score_terms: tuple[ScoreTerm, ...] | None = None
     train_task_ids: list[str] | None = None
     require_approval: bool = False
     sandbox_backend: str = "subprocess"
@@ -111,6 +111,10 @@ class LearnerContext:
     def __post_init__(self) -> None:
         for name, minimum in _MINIMA.items():
             require_at_least("LearnerContext", name, getattr(self, name), minimum)
+        require_at_least("LearnerContext", "train_steps", self.train_steps, 1, optional=True)
+        require_at_least("LearnerContext", "memory_steps", self.memory_steps, 0, optional=True)
+        if self.score_terms is not None and not self.score_terms:
+            raise SettingError("LearnerContext.score_terms must name at least one term.")
         require_choice("LearnerContext", "tasks", self.tasks, ("benchmark", "generated"))
         require_choice("LearnerContext", "on_error", self.on_error, ON_ERROR_CHOICES)
         self.model_settings()

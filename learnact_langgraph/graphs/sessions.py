@@ -37,7 +37,7 @@ def make_env(ctx: Any) -> Environment:
         if not isinstance(env, Environment):
             raise LearnActError("env_factory must return an Environment instance.")
         return env
-    from learnact_langgraph.envs.pddl import load_env
+    from learnact_langgraph.envs.registry import load_env
 
     return load_env(ctx.env, tasks=ctx.tasks, data_dir=ctx.data_dir)
 
@@ -70,9 +70,13 @@ def action_example_for(env: Environment) -> str:
 
 
 def tool_example_for(env: Environment) -> str:
-    # PDDL environments keep their parsed domain in ``env.domain``; their name is the key.
-    key = env.name if env.name in prompts.TOOL_EXAMPLES else str(getattr(env, "domain", ""))
-    return prompts.TOOL_EXAMPLES.get(key, prompts.GENERIC_TOOL_EXAMPLE)
+    """The creation prompt's example answer: by the environment's name, else by family
+    (every AlfWorld type shares one), else a generic one."""
+    domain = str(getattr(getattr(env, "domain", None), "name", ""))
+    for key in (env.name, domain, env.name.split("_")[0]):
+        if key in prompts.TOOL_EXAMPLES:
+            return prompts.TOOL_EXAMPLES[key]
+    return prompts.GENERIC_TOOL_EXAMPLE
 
 
 @contextmanager

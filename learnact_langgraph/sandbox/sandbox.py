@@ -309,7 +309,7 @@ def _observation(
     """
     if ok:
         if steps:
-            return steps[-1].observation
+            return env.call_observation([s.observation for s in steps])
         if value is not None:
             return scrub(str(value))
         return stdout.strip() or NO_ACTION
@@ -320,9 +320,11 @@ def _observation(
             f"before it: {env.observation}"
         )
         return " ".join(parts)
-    last_valid = next((s.observation for s in reversed(steps) if s.valid), None)
-    if last_valid is not None:
-        parts.append(f"Last valid observation: {last_valid}")
+    valid = [s.observation for s in steps if s.valid]
+    if valid:
+        shown = env.call_observation(valid)
+        label = "Last valid observation" if shown == valid[-1] else "The valid sub-steps showed"
+        parts.append(f"{label}: {shown}")
         parts.append("The effects of the valid sub-steps before the error were kept.")
     else:
         parts.append("Nothing changed in the environment.")

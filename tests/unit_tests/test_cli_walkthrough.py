@@ -177,7 +177,7 @@ NOTHING_LEFT = [
     (["learn", "--model", "scripted", "--store", "sub/new.db"], "missing"),
     (["learn", "--model", "nosuchprovider:x", "--tasks", "generated", "--store", "n.db"], "nosu"),
     (["learn", "--model", "openai:gpt-4o-mini", "--tasks", "generated", "--store", "n.db"], "gpt"),
-    (["learn", *GEN, "-d", "nosuch", "--store", "new.db"], "Unknown PDDL domain 'nosuch'"),
+    (["learn", *GEN, "-d", "nosuch", "--store", "new.db"], "Unknown environment 'nosuch'"),
 ]
 CASES = [
     *[pytest.param(a, e, id="number:" + " ".join(a)) for a, e in BAD_NUMBERS],
