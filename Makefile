@@ -10,10 +10,12 @@ endif
 
 .PHONY: demo test unit integration lint typecheck bench clean
 
+# The venv's bin goes first on PATH: alfworld's engine builds with a script that runs
+# `python`, and a pyenv shim there fails inside pip's isolated build.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
 # The local model (set up on first use: ~1 GB download and a 5-15 min build); SCRIPTED=1

@@ -30,8 +30,10 @@ class Dataset:
     name: str
     subdir: str
     checksums_file: str
-    #: Default download location: ``<source_url>/<relative path>`` for every listed file.
+    #: Default download location: ``<source_url>/<relative path>`` for every listed file,
+    #: or, for an ``archive`` dataset, the URL of one zip file holding them (and more).
     source_url: str = ""
+    archive: bool = False
 
     def checksums(self) -> dict[str, str]:
         """Relative path (under ``subdir``) -> expected SHA-256."""
@@ -54,9 +56,22 @@ AGENTBOARD_PDDL_URL = (
     "/agentboard/environment/pddl_env/pddlgym/pddl"
 )
 
+#: ALFWorld's release of the old-grammar game files (``json_2.1.1/<split>/.../game.tw-pddl``),
+#: the one ``alfworld-download`` fetched before alfworld 0.4; 134 of its games are kept.
+ALFWORLD_ARCHIVE_URL = (
+    "https://github.com/alfworld/alfworld/releases/download/0.2.2/json_2.1.1_pddl.zip"
+)
+
 DATASETS: dict[str, Dataset] = {
     "robotic-planning": Dataset(
         "robotic-planning", "agentboard_pddl", "robotic-planning.txt", AGENTBOARD_PDDL_URL
+    ),
+    "alfworld": Dataset(
+        "alfworld",
+        "alfworld_valid_unseen_134",
+        "alfworld.txt",
+        ALFWORLD_ARCHIVE_URL,
+        archive=True,
     ),
 }
 SPLITS_FILE = "splits.json"

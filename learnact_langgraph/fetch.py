@@ -15,6 +15,7 @@ import os
 import secrets
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,12 +63,17 @@ def fetch_dataset(
     ``file://`` included); ``force`` downloads even files that already verify.
     Progress goes to ``console`` when one is given. Raises :class:`DataDirError` with
     one sentence on the first network failure or checksum mismatch.
+
+    An ``archive`` dataset (AlfWorld) is one upstream zip: ``base_url`` is then that
+    zip's URL; it is downloaded once, and only the listed files are kept from it.
     """
     ds = get_dataset(name)
     root = data_dir(path) / ds.subdir
     base = (base_url or ds.source_url).rstrip("/")
     result = FetchResult(root)
     sums = ds.checksums()
+    if ds.archive:
+        return _fetch_from_archive(base, root, sums, force, timeout, result)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -150,3 +156,84 @@ def _stream(url: str, timeout: float) -> Iterator[bytes]:
         ) from None
     except ValueError as exc:
         raise DataDirError(f"Could not download {url} ({exc}): {hint}") from None
+
+
+def _fetch_from_archive(
+    url: str,
+    root: Path,
+    sums: dict[str, str],
+    force: bool,
+    timeout: float,
+    result: FetchResult,
+) -> FetchResult:
+    """Download the zip at ``url`` once and keep the listed files, each verified."""
+    wanted: dict[str, str] = {}
+    for rel, expected in sums.items():
+        target = root / rel
+        if not force and target.is_file() and sha256_file(target) == expected:
+            result.skipped.append(rel)
+        else:
+            wanted[rel] = expected
+    if not wanted:
+        return result
+    archive = root / ".download.zip"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with archive.open("wb") as out:
+            for chunk in _stream(url, timeout):
+                out.write(chunk)
+    except OSError as exc:
+        archive.unlink(missing_ok=True)
+        raise DataDirError(
+            f"Cannot write to {root} ({exc.strerror or exc}): free some space or choose "
+            f"another directory with --data-dir or {ENV_VAR}."
+        ) from None
+    try:
+        _extract_verified(archive, url, root, wanted, result)
+    finally:
+        archive.unlink(missing_ok=True)
+    return result
+
+
+def _extract_verified(
+    archive: Path, url: str, root: Path, wanted: dict[str, str], result: FetchResult
+) -> None:
+    try:
+        zipped = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataDirError(
+            f"{url} is not a readable zip archive ({exc}): pass --base-url with the URL of "
+            "the upstream release zip."
+        ) from None
+    with zipped:
+        members = {}
+        for info in zipped.infolist():
+            for rel in wanted:
+                if info.filename == rel or info.filename.endswith("/" + rel):
+                    members[rel] = info
+        missing = [rel for rel in wanted if rel not in members]
+        if missing:
+            raise DataDirError(
+                f"The archive {url} lacks {len(missing)} of the needed files (e.g. "
+                f"{missing[0]}): pass --base-url with the release zip that holds them."
+            )
+        for rel, expected in wanted.items():
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
+            try:
+                digest = hashlib.sha256()
+                with zipped.open(members[rel]) as src, tmp.open("wb") as out:
+                    while chunk := src.read(_CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                if digest.hexdigest() != expected:
+                    raise DataDirError(
+                        f"{rel} in {url} has SHA-256 {digest.hexdigest()} instead of the "
+                        f"expected {expected}, so it was not kept: make sure --base-url points "
+                        "at an unmodified upstream release."
+                    )
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+            result.downloaded.append(rel)

@@ -222,6 +222,25 @@ def fill_clean_shot(shot, ingredient, hand, other_hand, dispenser):
 
 fill_clean_shot('shot1', 'ingredient1', 'left', 'right', 'dispenser1')
 ```''',
+    "alfworld": '''```python
+import re
+
+
+def find_and_take(kind, places):
+    """Search places in order for an object of kind (a word such as 'mug'), opening the
+    closed ones, and take the first one found. Hands must be empty. Returns what taking
+    it showed, or a sentence saying none was found."""
+    for place in places:
+        seen = goto(place)
+        if 'is closed' in seen:
+            seen = open(place)
+        found = re.search(r'\\b(' + kind + r' \\d+)', seen)
+        if found:
+            return take(found.group(1), place)
+    return 'There is no ' + kind + ' in ' + ', '.join(places) + '.'
+
+find_and_take('mug', ['countertop 1', 'cabinet 2'])
+```''',
     "tyreworld": '''```python
 def take_out(thing, container):
     """Open container and take thing out of it. The container must be unlocked; it is

@@ -27,6 +27,7 @@ pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parents[1]
 OWN_DATA = REPO / "tests" / "data" / "pddl"
 DATASET = "robotic-planning"
+ALFWORLD_DATASET = "alfworld"
 REQUIRE_DATA_ENV = "LEARNACT_REQUIRE_DATA"
 #: Every data skip starts with this; the terminal summary counts them by it.
 DATA_SKIP_PREFIX = "benchmark data "
@@ -49,20 +50,23 @@ def require_data_is_set() -> bool:
     return os.environ.get(REQUIRE_DATA_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def missing_data_reason(path: str | os.PathLike[str] | None = None) -> str | None:
+def missing_data_reason(
+    path: str | os.PathLike[str] | None = None, dataset: str = DATASET
+) -> str | None:
     """Why the benchmark data cannot be used (the one skip reason), or None if it is all there.
 
     ``path`` as in the package: None means ``$LEARNACT_DATA_DIR``, else the user cache.
     """
     root = data.data_dir(path)
-    missing = data.missing_files(DATASET, root)
+    missing = data.missing_files(dataset, root)
     if not missing:
         return None
-    total = len(data.get_dataset(DATASET).checksums())
+    total = len(data.get_dataset(dataset).checksums())
     state = "not found" if len(missing) == total else f"incomplete ({len(missing)}/{total} missing)"
+    what = "" if dataset == DATASET else f" ({dataset})"
     return (
-        f"{DATA_SKIP_PREFIX}{state} in {root}: set {data.ENV_VAR} to a directory with it "
-        f"(learnact data fetch {DATASET}); CI has it in ../shared/data"
+        f"{DATA_SKIP_PREFIX}{state}{what} in {root}: set {data.ENV_VAR} to a directory with "
+        f"it (learnact data fetch {dataset}); CI has it in ../shared/data"
     )
 
 
@@ -79,6 +83,25 @@ def benchmark_data_dir(path: str | os.PathLike[str] | None = None) -> Path:
     if reason is not None:
         no_data(reason)
     return data.data_dir(path)
+
+
+@pytest.fixture(scope="session")
+def alfworld_data_dir() -> Path:
+    """The data directory with the 134 AlfWorld games, and the engine to play them.
+
+    Skips (or fails, with ``LEARNACT_REQUIRE_DATA``) when the games or the ``alfworld``
+    extra are missing.
+    """
+    from learnact_langgraph.envs.alfworld import EngineMissing, require_engine
+
+    try:
+        require_engine()
+    except EngineMissing as exc:
+        no_data(f"{DATA_SKIP_PREFIX}cannot be played: {exc}")
+    reason = missing_data_reason(None, ALFWORLD_DATASET)
+    if reason is not None:
+        no_data(reason)
+    return data.data_dir()
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,10 @@ rule. It is not smart, and results made with it measure the pipeline, never a me
   that holds Robby's room (an Update); otherwise it writes a usage note (a Plan);
 * **acting agent** (text or tool calls): plays gripper well through
   :func:`~learnact_langgraph.envs.pddl.scripted.gripper_policy`, using ``carry_ball``
-  when it is offered; in other domains it calls listed actions on objects named in the
-  latest observation, so it mostly fails there;
+  when it is offered, and AlfWorld (text) through
+  :func:`~learnact_langgraph.envs.alfworld.scripted.alfworld_policy`, searching with
+  ``find_and_take`` when it is offered; in other domains it calls listed actions on
+  objects named in the latest observation, so it mostly fails there;
 * **Reflexion and Code-as-Policy:** a fixed plan sentence; a straight-line program.
 
 So a learning run with it is real: the draft fails on training tasks in the sandbox,
@@ -30,6 +32,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from learnact_langgraph import pyast
+from learnact_langgraph.envs.alfworld.scripted import alfworld_policy
 from learnact_langgraph.envs.pddl.scripted import gripper_policy
 from learnact_langgraph.testing.chat import ScriptedChatModel
 
@@ -221,6 +224,9 @@ def respond(messages: list[BaseMessage]) -> str:
         return f"```python\n{body}\n```"
     if gripper:
         return "Action: " + gripper_policy(str(messages[-1].content))
+    household = alfworld_policy(str(messages[-1].content))
+    if household is not None:
+        return "Action: " + household
     return "Action: " + generic_action(str(messages[-1].content))
 
 

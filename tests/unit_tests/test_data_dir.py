@@ -72,8 +72,19 @@ def test_require_complete_dir(pddl_data: Path) -> None:
 
 
 def test_unknown_dataset() -> None:
-    with pytest.raises(DataDirError, match="choose one of: robotic-planning"):
+    with pytest.raises(DataDirError, match="choose one of: alfworld, robotic-planning"):
         get_dataset("alfred")
+
+
+def test_alfworld_checksums_list_the_134_games_in_six_types() -> None:
+    from learnact_langgraph.envs.alfworld.games import game_order
+
+    sums = get_dataset("alfworld").checksums()
+    assert len(sums) == 134
+    assert all(rel.startswith("json_2.1.1/valid_unseen/") for rel in sums)
+    assert all(rel.endswith("/game.tw-pddl") for rel in sums)
+    sizes = {key: len(games) for key, games in game_order().items()}
+    assert sizes == {"put": 24, "clean": 31, "heat": 23, "cool": 21, "examine": 18, "puttwo": 17}
 
 
 def test_checksums_cover_four_domains_and_sixty_problems() -> None:
