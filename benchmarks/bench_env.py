@@ -1,4 +1,6 @@
-"""Steps per second: our STRIPS simulator vs pddlgym (the engine AgentBoard/LearnAct use).
+"""Environment speed: planning steps per second vs pddlgym, and AlfWorld's reset/step costs.
+
+Part 1, planning: our STRIPS simulator vs pddlgym (the engine AgentBoard/LearnAct use).
 
 One step = list the valid actions in the current state + apply one of them. Both engines
 replay the same seeded random walks over all 60 benchmark problems (the walk is drawn
@@ -7,8 +9,14 @@ step, which the script checks). Each figure is the fastest of ``--repeat`` runs.
 "ours env" adds what an agent pays on top: listing valid actions as Python call strings,
 the call layer, and rendering the full state as text after every action.
 
-Run: ``python benchmarks/bench_env.py [--steps 30] [--data-dir DIR]``. pddlgym is in the
-``reference`` extra: ``pip install -e '.[reference]'``.
+Part 2, AlfWorld (when the ``alfworld`` extra and the games are there): what a reset, a
+step and a snapshot restore cost, and how many training episodes per minute a scripted
+learning run gets, each with game reuse (translation and command-text caches, a pool of
+loaded games) and without it (every reset loads the game as plain TextWorld does), side
+by side in one run.
+
+Run: ``python benchmarks/bench_env.py [--steps 30] [--data-dir DIR] [--skip-planning]``.
+pddlgym is in the ``reference`` extra: ``pip install -e '.[reference]'``.
 """
 
 from __future__ import annotations
@@ -132,7 +140,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3, help="keep the fastest of N runs")
     parser.add_argument("--data-dir", default=None, help="defaults to $LEARNACT_DATA_DIR")
+    parser.add_argument("--skip-planning", action="store_true", help="only the AlfWorld part")
+    parser.add_argument("--skip-alfworld", action="store_true", help="only the planning part")
     opts = parser.parse_args()
+    if not opts.skip_planning:
+        planning(opts)
+    if not opts.skip_alfworld:
+        from alfworld_timing import alfworld_section
+
+        alfworld_section(opts.data_dir)
+
+
+def planning(opts: argparse.Namespace) -> None:
     root = require("robotic-planning", opts.data_dir)
     pddl_env = load_pddlgym()
     if pddl_env is None:

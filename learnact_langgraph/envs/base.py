@@ -317,7 +317,9 @@ class Environment(ABC):
                         for p in list(sig.parameters.values())[1:]
                     )
                     doc = inspect.cleandoc(fn.__doc__ or "").strip()
-                    cache[attr] = (BaseAction(attr, params, doc), getattr(self, attr))
+                    # The plain function, not a bound method: a bound method here would
+                    # keep the environment alive in a reference cycle.
+                    cache[attr] = (BaseAction(attr, params, doc), fn)
             self._base_action_cache = cache
         return cache
 
@@ -330,7 +332,7 @@ class Environment(ABC):
 
     def _execute(self, name: str, args: tuple[Any, ...]) -> StepResult | str:
         """Run a base action whose name and arity are already checked."""
-        return self._decorated_actions()[name][1](*args)
+        return self._decorated_actions()[name][1](self, *args)
 
     def call(self, name: str, *args: Any) -> StepResult:
         """Call a base action by name: the single door learned code has to the world.

@@ -7,6 +7,7 @@ import http.server
 import shutil
 import socket
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from learnact_langgraph.cli import app
-from learnact_langgraph.data import require
+from learnact_langgraph.data import get_dataset, require
 from learnact_langgraph.errors import DataDirError
 from learnact_langgraph.fetch import fetch_dataset
 
@@ -141,3 +142,92 @@ def test_missing_file_upstream_names_the_url(empty_upstream: str, tmp_path: Path
         DataDirError, match=r"Could not download .*/nowhere/barman\.pddl \(HTTP 404"
     ):
         fetch_dataset("robotic-planning", tmp_path / "data", base_url=f"{empty_upstream}/nowhere")
+
+
+# ----- AlfWorld: one upstream zip, of which the 134 games are kept ---------------------------
+def _release_zip(games: Path, target: Path, *, drop: str = "", tamper: str = "") -> Path:
+    """A zip laid out like ALFWorld's release: ``json_2.1.1/...`` plus files we do not keep."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in sorted(games.rglob("game.tw-pddl")):
+            rel = path.relative_to(games).as_posix()
+            if rel == drop:
+                continue
+            body = path.read_bytes()
+            out.writestr(rel, body + b" " if rel == tamper else body)
+            out.writestr(rel.replace("game.tw-pddl", "traj_data.json"), b"{}")
+        out.writestr("json_2.1.1/train/other/trial/game.tw-pddl", b"{}")
+    return target
+
+
+@pytest.fixture
+def alfworld_release(data_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The shared games zipped like the upstream release and served on loopback."""
+    games = data_dir / "alfworld_valid_unseen_134"
+    if not games.is_dir():
+        pytest.skip("benchmark data has no alfworld_valid_unseen_134")
+    served = tmp_path / "served"
+    served.mkdir()
+    _release_zip(games, served / "json_2.1.1_pddl.zip")
+    first = sorted(get_dataset("alfworld").checksums())[0]
+    _release_zip(games, served / "short.zip", drop=first)
+    _release_zip(games, served / "tampered.zip", tamper=first)
+    (served / "not-a.zip").write_text("<html>moved</html>")
+    for url in _serve(served):
+        yield url, games
+
+
+def test_alfworld_fetch_keeps_the_134_games_verified(
+    alfworld_release: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, games = alfworld_release
+    target = tmp_path / "data"
+    first = runner.invoke(
+        app,
+        [
+            "data",
+            "fetch",
+            "alfworld",
+            "--data-dir",
+            str(target),
+            "--base-url",
+            f"{url}/json_2.1.1_pddl.zip",
+        ],
+    )
+    assert first.exit_code == 0, first.output
+    assert "134 downloaded, 0 already present" in first.output
+    root = require("alfworld", target)
+    kept = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert kept == sorted(get_dataset("alfworld").checksums())  # nothing else, no zip left
+    rel = kept[5]
+    assert (root / rel).read_bytes() == (games / rel).read_bytes()
+
+    again = fetch_dataset("alfworld", target, base_url=f"{url}/not-a.zip")
+    assert again.downloaded == [] and len(again.skipped) == 134  # nothing to download
+
+    (root / rel).write_text("damaged")
+    repaired = fetch_dataset("alfworld", target, base_url=f"{url}/json_2.1.1_pddl.zip")
+    assert repaired.downloaded == [rel] and len(repaired.skipped) == 133
+
+
+@pytest.mark.parametrize(
+    ("archive", "message"),
+    [
+        ("short.zip", r"lacks 1 of the needed files"),
+        ("tampered.zip", r"has SHA-256 .* not kept"),
+        ("not-a.zip", r"is not a readable zip archive"),
+    ],
+)
+def test_a_wrong_alfworld_archive_is_refused_clearly(
+    alfworld_release: tuple[str, Path], tmp_path: Path, archive: str, message: str
+) -> None:
+    url, _ = alfworld_release
+    target = tmp_path / "data"
+    with pytest.raises(DataDirError, match=message):
+        fetch_dataset("alfworld", target, base_url=f"{url}/{archive}")
+    root = target / "alfworld_valid_unseen_134"
+    assert not list(root.rglob("*.part")) and not (root / ".download.zip").exists()
+    result = runner.invoke(
+        app,
+        ["data", "fetch", "alfworld", "--data-dir", str(target), "--base-url", f"{url}/{archive}"],
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output

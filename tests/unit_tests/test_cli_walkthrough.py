@@ -178,6 +178,9 @@ NOTHING_LEFT = [
     (["learn", "--model", "nosuchprovider:x", "--tasks", "generated", "--store", "n.db"], "nosu"),
     (["learn", "--model", "openai:gpt-4o-mini", "--tasks", "generated", "--store", "n.db"], "gpt"),
     (["learn", *GEN, "-d", "nosuch", "--store", "new.db"], "Unknown environment 'nosuch'"),
+    (["bench", "--model", "scripted", "-d", "alfworld_put", "-o", "r"], "data fetch alfworld"),
+    (["learn", "--model", "scripted", "-d", "alfworld_heat", "--store", "n.db"], "fetch alfworld"),
+    (["learn", *GEN, "-d", "alfworld_cool", "--store", "n.db"], "only the paper's games"),
 ]
 CASES = [
     *[pytest.param(a, e, id="number:" + " ".join(a)) for a, e in BAD_NUMBERS],
@@ -350,3 +353,18 @@ def test_settings_objects_reject_bad_numbers(make: object, field: str) -> None:
 def test_zero_where_it_means_something_is_accepted() -> None:
     assert BenchConfig(rounds=0, memory_steps=0).rounds == 0
     assert LearnerContext(rounds=0, memory_steps=0).memory_steps == 0
+
+
+def test_alfworld_without_its_extra_names_the_install_command(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on a machine where the alfworld extra was never installed."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fast_downward", None)
+    before = tree(work)
+    _one_line_exit_2(
+        ["bench", "--model", "scripted", "-d", "alfworld", "-o", "r"],
+        "pip install 'learnact-langgraph[alfworld]'",
+    )
+    assert tree(work) == before

@@ -26,7 +26,8 @@ import json
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,12 @@ from learnact_langgraph.errors import EnvironmentError_
 TEXTWORLD_LOCK = threading.RLock()
 #: Games whose translation stays cached (each holds a few MB of translated task).
 CACHE_SIZE = 48
+#: Loaded games kept for reuse, per game file and in all (each holds a native library).
+POOL_PER_GAME = 8
+POOL_SIZE = 64
 _INSTALL_HINT = (
-    "AlfWorld needs the alfworld extra: run `pip install 'learnact-langgraph[alfworld]'` "
-    "(it compiles two packages the first time, about 3 minutes)."
+    "run `pip install 'learnact-langgraph[alfworld]'` (it compiles two packages the first "
+    "time, about 3 minutes)."
 )
 
 
@@ -54,7 +58,9 @@ def require_engine() -> None:
         import textworld.envs.pddl.logic  # noqa: F401
         from alfworld.agents.utils.misc import Demangler  # noqa: F401
     except ImportError as exc:
-        raise EngineMissing(f"{_INSTALL_HINT} ({exc})") from None
+        raise EngineMissing(
+            f"AlfWorld needs the alfworld extra, which is not installed ({exc}): {_INSTALL_HINT}"
+        ) from None
 
 
 @dataclass
@@ -71,6 +77,36 @@ class CompiledGame:
 _translations: OrderedDict[tuple[str, str, bool], tuple[Any, str]] = OrderedDict()
 _games: OrderedDict[str, CompiledGame] = OrderedDict()
 _skip_replan = threading.local()
+_reuse = [True]
+
+
+def reusing() -> bool:
+    """Whether games, translations and command texts are reused (the default)."""
+    return _reuse[0]
+
+
+@contextmanager
+def no_reuse() -> Iterator[None]:
+    """Play as plain TextWorld does: every game load translates and derives afresh, and
+    an environment reloads its game on every reset. For measuring what reuse saves."""
+    with TEXTWORLD_LOCK:
+        previous, _reuse[0] = _reuse[0], False
+        clear_caches()
+    try:
+        yield
+    finally:
+        with TEXTWORLD_LOCK:
+            _reuse[0] = previous
+
+
+def clear_caches() -> None:
+    """Forget every cached game and translation (the next load pays in full)."""
+    with TEXTWORLD_LOCK:
+        _translations.clear()
+        _games.clear()
+        while _pool:
+            for game in _pool.popitem()[1]:
+                game.close()
 
 
 def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> Any:
@@ -89,11 +125,11 @@ def _translate(domain: str, problem: str, verbose: bool = False, optimize: bool 
     """
     import fast_downward
 
-    if optimize and getattr(_skip_replan, "on", False):
+    if optimize and getattr(_skip_replan, "on", False) and reusing():
         optimize = False
     key = (domain, problem, optimize)
     with TEXTWORLD_LOCK:
-        hit = _translations.get(key)
+        hit = _translations.get(key) if reusing() else None
         if hit is not None:
             _translations.move_to_end(key)
             return hit
@@ -102,7 +138,7 @@ def _translate(domain: str, problem: str, verbose: bool = False, optimize: bool 
             result = fast_downward.pddl2sas(domain, problem, verbose=verbose, optimize=optimize)
         finally:
             sys.argv[:] = argv
-        return _remember(_translations, key, result)
+        return _remember(_translations, key, result) if reusing() else result
 
 
 class _TranslatorProxy:
@@ -132,7 +168,7 @@ def compiled_game(path: str | Path) -> CompiledGame:
     require_engine()
     key = str(Path(path).resolve())
     with TEXTWORLD_LOCK:
-        hit = _games.get(key)
+        hit = _games.get(key) if reusing() else None
         if hit is not None:
             _games.move_to_end(key)
             return hit
@@ -147,7 +183,8 @@ def compiled_game(path: str | Path) -> CompiledGame:
                 f"Cannot read the AlfWorld game {key} ({type(exc).__name__}: {exc}): "
                 "run `learnact data fetch alfworld --force` to restore it."
             ) from None
-        return _remember(_games, key, CompiledGame(key, data, logic))
+        game = CompiledGame(key, data, logic)
+        return _remember(_games, key, game) if reusing() else game
 
 
 def _make_env_class() -> type:
@@ -195,7 +232,7 @@ def _make_env_class() -> type:
             commands = []
             for action in actions:
                 key = (action.name, tuple(v.name for v in action.mapping.values()))
-                text = self.game.commands.get(key)
+                text = self.game.commands.get(key) if reusing() else None
                 if text is None:
                     context = {
                         "state": pddl,
@@ -226,7 +263,9 @@ class TextWorldGame:
     """One loaded game: reset, step by command text, replay a command history.
 
     Each instance owns its copy of the PDDL engine's native library (TextWorld loads one
-    per environment), so two instances never share a game state.
+    per environment), so two instances never share a game state. That library cannot be
+    unloaded safely, so games are pooled (:func:`acquire`, :func:`release`) rather than
+    made per episode, and :meth:`close` frees the state of one that leaves the pool.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -268,6 +307,18 @@ class TextWorldGame:
             if on_step is not None:
                 on_step(feedback)
 
+    def close(self) -> None:
+        """Free the native game state; the game cannot be played afterwards.
+
+        The library itself stays loaded: unloading a copy of it (``dlclose``) and loading
+        another later crashes the process, so only its memory is given back.
+        """
+        with TEXTWORLD_LOCK:
+            lib = getattr(self._env, "downward_lib", None)
+            if lib is not None:
+                self._env.downward_lib = None
+                lib.cleanup()
+
     @property
     def admissible(self) -> list[str]:
         return list(self._env.state["admissible_commands"])
@@ -280,3 +331,43 @@ class TextWorldGame:
     def entity_names(self) -> list[str]:
         """Every object and receptacle name of this game ("apple 1", "countertop 2")."""
         return sorted({info.name for info in self._env._entity_infos.values() if info.name})
+
+
+_pool: OrderedDict[str, list[TextWorldGame]] = OrderedDict()
+
+
+def acquire(path: str | Path) -> TextWorldGame:
+    """A loaded game of ``path``: one an environment gave back, else a new one."""
+    key = str(Path(path).resolve())
+    with TEXTWORLD_LOCK:
+        free = _pool.get(key)
+        if free and reusing():
+            game = free.pop()
+            if not free:
+                del _pool[key]
+            return game
+    return TextWorldGame(key)
+
+
+def release(game: TextWorldGame) -> None:
+    """Give ``game`` back for reuse; beyond the pool's size the oldest are closed."""
+    with TEXTWORLD_LOCK:
+        if not reusing():
+            game.close()
+            return
+        free = _pool.setdefault(game.path, [])
+        _pool.move_to_end(game.path)
+        free.append(game)
+        if len(free) > POOL_PER_GAME:
+            free.pop(0).close()
+        while sum(len(v) for v in _pool.values()) > POOL_SIZE:
+            oldest = next(iter(_pool))
+            _pool[oldest].pop(0).close()
+            if not _pool[oldest]:
+                del _pool[oldest]
+
+
+def pooled() -> int:
+    """How many loaded games wait in the pool."""
+    with TEXTWORLD_LOCK:
+        return sum(len(v) for v in _pool.values())

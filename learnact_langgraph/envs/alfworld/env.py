@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from learnact_langgraph.data import require
-from learnact_langgraph.envs.alfworld.engine import TextWorldGame
+from learnact_langgraph.envs.alfworld.engine import TextWorldGame, acquire, release, reusing
 from learnact_langgraph.envs.alfworld.games import DATASET, TASK_TYPES, game_order, train_indices
 from learnact_langgraph.envs.base import (
     INVALID_PRECONDITION,
@@ -130,6 +131,8 @@ class AlfWorldEnvironment(Environment):
                     split: Split = "train" if i in train else "test"
                     label = f"{key}/{i}" if self.task_type is None else str(i)
                     self._add(label, root / rel, split, {"file": rel, "type": key})
+        # Loaded games go back to the process's pool when this environment is dropped.
+        weakref.finalize(self, _give_back, self._games)
         self._game: TextWorldGame | None = None
         self._goal = ""
         self._place = ""
@@ -148,11 +151,18 @@ class AlfWorldEnvironment(Environment):
         """The loaded game of ``task`` (default: the current one), loading it once."""
         path = str(self._files[(task or self.task).index])
         if path not in self._games:
-            self._games[path] = TextWorldGame(path)
+            self._games[path] = acquire(path)
         return self._games[path]
 
+    def _fresh_game(self, task: Task) -> TextWorldGame:
+        if not reusing():
+            old = self._games.pop(str(self._files[task.index]), None)
+            if old is not None:
+                release(old)
+        return self.game(task)
+
     def _reset(self, task: Task) -> str:
-        self._game = self.game(task)
+        self._game = self._fresh_game(task)
         room, self._goal = split_intro(self._game.reset())
         self._place = room
         self._commands = []
@@ -346,6 +356,11 @@ class AlfWorldEnvironment(Environment):
             self._game.replay(commands)
             self._commands = list(commands)
         self._place, self._goal = place, goal
+
+
+def _give_back(games: dict[str, TextWorldGame]) -> None:
+    while games:
+        release(games.popitem()[1])
 
 
 def _subclass(key: str) -> type[AlfWorldEnvironment]:
