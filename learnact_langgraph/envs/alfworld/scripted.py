@@ -157,7 +157,12 @@ class Player:
             for obj in items:
                 if obj.split()[0] == goal.obj and obj not in mem.placed:
                     return self._go(mem, place) or f"take('{obj}', '{place}')"
-        unvisited = [p for p in self.receptacles if p not in mem.visited and p != dest]
+        skip = dest if goal.count > 1 else ""
+        unvisited = [
+            p
+            for p in self.receptacles
+            if p not in mem.visited and p not in mem.contents and p != skip
+        ]
         if self.search and unvisited:
             return f"{self.search}({goal.obj!r}, {unvisited!r})"
         return self._explore(mem)
