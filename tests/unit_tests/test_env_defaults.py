@@ -37,13 +37,17 @@ class ShortLamps(Lamps):
         return " | ".join(observations)
 
 
-def test_the_planning_protocol_is_the_default() -> None:
+def test_the_planning_protocol_is_the_default_and_bad_values_fail_early() -> None:
     assert Environment.defaults == EnvDefaults(30, 10, 10, DEFAULT_SCORE)
     assert DEFAULT_SCORE == ("step_correction", "call_ratio", "success")
-    with pytest.raises(ValueError, match="max_steps"):
-        EnvDefaults(max_steps=0)
-    with pytest.raises(ValueError, match="score_terms"):
-        EnvDefaults(score_terms=())
+    for bad, error in (
+        (lambda: EnvDefaults(max_steps=0), ValueError),
+        (lambda: EnvDefaults(score_terms=()), ValueError),
+        (lambda: LearnerContext(train_steps=0), SettingError),
+        (lambda: LearnerContext(score_terms=()), SettingError),
+    ):
+        with pytest.raises(error, match="must"):
+            bad()
 
 
 def test_unset_agent_limits_take_the_environments_and_set_ones_win() -> None:
@@ -57,38 +61,26 @@ def test_unset_agent_limits_take_the_environments_and_set_ones_win() -> None:
         assert len(longer.steps) == 5
 
 
-def test_the_learner_trains_and_scores_by_the_environments_protocol() -> None:
+def _learn(**settings: Any) -> dict[str, Any]:
     learner = scripted(lambda msgs: f"```python\n{FLIP}```")
     agent = scripted(lambda msgs: "Action: flip_on('a')")
     ctx = LearnerContext(
-        env_factory=ShortLamps, learner_model=learner, agent_model=agent, k=1, rounds=0
+        env_factory=ShortLamps, learner_model=learner, agent_model=agent, k=1, rounds=0, **settings
     )
-    result = learner_graph().invoke({}, context=ctx)
+    return dict(learner_graph().invoke({}, context=ctx))
+
+
+def test_the_learner_trains_and_scores_by_the_environments_protocol() -> None:
+    result = _learn()
     episodes = list(result["results"].values())
     assert episodes and all(len(e["steps"]) <= 2 for e in episodes)
     assert any(len(e["steps"]) == 2 for e in episodes)
     for stats in result["scores"].values():
         assert stats["score"] == stats["call_ratio"]  # call_ratio alone, not the sum
-    explicit = LearnerContext(
-        env_factory=ShortLamps,
-        learner_model=learner,
-        agent_model=agent,
-        k=1,
-        rounds=0,
-        train_steps=4,
-        score_terms=("call_ratio", "success"),
-    )
-    again = learner_graph().invoke({}, context=explicit)
+    again = _learn(train_steps=4, score_terms=("call_ratio", "success"))
     assert any(len(e["steps"]) > 2 for e in again["results"].values())
     for stats in again["scores"].values():
         assert stats["score"] == pytest.approx(stats["call_ratio"] + stats["success"])
-
-
-def test_bad_settings_fail_when_the_context_is_made() -> None:
-    with pytest.raises(SettingError, match="train_steps"):
-        LearnerContext(train_steps=0)
-    with pytest.raises(SettingError, match="score_terms"):
-        LearnerContext(score_terms=())
 
 
 def test_a_call_shows_what_the_environment_makes_of_its_sub_steps() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from learnact_langgraph import prompts
 from learnact_langgraph.envs import INVALID_PRECONDITION, INVALID_UNKNOWN
 from learnact_langgraph.envs.alfworld import TASK_TYPES, AlfWorldEnvironment, load_env
 from learnact_langgraph.envs.alfworld.scripted import Player
@@ -133,20 +134,11 @@ def test_a_scripted_plan_solves_two_games_of_each_type_via_the_sandbox(
         assert INVALID_PRECONDITION in wrong.observation
 
 
-FIND_AND_TAKE = '''import re
+def example_action() -> str:
+    """The learner's AlfWorld example action (``find_and_take``), from its prompt."""
+    example = prompts.TOOL_EXAMPLES["alfworld"]
+    return example.split("```python\n")[1].split("\n\nfind_and_take(")[0]
 
-
-def find_and_take(kind, places):
-    """Search places for an object of kind, opening closed ones; take the first found."""
-    for place in places:
-        seen = goto(place)
-        if 'is closed' in seen:
-            seen = open(place)
-        found = re.search(r'\\b(' + kind + r' \\d+)', seen)
-        if found:
-            return take(found.group(1), place)
-    return 'There is no ' + kind + '.'
-'''
 
 DELIVER = '''import re
 
@@ -170,7 +162,7 @@ def test_a_learned_style_action_runs_in_the_sandbox_and_solves_a_put_task(
     room = put_env.reset("alfworld_put/14")  # put some saltshaker on drawer
     places = [p for p in Player(put_env.goal, room).receptacles if not p.startswith("drawer")]
     with Sandbox(put_env) as sandbox:
-        sandbox.load({"find_and_take": FIND_AND_TAKE, "deliver": DELIVER})
+        sandbox.load({"find_and_take": example_action(), "deliver": DELIVER})
         result = sandbox.run(f"deliver('saltshaker', {places!r}, 'drawer 1')")
     assert result.ok, result.observation
     assert put_env.done and put_env.progress == 1.0

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from learnact_langgraph import prompts
 from learnact_langgraph.bench.report import write_report
 from learnact_langgraph.bench.runner import BenchConfig, run_bench
 from learnact_langgraph.envs.alfworld import TASK_TYPES, engine, load_env
@@ -25,6 +24,7 @@ from learnact_langgraph.envs.alfworld.scripted import Player
 from learnact_langgraph.graphs.agent import AgentContext, build_agent_graph
 from learnact_langgraph.sandbox import Sandbox
 from learnact_langgraph.testing import scripted_model
+from tests.unit_tests.envs.test_alfworld_env import example_action
 
 
 def _any_game(root: Path) -> Path:
@@ -63,8 +63,7 @@ def test_the_learners_example_action_runs_in_the_sandbox(
     alfworld_data_dir: Path, tmp_path: Path
 ) -> None:
     """The creation prompt's AlfWorld example: regex parsing and a loop over places."""
-    example = prompts.TOOL_EXAMPLES["alfworld"]
-    source = example.split("```python\n")[1].split("\n\nfind_and_take(")[0]
+    source = example_action()
     game = write_game(_any_game(alfworld_data_dir), CASES["put"], tmp_path / "game.tw-pddl")
     from learnact_langgraph.envs.alfworld import AlfWorldEnvironment
 
