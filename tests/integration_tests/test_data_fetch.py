@@ -160,11 +160,9 @@ def _release_zip(games: Path, target: Path, *, drop: str = "", tamper: str = "")
 
 
 @pytest.fixture
-def alfworld_release(data_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def alfworld_release(alfworld_data_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The shared games zipped like the upstream release and served on loopback."""
-    games = data_dir / "alfworld_valid_unseen_134"
-    if not games.is_dir():
-        pytest.skip("benchmark data has no alfworld_valid_unseen_134")
+    games = alfworld_data_dir / "alfworld_valid_unseen_134"
     served = tmp_path / "served"
     served.mkdir()
     _release_zip(games, served / "json_2.1.1_pddl.zip")
