@@ -37,10 +37,10 @@ from learnact_langgraph.errors import EnvironmentError_
 #: Held around every call into TextWorld or the PDDL translator (see the module doc).
 TEXTWORLD_LOCK = threading.RLock()
 #: Games whose translation stays cached (each holds a few MB of translated task).
-CACHE_SIZE = 48
-#: Loaded games kept for reuse, per game file and in all (each holds a native library).
+CACHE_SIZE = 24
+#: Loaded games kept for reuse, per game file and in all.
 POOL_PER_GAME = 8
-POOL_SIZE = 64
+POOL_SIZE = 32
 _INSTALL_HINT = (
     "run `pip install 'learnact-langgraph[alfworld]'` (it compiles two packages the first "
     "time, about 3 minutes)."
@@ -75,6 +75,8 @@ class CompiledGame:
 
 
 _translations: OrderedDict[tuple[str, str, bool], tuple[Any, str]] = OrderedDict()
+#: Native libraries of closed games, ready for the next game loaded.
+_free_libs: list[Any] = []
 _games: OrderedDict[str, CompiledGame] = OrderedDict()
 _skip_replan = threading.local()
 _reuse = [True]
@@ -190,14 +192,17 @@ def compiled_game(path: str | Path) -> CompiledGame:
 def _make_env_class() -> type:
     """TextWorld's ``PddlEnv`` with the shared game and the command cache (built lazily,
     so importing this module never needs the extra)."""
+    import textworld
     from alfworld.agents.utils.misc import Demangler
     from textworld.core import EnvInfos
     from textworld.envs.pddl import PddlEnv
     from textworld.envs.pddl import logic as pddl_logic
 
     class OldGrammarEnv(PddlEnv):
-        def __init__(self, game: CompiledGame) -> None:
-            super().__init__(EnvInfos(admissible_commands=True, won=True))
+        def __init__(self, game: CompiledGame, lib: Any) -> None:
+            # PddlEnv.__init__ minus loading a library: ours comes from the free list.
+            textworld.Environment.__init__(self, EnvInfos(admissible_commands=True, won=True))
+            self.downward_lib = lib
             self.game = game
             self._game_file = game.path
             self._game_data = game.data
@@ -265,7 +270,8 @@ class TextWorldGame:
     Each instance owns its copy of the PDDL engine's native library (TextWorld loads one
     per environment), so two instances never share a game state. That library cannot be
     unloaded safely, so games are pooled (:func:`acquire`, :func:`release`) rather than
-    made per episode, and :meth:`close` frees the state of one that leaves the pool.
+    made per episode, and a game that leaves the pool (:meth:`close`) hands its library on
+    to the next game loaded: the process holds as many libraries as games at once.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -274,8 +280,16 @@ class TextWorldGame:
             if not _env_class:
                 _env_class.append(_make_env_class())
             _skip_replan.on = True
+            lib = _free_libs.pop() if _free_libs and reusing() else None
+            if lib is None:
+                import fast_downward
+
+                lib = fast_downward.load_lib()
             try:
-                self._env = _env_class[0](game)
+                self._env = _env_class[0](game, lib)
+            except BaseException:
+                _free_libs.append(lib)
+                raise
             finally:
                 _skip_replan.on = False
         self.path = game.path
@@ -308,16 +322,19 @@ class TextWorldGame:
                 on_step(feedback)
 
     def close(self) -> None:
-        """Free the native game state; the game cannot be played afterwards.
+        """Hand this game's native library on to the next game loaded; the game cannot be
+        played afterwards.
 
-        The library itself stays loaded: unloading a copy of it (``dlclose``) and loading
-        another later crashes the process, so only its memory is given back.
+        The library is never unloaded: unloading a copy of it (``dlclose``) and loading
+        another later crashes the process. Loading another game's task into it is what
+        every reset does anyway, so a library serves any number of games in turn.
         """
         with TEXTWORLD_LOCK:
             lib = getattr(self._env, "downward_lib", None)
             if lib is not None:
                 self._env.downward_lib = None
                 lib.cleanup()
+                _free_libs.append(lib)
 
     @property
     def admissible(self) -> list[str]:

@@ -96,8 +96,8 @@ class AlfWorldEnvironment(Environment):
 
     Use :func:`load_env` (``load_env("alfworld_put")``) or a subclass per task type.
     ``games`` plays your own ALFWorld game files (old grammar) instead of the paper's.
-    Each loaded game is kept for the life of the environment, so a reset of a task
-    played before reloads nothing.
+    Loaded games come from, and go back to, a pool shared by the process, so a reset of
+    a game played before reloads nothing.
     """
 
     name: ClassVar[str] = "alfworld"
@@ -155,10 +155,10 @@ class AlfWorldEnvironment(Environment):
         return self._games[path]
 
     def _fresh_game(self, task: Task) -> TextWorldGame:
-        if not reusing():
-            old = self._games.pop(str(self._files[task.index]), None)
-            if old is not None:
-                release(old)
+        """The game of ``task``; the game played before goes back to the pool."""
+        path = str(self._files[task.index])
+        for other in [p for p in self._games if p != path or not reusing()]:
+            release(self._games.pop(other))
         return self.game(task)
 
     def _reset(self, task: Task) -> str:
