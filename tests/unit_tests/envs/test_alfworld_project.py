@@ -91,6 +91,21 @@ def test_translation_is_shared_and_leaves_sys_argv_alone(alfworld_data_dir: Path
     engine.release(game)
 
 
+def test_a_game_leaving_the_pool_hands_its_library_on(
+    alfworld_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Native libraries cannot be unloaded; they must be reused, or memory grows per game."""
+    monkeypatch.setattr(engine, "POOL_SIZE", 1)
+    env = load_env("alfworld_examine", data_dir=alfworld_data_dir)
+    libs = set()
+    for i in range(5):
+        room = env.reset(i)
+        libs.add(id(env.game()._env.downward_lib))
+        first = Player(env.goal, room).receptacles[0]
+        assert env.call("goto", first).valid  # a handed-on library plays its new game
+    assert len(libs) <= 3
+
+
 def test_games_played_from_threads_stay_apart(alfworld_data_dir: Path) -> None:
     results: dict[int, list[str]] = {}
 
