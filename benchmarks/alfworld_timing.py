@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from learnact_langgraph.pyast import literal_call
+
 TASK = "alfworld_put/14"
 
 
@@ -34,9 +36,9 @@ def _episode_lines(env: Any) -> list[str]:
     observations: list[str] = []
     while not env.done and len(actions) < 40:
         line = player.next_action(actions, observations)
-        name, _, rest = line.partition("(")
-        args = [a.strip().strip("'") for a in rest.rstrip(")").split("', '") if a.strip()]
-        observations.append(env.call(name, *args).observation)
+        call = literal_call(line)
+        assert call is not None, line
+        observations.append(env.call(call[0], *call[1]).observation)
         actions.append(line)
     return actions
 

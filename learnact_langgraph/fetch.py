@@ -178,20 +178,19 @@ def _fetch_from_archive(
         return result
     archive = root / ".download.zip"
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        with archive.open("wb") as out:
-            for chunk in _stream(url, timeout):
-                out.write(chunk)
-    except OSError as exc:
-        archive.unlink(missing_ok=True)
-        raise DataDirError(
-            f"Cannot write to {root} ({exc.strerror or exc}): free some space or choose "
-            f"another directory with --data-dir or {ENV_VAR}."
-        ) from None
-    try:
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            with archive.open("wb") as out:
+                for chunk in _stream(url, timeout):
+                    out.write(chunk)
+        except OSError as exc:
+            raise DataDirError(
+                f"Cannot write to {root} ({exc.strerror or exc}): free some space or choose "
+                f"another directory with --data-dir or {ENV_VAR}."
+            ) from None
         _extract_verified(archive, url, root, wanted, result)
     finally:
-        archive.unlink(missing_ok=True)
+        archive.unlink(missing_ok=True)  # also after a failed or partial download
     return result
 
 

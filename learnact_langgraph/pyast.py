@@ -1,4 +1,4 @@
-"""Thread-safe ``ast.parse``.
+"""Thread-safe ``ast.parse``, and reading a one-call line such as ``goto('desk 1')``.
 
 CPython 3.11 keeps the AST converter's recursion counter in shared state, so two
 threads parsing at once can fail with "SystemError: AST constructor recursion depth
@@ -19,3 +19,15 @@ def parse(source: str, filename: str = "<unknown>", mode: str = "exec", **kwargs
     """``ast.parse`` under a process-wide lock."""
     with _LOCK:
         return ast.parse(source, filename, mode, **kwargs)
+
+
+def literal_call(line: str) -> tuple[str, list[Any]] | None:
+    """``name`` and literal arguments of a one-call line such as ``drop('b1', 'ra')``,
+    or ``None`` when the line is anything else."""
+    try:
+        node = parse(line.strip(), mode="eval").body
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return node.func.id, [ast.literal_eval(a) for a in node.args]
+    except (SyntaxError, ValueError):
+        pass
+    return None

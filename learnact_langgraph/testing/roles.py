@@ -115,17 +115,6 @@ def _gripper_program(prompt: str) -> str:
     return "\n".join(lines) or "move('rooma', 'roomb')"
 
 
-def _call(line: str) -> tuple[str, list[Any]] | None:
-    """``name`` and literal arguments of a one-call line such as ``drop('b1', 'ra')``."""
-    try:
-        node = pyast.parse(line.strip(), mode="eval").body
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            return node.func.id, [ast.literal_eval(a) for a in node.args]
-    except (SyntaxError, ValueError):
-        pass
-    return None
-
-
 def repair_room(prompt: str) -> tuple[str, str] | None:
     """(reason, fixed code) when the feedback shows a base call in a room Robby left.
 
@@ -136,12 +125,12 @@ def repair_room(prompt: str) -> tuple[str, str] | None:
     inside = prompt.split("step by step:\n", 1)[-1].split(f"\n\n{REVISE_MARK}", 1)[0]
     if not code_m or not called:
         return None
-    learned = _call(called.group(1))
+    learned = pyast.literal_call(called.group(1))
     pairs = re.findall(r"Action: (.+)\nObservation: (.*)", inside)
     failed = next((i for i, (_, obs) in enumerate(pairs) if obs.startswith(_INVALID)), None)
     if learned is None or failed is None or failed == 0:
         return None
-    base = _call(pairs[failed][0])
+    base = pyast.literal_call(pairs[failed][0])
     robby = _ROBBY.search(pairs[failed - 1][1])
     source = code_m.group(1)
     tree = pyast.parse(source)
@@ -245,7 +234,7 @@ def tool_call(messages: list[BaseMessage], tools: list[Any]) -> AIMessage:
     by_name = {convert_to_openai_tool(t)["function"]["name"]: t for t in tools}
     offered = "carry_ball(" if "carry_ball" in by_name else ""
     line = gripper_policy(f"Your goal: {goal}\nObservation: {latest}\n{offered}")
-    call = _call(line)
+    call = pyast.literal_call(line)
     if "Robby" not in goal or call is None or call[0] not in by_name:
         return AIMessage(content="I have no move to make with these tools.")
     name, values = call

@@ -26,7 +26,7 @@ import json
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,7 +293,6 @@ class TextWorldGame:
             finally:
                 _skip_replan.on = False
         self.path = game.path
-        self.feedback = ""
 
     def reset(self) -> str:
         """Start the game again (no file is read or translated) and return the intro text."""
@@ -303,23 +302,19 @@ class TextWorldGame:
                 state = self._env.reset()
             finally:
                 _skip_replan.on = False
-        self.feedback = str(state.feedback)
-        return self.feedback
+        return str(state.feedback)
 
     def step(self, command: str) -> str:
         """Play ``command``; TextWorld answers "Nothing happens." when it is not admissible."""
         with TEXTWORLD_LOCK:
             state, _, _ = self._env.step(command)
-        self.feedback = str(state.feedback)
-        return self.feedback
+        return str(state.feedback)
 
-    def replay(self, commands: Sequence[str], on_step: Callable[[str], None] | None = None) -> None:
+    def replay(self, commands: Sequence[str]) -> None:
         """Reset, then play ``commands`` in order (how a snapshot is restored)."""
         self.reset()
         for command in commands:
-            feedback = self.step(command)
-            if on_step is not None:
-                on_step(feedback)
+            self.step(command)
 
     def close(self) -> None:
         """Hand this game's native library on to the next game loaded; the game cannot be
@@ -382,9 +377,3 @@ def release(game: TextWorldGame) -> None:
             _pool[oldest].pop(0).close()
             if not _pool[oldest]:
                 del _pool[oldest]
-
-
-def pooled() -> int:
-    """How many loaded games wait in the pool."""
-    with TEXTWORLD_LOCK:
-        return sum(len(v) for v in _pool.values())

@@ -7,7 +7,6 @@ benchmark game's answer reaches a prompt. Examples are played once per process.
 
 from __future__ import annotations
 
-import ast
 import tempfile
 import threading
 from pathlib import Path
@@ -18,12 +17,6 @@ from learnact_langgraph.errors import EnvironmentError_
 
 _played: dict[str, str] = {}
 _lock = threading.Lock()
-
-
-def _split_call(line: str) -> tuple[str, tuple[str, ...]]:
-    call = pyast.parse(line, mode="eval").body
-    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-    return call.func.id, tuple(str(ast.literal_eval(a)) for a in call.args)
 
 
 def play_case(task_type: str, source: Path) -> str:
@@ -40,15 +33,26 @@ def play_case(task_type: str, source: Path) -> str:
         room = env.reset(0)
         lines = [f"Your goal: {env.goal}", f"Observation: {room}"]
         for line in case.plan:
-            name, args = _split_call(line)
-            result = env.call(name, *args)
+            call = pyast.literal_call(line)
+            if call is None:
+                raise EnvironmentError_(
+                    f"The {task_type} example has a line that is not one call: fix {line!r} "
+                    "in CASES (own_game.py)."
+                )
+            result = env.call(call[0], *call[1])
             if not result.valid:
                 raise EnvironmentError_(
-                    f"The {task_type} example plan fails at {line}: {result.observation}"
+                    f"The {task_type} worked example fails at {line} ({result.observation}) "
+                    f"with the domain of {source}: use game files of ALFWorld's json_2.1.1 "
+                    "release (`learnact data fetch alfworld`), or override `examples`."
                 )
             lines += [f"Action: {line}", f"Observation: {result.observation}"]
         if not env.done:
-            raise EnvironmentError_(f"The {task_type} example plan does not reach its goal.")
+            raise EnvironmentError_(
+                f"The {task_type} worked example does not reach its goal with the domain of "
+                f"{source}: use game files of ALFWorld's json_2.1.1 release, or override "
+                "`examples`."
+            )
     return "\n".join(lines)
 
 

@@ -8,7 +8,6 @@ simulator, so the example never shows a state the world would not produce.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -78,12 +77,6 @@ DEMOS: dict[str, Demo] = {
 }
 
 
-def _split_call(line: str) -> tuple[str, tuple[str, ...]]:
-    call = pyast.parse(line, mode="eval").body
-    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-    return call.func.id, tuple(str(ast.literal_eval(a)) for a in call.args)
-
-
 def demo_trajectory(env: PDDLEnvironment) -> str:
     """The domain's example as ``Your goal`` / ``Observation`` / ``Action`` lines."""
     demo = DEMOS.get(env.name)
@@ -99,7 +92,12 @@ def demo_trajectory(env: PDDLEnvironment) -> str:
     ]
     operators = {a.name: a.operator for a in env.spec.actions}
     for line in demo.plan:
-        name, args = _split_call(line)
+        call = pyast.literal_call(line)
+        if call is None:
+            raise PDDLError(
+                f"The {env.name} demo plan has a line that is not one call: fix {line!r} in DEMOS."
+            )
+        name, args = call[0], tuple(str(a) for a in call[1])
         problem_kind = sim.check(operators[name], args, state)
         if problem_kind is not None:
             raise PDDLError(f"The {env.name} demo plan is wrong at {line}: {problem_kind}.")

@@ -22,6 +22,7 @@ from learnact_langgraph.envs.alfworld.examples import play_case
 from learnact_langgraph.envs.alfworld.own_game import CASES, write_game
 from learnact_langgraph.envs.alfworld.scripted import Player
 from learnact_langgraph.graphs.agent import AgentContext, build_agent_graph
+from learnact_langgraph.pyast import literal_call
 from learnact_langgraph.sandbox import Sandbox
 from learnact_langgraph.testing import scripted_model
 from tests.unit_tests.envs.test_alfworld_env import example_action
@@ -117,9 +118,9 @@ def test_games_played_from_threads_stay_apart(alfworld_data_dir: Path) -> None:
         observations: list[str] = []
         for _ in range(6):
             line = player.next_action(actions, observations)
-            name, _, rest = line.partition("(")
-            args = re.findall(r"'([^']*)'", rest)
-            observations.append(env.call(name, *args).observation)
+            call = literal_call(line)
+            assert call is not None, line
+            observations.append(env.call(call[0], *call[1]).observation)
             actions.append(line)
         results[i] = observations
 
