@@ -56,6 +56,8 @@ from learnact_langgraph.library_search import bag, keyword_rank
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
+    from learnact_langgraph.tools.toolkit import LearnedToolkit
+
 __all__ = [
     "SCHEMA_VERSION",
     "ActionLibrary",
@@ -428,6 +430,16 @@ class ActionLibrary:
         from learnact_langgraph.tools import library_tools
 
         return library_tools(self, session, **kwargs)
+
+    def toolkit(self, session: Any = None, **kwargs: Any) -> LearnedToolkit:
+        """A live toolkit: ``get_tools()`` follows the newest release (see ``tools.toolkit``).
+
+        ``session`` is what the tools run in, as for :meth:`as_tools` (a Sandbox, an
+        Environment, or a factory of Sandboxes).
+        """
+        from learnact_langgraph.tools.toolkit import LearnedToolkit
+
+        return LearnedToolkit(library=self, session=session, **kwargs)
 
     def catalog_text(self, action: LearnedAction) -> str:
         return f"{action.name} {action.signature}\n{action.full_description()}"

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
 from learnact_langgraph.actions import LearnedAction
@@ -24,7 +25,14 @@ if TYPE_CHECKING:
     from learnact_langgraph.library import ActionLibrary
     from learnact_langgraph.sandbox import ExecResult, Sandbox
 
-__all__ = ["ToolSession", "base_action_tool", "learned_action_tool", "library_tools"]
+__all__ = [
+    "ActionFailed",
+    "ActionTool",
+    "ToolSession",
+    "base_action_tool",
+    "learned_action_tool",
+    "library_tools",
+]
 
 SessionLike = Any  # Sandbox | Environment | Callable[[], Sandbox] | ToolSession | None
 
@@ -100,6 +108,21 @@ class ToolSession:
             "Environment or a function returning a Sandbox."
         )
 
+    def sync(self, sources: dict[str, str]) -> None:
+        """Make the learned actions exactly ``sources`` (a new release), in place.
+
+        An open sandbox loads the new set (refused actions left out, as in
+        :meth:`open`); an unopened session only remembers it.
+        """
+        with self._lock:
+            self._sources = dict(sources)
+            if self._sandbox is None:
+                return
+            refused = {n: self._sandbox.check(s, n) for n, s in self._sources.items()}
+            self.refused = {n: "; ".join(p) for n, p in refused.items() if p}
+            loadable = {n: s for n, s in self._sources.items() if n not in self.refused}
+            self._sandbox.load(loadable, replace=True)
+
     def call(self, name: str, *args: Any) -> ExecResult:
         sandbox = self.sandbox()
         if name in self.refused:
@@ -129,9 +152,61 @@ def _runner(
     return run
 
 
-def learned_action_tool(action: LearnedAction, session: ToolSession) -> StructuredTool:
+class ActionFailed(ToolException):
+    """A learned or base action call that failed, raised by tools built with
+    ``raise_failures=True``, so that middleware which acts on exceptions
+    (``ToolRetryMiddleware``) sees the failure. ``message`` is the error
+    ``ToolMessage`` (with the structured result as its artifact) that
+    :class:`~learnact_langgraph.middleware.LearnActMiddleware` answers with when no
+    other middleware handled it."""
+
+    def __init__(self, message: ToolMessage) -> None:
+        super().__init__(str(message.content))
+        self.message = message
+
+
+def failed(artifact: Any) -> bool:
+    """Whether a tool's artifact is a failed sandbox result."""
+    return isinstance(artifact, dict) and artifact.get("ok") is False
+
+
+class ActionTool(StructuredTool):
+    """A ``StructuredTool`` whose failed calls come back as ``status="error"``.
+
+    The content is the observation the agent reads and the artifact stays the whole
+    structured result, so retry and failure-aware middleware and tracing see the
+    failure while the learner still gets the failed sub-step. With
+    ``raise_failures`` a failure is raised as :class:`ActionFailed` instead.
+    """
+
+    raise_failures: bool = False
+    #: Called with every ``ToolMessage`` this tool returns or raises (the middleware
+    #: records trajectories with it, whatever other middleware does with a failure).
+    on_result: Callable[[ToolMessage], None] | None = None
+
+    def run(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._judged(super().run(tool_input, *args, **kwargs))
+
+    async def arun(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._judged(await super().arun(tool_input, *args, **kwargs))
+
+    def _judged(self, output: Any) -> Any:
+        if not isinstance(output, ToolMessage):
+            return output
+        if failed(output.artifact):
+            output.status = "error"
+        if self.on_result is not None:
+            self.on_result(output)
+        if output.status == "error" and self.raise_failures:
+            raise ActionFailed(output)
+        return output
+
+
+def learned_action_tool(
+    action: LearnedAction, session: ToolSession, *, raise_failures: bool = False
+) -> StructuredTool:
     """One learned action as a tool; its schema comes from the ``def`` line."""
-    return StructuredTool.from_function(
+    return ActionTool.from_function(
         func=_runner(session, action.name, [p.name for p in action.params]),
         name=action.name,
         description=action.full_description(),
@@ -139,12 +214,15 @@ def learned_action_tool(action: LearnedAction, session: ToolSession) -> Structur
         response_format="content_and_artifact",
         handle_tool_error=True,
         metadata={"learnact": "learned", "version": action.version},
+        raise_failures=raise_failures,
     )
 
 
-def base_action_tool(action: BaseAction, session: ToolSession) -> StructuredTool:
+def base_action_tool(
+    action: BaseAction, session: ToolSession, *, raise_failures: bool = False
+) -> StructuredTool:
     """One base action of the environment as a tool."""
-    return StructuredTool.from_function(
+    return ActionTool.from_function(
         func=_runner(session, action.name, [p.name for p in action.params]),
         name=action.name,
         description=action.description or f"Base action {action.signature}.",
@@ -152,10 +230,11 @@ def base_action_tool(action: BaseAction, session: ToolSession) -> StructuredTool
         response_format="content_and_artifact",
         handle_tool_error=True,
         metadata={"learnact": "base"},
+        raise_failures=raise_failures,
     )
 
 
-def _base_actions(library: ActionLibrary, session: SessionLike) -> Sequence[BaseAction]:
+def base_actions_of(library: ActionLibrary, session: SessionLike) -> Sequence[BaseAction]:
     stored = library.base_actions
     if stored:
         return stored
@@ -170,11 +249,14 @@ def library_tools(
     include_base: bool = True,
     names: Sequence[str] | None = None,
     generation: int | None = None,
+    raise_failures: bool = False,
 ) -> list[BaseTool]:
     """Tools for the released actions (all, or ``names``) plus the base actions.
 
     Every released learned action is loaded into the session's sandbox, so learned
     actions can call each other even when only some of them are offered as tools.
+    A failed call gives a ``ToolMessage`` with ``status="error"`` (raised as
+    :class:`ActionFailed` with ``raise_failures``).
     """
     from learnact_langgraph.sandbox import Sandbox
 
@@ -188,6 +270,9 @@ def library_tools(
     chosen = [a for a in actions if names is None or a.name in set(names)]
     tools: list[BaseTool] = []
     if include_base:
-        tools += [base_action_tool(b, bound) for b in _base_actions(library, session)]
-    tools += [learned_action_tool(a, bound) for a in chosen]
+        tools += [
+            base_action_tool(b, bound, raise_failures=raise_failures)
+            for b in base_actions_of(library, session)
+        ]
+    tools += [learned_action_tool(a, bound, raise_failures=raise_failures) for a in chosen]
     return tools

@@ -12,10 +12,16 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
-from learnact_langgraph.tools.learned import SessionLike, ToolSession, base_action_tool
+from learnact_langgraph.tools.learned import (
+    ActionTool,
+    SessionLike,
+    ToolSession,
+    base_action_tool,
+)
+from learnact_langgraph.tools.toolkit import LiveRelease
 
 if TYPE_CHECKING:
     from learnact_langgraph.library import ActionLibrary
@@ -37,15 +43,18 @@ class _RunArgs(BaseModel):
 def retrieval_tools(
     library: ActionLibrary, session: SessionLike = None, *, k: int = 5, include_base: bool = True
 ) -> list[BaseTool]:
-    """``[*base action tools, retrieve_actions, run_action]`` over the current release."""
-    actions = {a.name: a for a in library.actions()}
-    bound = (
-        session
-        if isinstance(session, ToolSession)
-        else ToolSession(session, {n: a.source for n, a in actions.items()})
-    )
+    """``[*base action tools, retrieve_actions, run_action]`` over the newest release.
+
+    Both follow the library as it changes: each call reads the release pointer and
+    loads a new release into the session first. A failed or malformed ``run_action``
+    call comes back with ``status="error"``.
+    """
+    bound = session if isinstance(session, ToolSession) else ToolSession(session, {})
+    live = LiveRelease(library, bound)
+    live.current()
 
     def retrieve_actions(query: str) -> tuple[str, list[str]]:
+        live.current()
         hits = library.search(query, k)
         if not hits:
             return "No learned action matches that; try other words or use base actions.", []
@@ -53,18 +62,20 @@ def retrieval_tools(
         return "\n".join(lines), [a.name for a in hits]
 
     def run_action(name: str, arguments: dict[str, Any] | None = None) -> tuple[str, Any]:
-        action = actions.get(name)
+        action = live.current()[1].get(name)
         if action is None:
-            return f"There is no learned action {name!r}; call retrieve_actions first.", None
+            raise ToolException(
+                f"There is no learned action {name!r}; call retrieve_actions first."
+            )
         arguments = arguments or {}
         unknown = set(arguments) - {p.name for p in action.params}
         if unknown:
-            return f"{action.signature} has no parameter(s) {sorted(unknown)}.", None
+            raise ToolException(f"{action.signature} has no parameter(s) {sorted(unknown)}.")
         args = []
         for p in action.params:
             if p.name not in arguments:
                 if p.required:
-                    return f"{action.signature} needs a value for {p.name!r}.", None
+                    raise ToolException(f"{action.signature} needs a value for {p.name!r}.")
                 break
             args.append(arguments[p.name])
         result = bound.call(name, *args)
@@ -84,7 +95,7 @@ def retrieval_tools(
         )
     )
     tools.append(
-        StructuredTool.from_function(
+        ActionTool.from_function(
             func=run_action,
             name="run_action",
             description="Run a learned action found with retrieve_actions.",

@@ -88,6 +88,7 @@ def test_learned_tool_moves_the_environment(
     nested = _call(tools["carry_two"], {"a": "ball2", "b": "ball3", "src": "roomb", "dst": "rooma"})
     assert nested.artifact["ok"] is False and nested.artifact["rolled_back"] is True
     assert nested.content.startswith("Error: base action pick('ball2', 'roomb', 'left')")
+    assert nested.status == "error" and msg.status == "success"
     assert _place(env, "ball2") == "Ball2 is in rooma"
     back = _call(tools["move"], {"room1": "roomb", "room2": "rooma"})
     assert back.artifact["ok"] and "Robby is in rooma" in back.content
@@ -185,11 +186,24 @@ def test_retrieval_tools(lib: ActionLibrary, env: PDDLEnvironment, sandbox: Sand
         {"name": "carry", "arguments": {"obj": "ball1", "src": "rooma", "dst": "roomb"}},
     )
     assert ran.artifact["ok"] and _place(env, "ball1") == "Ball1 is in roomb"
-    assert "no learned action 'fly'" in _call(tools["run_action"], {"name": "fly"}).content
+    unknown = _call(tools["run_action"], {"name": "fly"})
+    assert "no learned action 'fly'" in unknown.content and unknown.status == "error"
     missing = _call(tools["run_action"], {"name": "carry", "arguments": {"obj": "ball1"}})
     assert "needs a value for 'src'" in missing.content
     extra = _call(tools["run_action"], {"name": "carry", "arguments": {"bogus": 1}})
     assert "no parameter(s) ['bogus']" in extra.content
+    failed = _call(
+        tools["run_action"],
+        {"name": "carry", "arguments": {"obj": "ball1", "src": "rooma", "dst": "roomb"}},
+    )
+    assert failed.status == "error" and failed.artifact["ok"] is False
+    # A release published after the tools were made is found and runs.
+    lib.add("def hop(src, dst):\n    return move(src, dst)\n", description="Hop to a room.")
+    assert "hop" in _call(tools["retrieve_actions"], {"query": "hop to a room"}).artifact
+    hopped = _call(
+        tools["run_action"], {"name": "hop", "arguments": {"src": "roomb", "dst": "rooma"}}
+    )
+    assert hopped.status == "success" and "Robby is in rooma" in hopped.content
 
 
 def _standard_library() -> ActionLibrary:
