@@ -191,24 +191,23 @@ def test_human_approval_interrupts_and_edit_is_published() -> None:
     ctx = context(scripted(learner()), library=library, require_approval=True)
     paused = graph.invoke({}, config=config, context=ctx)
     assert "__interrupt__" in paused
-    assert "carry_ball" in paused["__interrupt__"][0].value["actions"]
-    edited = (
-        paused["__interrupt__"][0]
-        .value["actions"]["carry_ball"]
-        .replace("Carry ball", "Carry one ball")
-    )
-    done = graph.invoke(
-        Command(resume={"decision": "approve", "edit": {"carry_ball": edited}}),
-        config=config,
-        context=ctx,
-    )
+    [request] = paused["__interrupt__"][0].value["action_requests"]
+    assert request["name"] == "publish_action" and request["args"]["name"] == "carry_ball"
+    edited = request["args"]["source"].replace("Carry ball", "Carry one ball")
+    edit = {
+        "type": "edit",
+        "edited_action": {"name": "publish_action", "args": {**request["args"], "source": edited}},
+    }
+    done = graph.invoke(Command(resume={"decisions": [edit]}), config=config, context=ctx)
     assert done["status"] == "published"
     assert "Carry one ball" in library.get("carry_ball").source
 
     graph2 = build_learner_graph().compile(checkpointer=InMemorySaver())
     cfg2 = {"configurable": {"thread_id": "reject"}}
     graph2.invoke({}, config=cfg2, context=ctx)
-    rejected = graph2.invoke(Command(resume="reject"), config=cfg2, context=ctx)
+    rejected = graph2.invoke(
+        Command(resume={"decisions": [{"type": "reject"}]}), config=cfg2, context=ctx
+    )
     assert rejected["status"] == "rejected" and rejected["release"] is None
 
 

@@ -328,8 +328,10 @@ def test_a_person_may_still_approve_a_set_whose_every_call_failed() -> None:
     ctx = _failing_context(require_approval=True)
     paused = graph.invoke({}, config, context=ctx)
     [question] = paused["__interrupt__"]
-    assert "every one of its" in question.value["warning"]
-    result = graph.invoke(Command(resume="approve"), config, context=ctx)
+    [request] = question.value["action_requests"]
+    assert "every one of its" in request["description"]
+    approve = {"decisions": [{"type": "approve"}]}
+    result = graph.invoke(Command(resume=approve), config, context=ctx)
     assert result["status"] == "published"
 
 
@@ -347,17 +349,23 @@ def test_generate_code_reports_no_test_calls_to_the_model() -> None:
     assert result.examples
 
 
+def _edit(name: str, source: str) -> dict[str, Any]:
+    """An ``HITLResponse`` editing the one learned action under review."""
+    action = {"name": "publish_action", "args": {"name": name, "source": source}}
+    return {"decisions": [{"type": "edit", "edited_action": action}]}
+
+
 def test_a_human_edit_passes_the_same_gate_as_learned_code() -> None:
     graph = learner_graph(checkpointer=InMemorySaver())
     config: Any = {"configurable": {"thread_id": "edit"}}
     ctx = _failing_context(require_approval=True)
     graph.invoke({}, config, context=ctx)
     bad = "import os\n\ndef carry_ball(ball, a, b, g):\n    return os.system('id')\n"
-    again = graph.invoke(Command(resume={"edit": {"carry_ball": bad}}), config, context=ctx)
+    again = graph.invoke(Command(resume=_edit("carry_ball", bad)), config, context=ctx)
     [question] = again["__interrupt__"]
     assert question.value["problems"] and "os" in " ".join(question.value["problems"])
     good = CARRY_BALL + "\n"
-    result = graph.invoke(Command(resume={"edit": {"carry_ball": good}}), config, context=ctx)
+    result = graph.invoke(Command(resume=_edit("carry_ball", good)), config, context=ctx)
     assert result["status"] == "published"
     assert result["release"]["actions"]["carry_ball"]["source"].strip() == CARRY_BALL.strip()
 
