@@ -42,6 +42,11 @@ def sample_k(
     return kept, [v["dropped"] for v in values if "dropped" in v]
 
 
+def result_key(round_: int, candidate_id: str, task_id: str) -> str:
+    """Where one episode's trajectory sits in the state's ``results``."""
+    return f"{round_}|{candidate_id}|{task_id}"
+
+
 def run_id_for(state: LearnerState) -> str:
     """The run's id, made once and kept in the state: a resumed run keeps it, so its
     publish finds the release it may already have written."""

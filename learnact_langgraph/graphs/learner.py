@@ -21,19 +21,24 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Send, interrupt
+from langgraph.types import Send
 
 from learnact_langgraph.dry_run import runner_for
 from learnact_langgraph.envs.defaults import pick
 from learnact_langgraph.episode import AgentSettings, Step, Trajectory, run_episode
-from learnact_langgraph.graphs.candidates import load_failure, run_id_for, sample_k
+from learnact_langgraph.graphs.candidates import load_failure, result_key, run_id_for, sample_k
 from learnact_langgraph.graphs.durable import RUN_THREADS, Durable, steps_can_be_durable
+from learnact_langgraph.graphs.from_trajectories import revise_library, route_start
 from learnact_langgraph.graphs.learner_state import (
     LearnerContext,
+    LearnerInput,
+    LearnerOutput,
     LearnerState,
     models_for,
+    with_context,
 )
-from learnact_langgraph.graphs.sessions import Session, make_env, open_session, training_tasks
+from learnact_langgraph.graphs.publishing import finish
+from learnact_langgraph.graphs.sessions import Session, make_env, open_session, tasks_of
 from learnact_langgraph.learning import (
     Candidate,
     Dropped,
@@ -48,6 +53,7 @@ from learnact_langgraph.scoring import (
     find_failure,
     select_best,
 )
+from learnact_langgraph.tool_episode import run_tool_episode
 from learnact_langgraph.usage_examples import merge_examples, usage_examples_from
 
 
@@ -61,7 +67,7 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     ctx = runtime.context
     learner, _ = models_for(ctx)
     usage = Usage()
-    task = training_tasks(ctx)[0]
+    task = tasks_of(state, ctx)[0]
     with open_session(ctx) as session:
         start_state = session.env.reset(task)
         runner = runner_for(lambda: make_env(ctx), task, backend=ctx.sandbox_backend)
@@ -104,10 +110,6 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     }
 
 
-def result_key(round_: int, candidate_id: str, task_id: str) -> str:
-    return f"{round_}|{candidate_id}|{task_id}"
-
-
 def fan_out(state: LearnerState, runtime: Runtime[LearnerContext]) -> list[Send] | str:
     """One ``act`` branch per (candidate, training task) not evaluated yet."""
     sends = []
@@ -116,7 +118,7 @@ def fan_out(state: LearnerState, runtime: Runtime[LearnerContext]) -> list[Send]
     for cand in state.get("candidates", []):
         if cand["id"] == (state.get("best") or {}).get("id"):
             continue
-        for task_id in training_tasks(runtime.context):
+        for task_id in tasks_of(state, runtime.context):
             if result_key(round_, cand["id"], task_id) not in done:
                 sends.append(Send("act", {"candidate": cand, "task_id": task_id, "round": round_}))
     for send in sends:
@@ -134,21 +136,32 @@ def act(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, 
     durable_steps = steps_can_be_durable(int(payload.get("branches", 1)))
     try:
         with open_session(ctx, sources=cand.sources()) as session:
-            traj = run_episode(
-                session.env,
-                session.sandbox,
-                agent,
-                payload["task_id"],
-                actions=list(cand.actions.values()),
-                settings=AgentSettings(
-                    pick(ctx.train_steps, session.env.defaults.train_steps), ctx.memory_steps
-                ),
-                examples=session.examples,
-                usage_examples=cand.usage_examples,
-                usage=usage,
-                node="act",
-                run_unit=Durable("agent_step", usage).call if durable_steps else None,
-            )
+            steps = pick(ctx.train_steps, session.env.defaults.train_steps)
+            if ctx.tool_agent is not None:
+                # Evaluated with the user's own tool-calling agent.
+                traj = run_tool_episode(
+                    session.env,
+                    session.sandbox,
+                    ctx.tool_agent,
+                    payload["task_id"],
+                    actions=list(cand.actions.values()),
+                    max_steps=steps,
+                    usage=usage,
+                )
+            else:
+                traj = run_episode(
+                    session.env,
+                    session.sandbox,
+                    agent,
+                    payload["task_id"],
+                    actions=list(cand.actions.values()),
+                    settings=AgentSettings(steps, ctx.memory_steps),
+                    examples=session.examples,
+                    usage_examples=cand.usage_examples,
+                    usage=usage,
+                    node="act",
+                    run_unit=Durable("agent_step", usage).call if durable_steps else None,
+                )
     except LearnedCodeError as exc:
         traj = load_failure(make_env(ctx), payload["task_id"], cand, exc)
     key = result_key(payload["round"], cand.id, payload["task_id"])
@@ -174,7 +187,7 @@ def evaluate(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str,
     """Score every candidate of this round from its training trajectories (paper step B)."""
     start = time.perf_counter()
     ctx = runtime.context
-    tasks = training_tasks(ctx)
+    tasks = tasks_of(state, ctx)
     round_ = state.get("round", 0)
     best = state.get("best")
     terms = ctx.score_terms or make_env(ctx).defaults.score_terms
@@ -200,7 +213,7 @@ def select(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, A
     if best and chosen["id"] == best["id"]:
         chosen = dict(best)
     else:
-        trajs = _trajectories(state, round_, chosen["id"], training_tasks(runtime.context))
+        trajs = _trajectories(state, round_, chosen["id"], tasks_of(state, runtime.context))
         seen = usage_examples_from(trajs)
         # Real calls from evaluation first; the dry run's examples for actions never used.
         chosen["usage_examples"] = merge_examples(seen, chosen.get("usage_examples", []))
@@ -224,7 +237,7 @@ def detect_failure(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     """Find the first failed learned-action call in the best candidate's episodes."""
     best = state["best"] or {}
     trajs = _trajectories(
-        state, best.get("eval_round", 0), best["id"], training_tasks(runtime.context)
+        state, best.get("eval_round", 0), best["id"], tasks_of(state, runtime.context)
     )
     failure = find_failure(trajs)
     return {
@@ -318,77 +331,48 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     }
 
 
-def publish(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
-    """Publish the best set as one library release (after approval when asked)."""
-    from learnact_langgraph.graphs.publishing import (
-        EDIT_REFUSED,
-        apply_edits,
-        edit_problems,
-        every_call_failed,
-        publish_release,
-    )
-
-    best = state.get("best")
-    if not best:
-        return {"release": None, "status": "no_candidates"}
-    ctx = runtime.context
-    failing = every_call_failed(best)
-    if failing and not ctx.require_approval:
-        return {
-            "release": None,
-            "status": "withheld",
-            "log": [{"node": "publish", "withheld": best["id"], "reason": failing}],
-        }
-    if ctx.require_approval:
-        request = {
-            "question": "Publish these learned actions?",
-            "actions": {n: a["source"] for n, a in best["actions"].items()},
-            "stats": best.get("stats"),
-        }
-        if failing:
-            request["warning"] = failing
-        while True:
-            answer = interrupt(request)
-            decision = (
-                answer if isinstance(answer, str) else (answer or {}).get("decision", "approve")
-            )
-            if decision == "reject":
-                return {"release": None, "status": "rejected"}
-            edits = answer.get("edit") if isinstance(answer, dict) else None
-            refused = edit_problems(edits or {}, ctx)
-            if not refused:
-                break
-            # Edited code passes the same gate as learned code: ask again, saying why.
-            request = {**request, "question": EDIT_REFUSED, "problems": refused}
-        if edits:
-            best = apply_edits(best, edits)
-    release = publish_release(ctx, best, dict(state), runtime.store)
-    return {"release": release, "status": "published"}
-
-
 def after_create(state: LearnerState, runtime: Runtime[LearnerContext]) -> list[Send] | str:
     if not state.get("candidates"):
         return "publish"
     return fan_out(state, runtime)
 
 
-def build_learner_graph() -> StateGraph[Any, Any, Any, Any]:
-    """The uncompiled learner graph (compile it with your checkpointer and store)."""
-    g: StateGraph[Any, Any, Any, Any] = StateGraph(LearnerState, context_schema=LearnerContext)
-    g.add_node("create_actions", create_actions)
-    g.add_node("act", act)  # type: ignore[arg-type]
-    g.add_node("evaluate", evaluate)
-    g.add_node("select", select)
-    g.add_node("detect_failure", detect_failure)
-    g.add_node("update_actions", update_actions)
-    g.add_node("publish", publish)
-    g.add_edge(START, "create_actions")
-    g.add_conditional_edges("create_actions", after_create, ["act", "evaluate", "publish"])
+def build_learner_graph(
+    context: LearnerContext | None = None, *, io_schemas: bool = False
+) -> StateGraph[Any, Any, Any, Any]:
+    """The uncompiled learner graph (compile it with your checkpointer and store).
+
+    With ``context`` every node uses it instead of the run's context, so the graph
+    can be a node of a graph with a context of its own. With ``io_schemas`` it takes
+    :class:`LearnerInput` and returns :class:`LearnerOutput` only (the ``learnact_*``
+    keys), keeping its working state to itself.
+    """
+    schemas: dict[str, Any] = (
+        {"input_schema": LearnerInput, "output_schema": LearnerOutput} if io_schemas else {}
+    )
+    g: StateGraph[Any, Any, Any, Any] = StateGraph(
+        LearnerState, context_schema=LearnerContext, **schemas
+    )
+
+    def node(fn: Any) -> Any:
+        return with_context(fn, context)
+
+    g.add_node("create_actions", node(create_actions))
+    g.add_node("revise_library", node(revise_library))
+    g.add_node("act", node(act))
+    g.add_node("evaluate", node(evaluate))
+    g.add_node("select", node(select))
+    g.add_node("detect_failure", node(detect_failure))
+    g.add_node("update_actions", node(update_actions))
+    g.add_node("publish", node(finish))
+    g.add_conditional_edges(START, node(route_start), ["create_actions", "revise_library"])
+    g.add_conditional_edges("create_actions", node(after_create), ["act", "evaluate", "publish"])
+    g.add_edge("revise_library", "update_actions")
     g.add_edge("act", "evaluate")
     g.add_edge("evaluate", "select")
     g.add_edge("select", "detect_failure")
-    g.add_conditional_edges("detect_failure", after_failure, ["update_actions", "publish"])
-    g.add_conditional_edges("update_actions", fan_out, ["act", "evaluate"])
+    g.add_conditional_edges("detect_failure", node(after_failure), ["update_actions", "publish"])
+    g.add_conditional_edges("update_actions", node(fan_out), ["act", "evaluate"])
     g.add_edge("publish", END)
     return g
 
@@ -396,8 +380,10 @@ def build_learner_graph() -> StateGraph[Any, Any, Any, Any]:
 def learner_graph(checkpointer: Any = None, store: Any = None) -> Any:
     """The compiled learner graph (no checkpointer by default: servers supply one).
 
-    It runs on up to :data:`~.durable.RUN_THREADS` threads, so that evaluation
-    branches can each keep their episode's steps durable.
+    The Studio entry: settings come from the run's context. It runs on up to
+    :data:`~.durable.RUN_THREADS` threads, so that evaluation branches can each keep
+    their episode's steps durable. To embed learning in your own graph, use
+    :func:`~learnact_langgraph.graphs.create_learner`.
     """
     compiled = build_learner_graph().compile(
         checkpointer=checkpointer, store=store, name="learnact_learner"
@@ -405,4 +391,12 @@ def learner_graph(checkpointer: Any = None, store: Any = None) -> Any:
     return compiled.with_config(max_concurrency=RUN_THREADS)
 
 
-__all__ = ["LearnerContext", "LearnerState", "Session", "build_learner_graph", "learner_graph"]
+__all__ = [
+    "LearnerContext",
+    "LearnerInput",
+    "LearnerOutput",
+    "LearnerState",
+    "Session",
+    "build_learner_graph",
+    "learner_graph",
+]

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from learnact_langgraph.envs.defaults import ScoreTerm
+from learnact_langgraph.errors import GraphInputError
 from learnact_langgraph.models import (
     ChatModel,
     ModelSettings,
@@ -49,7 +51,28 @@ def add_seconds(left: dict[str, float] | None, right: dict[str, float] | None) -
     return out
 
 
-class LearnerState(TypedDict, total=False):
+class LearnerInput(TypedDict, total=False):
+    """What a caller (a parent graph, a middleware) may ask the learner to learn from.
+
+    ``learnact_tasks`` are training task ids of the environment (else the context's);
+    ``learnact_trajectories`` are an agent's own episodes
+    (:meth:`Trajectory.to_dict <learnact_langgraph.episode.Trajectory.to_dict>`): their
+    tasks are the training tasks when none are given, and a failed call of a released
+    action in them is revised first, instead of writing new actions from scratch.
+    """
+
+    learnact_tasks: list[str]
+    learnact_trajectories: list[dict[str, Any]]
+
+
+class LearnerOutput(TypedDict, total=False):
+    """What the learner hands back to a parent graph: how it ended and the release."""
+
+    learnact_status: str
+    learnact_release: dict[str, Any] | None
+
+
+class LearnerState(LearnerInput, LearnerOutput, total=False):
     run_id: str
     round: int
     candidates: list[dict[str, Any]]
@@ -81,6 +104,8 @@ class LearnerContext:
     protocol for its benchmark: :attr:`Environment.defaults`). ``on_error`` is what a failed
     learned call leaves behind during evaluation: ``"restore"`` undoes its sub-steps,
     ``"keep"`` keeps them (the paper's behaviour, the bench's default).
+    ``tool_agent`` (``tools -> agent``, say ``lambda tools: create_agent(model, tools)``)
+    evaluates candidates with that tool-calling agent instead of the text agent.
     """
 
     env: str = "gripper"
@@ -106,6 +131,7 @@ class LearnerContext:
     on_error: OnError = "restore"
     env_factory: Callable[[], Any] | None = None
     library: Any = None
+    tool_agent: Callable[[list[Any]], Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -121,6 +147,32 @@ class LearnerContext:
 
     def model_settings(self) -> ModelSettings:
         return ModelSettings(self.max_tokens, self.timeout, self.base_url)
+
+
+def with_context(fn: Callable[..., Any], bound: LearnerContext | None) -> Callable[..., Any]:
+    """``fn`` (a node or edge of the learner) run with ``bound`` as its context.
+
+    Without ``bound`` the run's context is used, and anything but a
+    :class:`LearnerContext` there (a parent graph's own context) is one clear error.
+    """
+
+    def node(state: Any, runtime: Runtime[Any]) -> Any:
+        ctx = bound if bound is not None else runtime.context
+        if ctx is None:
+            ctx = LearnerContext()
+        if not isinstance(ctx, LearnerContext):
+            raise GraphInputError(
+                f"The learner needs a LearnerContext, not a {type(ctx).__name__}; to run "
+                "it inside a graph with its own context, build it with "
+                "create_learner(learner_model, env=...) and add that as the node."
+            )
+        if ctx is not runtime.context:
+            runtime = runtime.override(context=ctx)
+        return fn(state, runtime)
+
+    node.__name__ = getattr(fn, "__name__", "node")
+    node.__doc__ = fn.__doc__
+    return node
 
 
 def models_for(ctx: LearnerContext) -> tuple[ChatModel, ChatModel]:

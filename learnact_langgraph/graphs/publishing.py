@@ -13,7 +13,11 @@ import time
 import uuid
 from typing import Any
 
+from langgraph.runtime import Runtime
+
 from learnact_langgraph.actions import Provenance
+from learnact_langgraph.graphs.from_trajectories import LIBRARY_CANDIDATE
+from learnact_langgraph.graphs.learner_state import LearnerContext, LearnerState
 from learnact_langgraph.library_release import release_of_run
 from learnact_langgraph.models import model_id
 
@@ -134,9 +138,6 @@ def apply_edits(best: dict[str, Any], edits: dict[str, str]) -> dict[str, Any]:
     return {**best, "actions": actions, "edited_by_human": sorted(edits)}
 
 
-EDIT_REFUSED = "These edits were refused (see problems); edit again, approve or reject:"
-
-
 def edit_problems(edits: Any, ctx: Any) -> list[str]:
     """Why a person's edits can't be published: the same gate as learned code."""
     from learnact_langgraph.graphs.sessions import make_env
@@ -152,3 +153,41 @@ def edit_problems(edits: Any, ctx: Any) -> list[str]:
     return [
         p for name, source in edits.items() for p in check_action(name, source, base_actions=base)
     ]
+
+
+def publish(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
+    """Publish the best set as one library release (after approval when asked)."""
+    from learnact_langgraph.graphs.approval import review
+
+    best = state.get("best")
+    if not best:
+        return {"release": None, "status": "no_candidates"}
+    ctx = runtime.context
+    failing = every_call_failed(best)
+    if failing and not ctx.require_approval:
+        return {
+            "release": None,
+            "status": "withheld",
+            "log": [{"node": "publish", "withheld": best["id"], "reason": failing}],
+        }
+    if ctx.require_approval:
+        # LangChain's HITL format; edits pass the gate and a dry run (docs/approval.md).
+        approved, status = review(best, ctx, warning=failing)
+        if approved is None:
+            return {"release": None, "status": status}
+        best = approved
+    release = publish_release(ctx, best, dict(state), runtime.store)
+    return {"release": release, "status": "published"}
+
+
+def finish(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
+    """Publish (see :func:`publish`) and hand the outcome to a parent graph.
+
+    A run that started from the library's own actions and found nothing better
+    publishes nothing (status ``unchanged``).
+    """
+    if (state.get("best") or {}).get("id") == LIBRARY_CANDIDATE:
+        out: dict[str, Any] = {"release": None, "status": "unchanged"}
+    else:
+        out = publish(state, runtime)
+    return {**out, "learnact_status": out["status"], "learnact_release": out.get("release")}

@@ -52,6 +52,17 @@ def training_tasks(ctx: Any) -> list[str]:
     return train or [t.id for t in list(env.tasks())[:3]]
 
 
+def tasks_of(state: Mapping[str, Any], ctx: Any) -> list[str]:
+    """The run's training tasks: given in the input (``learnact_tasks``), else the
+    tasks of the given trajectories (``learnact_trajectories``), else
+    :func:`training_tasks`."""
+    given = state.get("learnact_tasks")
+    if given:
+        return [str(t) for t in given]
+    seen = [str(t.get("task_id")) for t in state.get("learnact_trajectories") or ()]
+    return list(dict.fromkeys(seen)) or training_tasks(ctx)
+
+
 def examples_for(env: Environment) -> list[str]:
     return [str(e) for e in getattr(env, "examples", ()) or ()]
 
