@@ -27,9 +27,12 @@ if TYPE_CHECKING:
         agent_graph,
         build_agent_graph,
         build_learner_graph,
+        create_learner,
+        create_tool_agent,
         learner_graph,
     )
     from learnact_langgraph.library import ActionLibrary
+    from learnact_langgraph.middleware import LearnActMiddleware, create_learnact_agent
     from learnact_langgraph.models import ModelSettings, resolve_model
     from learnact_langgraph.sandbox import Sandbox
 
@@ -45,6 +48,10 @@ _LAZY = {
     "build_agent_graph": "learnact_langgraph.graphs",
     "build_learner_graph": "learnact_langgraph.graphs",
     "learner_graph": "learnact_langgraph.graphs",
+    "create_learner": "learnact_langgraph.graphs",
+    "create_tool_agent": "learnact_langgraph.graphs",
+    "LearnActMiddleware": "learnact_langgraph.middleware",
+    "create_learnact_agent": "learnact_langgraph.middleware",
     "resolve_model": "learnact_langgraph.models",
     "ModelSettings": "learnact_langgraph.models",
 }
@@ -64,6 +71,7 @@ __all__ = [
     "Environment",
     "EnvironmentError_",
     "LearnActError",
+    "LearnActMiddleware",
     "LearnedAction",
     "LearnerContext",
     "ModelSettings",
@@ -77,6 +85,9 @@ __all__ = [
     "base_action",
     "build_agent_graph",
     "build_learner_graph",
+    "create_learnact_agent",
+    "create_learner",
+    "create_tool_agent",
     "learner_graph",
     "resolve_model",
 ]

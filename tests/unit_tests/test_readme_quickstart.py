@@ -45,3 +45,13 @@ def test_quickstart_runs_verbatim_learns_and_the_agent_uses_the_learned_tool(
         for c in m.tool_calls
     ]
     assert "carry_ball" in called
+
+
+def test_the_middleware_section_runs_verbatim_and_prints_what_it_says(capsys: Any) -> None:
+    text = README.read_text()
+    section = text[text.index("## Learning inside an agent you already have") :]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)  # type: ignore[union-attr]
+    exec(compile(code, str(README), "exec"), {"__name__": "readme"})  # the README itself
+    out = capsys.readouterr().out
+    assert "first run solved: False | learned: ['carry_ball']" in out
+    assert "second run solved: True" in out
