@@ -162,7 +162,7 @@ def run_tool_episode(
     traj.steps = _steps(messages, tools, learned, initial)[:limit]
     if usage is not None:
         replies = [m for m in messages if isinstance(m, AIMessage)]
-        tokens = [m.usage_metadata or {} for m in replies]
+        tokens: list[Any] = [m.usage_metadata or {} for m in replies]
         usage.add(
             node,
             len(replies),

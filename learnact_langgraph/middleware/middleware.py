@@ -131,11 +131,13 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         self.session = ToolSession(env_or_session, {})
         self.recorder = TrajectoryRecorder(env, log_path=trajectory_log)
         self.toolkit = LearnedToolkit(
-            library=library, session=self.session, include_base=base_tools, raise_failures=True
+            library=library,
+            session=self.session,
+            include_base=base_tools,
+            raise_failures=True,
+            on_result=self.recorder.on_result,
         )
         self.tools: list[BaseTool] = self.toolkit.base_tools()
-        for tool in self.tools:
-            tool.on_result = self.recorder.on_result
         self.outcomes: list[LearningOutcome] = []
         self._learned_from = 0
         self._model: Any = None
@@ -146,10 +148,7 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     # ----- tools ------------------------------------------------------------------------
     def learned_tools(self) -> list[BaseTool]:
         """The newest release's learned actions as tools (recorded like the base ones)."""
-        tools = self.toolkit.learned_tools()
-        for tool in tools:
-            tool.on_result = self.recorder.on_result
-        return tools
+        return self.toolkit.learned_tools()
 
     def _ours(self, name: str) -> tuple[BaseTool, bool] | None:
         for tool in self.tools:

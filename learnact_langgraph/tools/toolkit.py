@@ -16,6 +16,7 @@ from pydantic import ConfigDict, PrivateAttr
 
 from learnact_langgraph.actions import LearnedAction
 from learnact_langgraph.tools.learned import (
+    ActionTool,
     SessionLike,
     ToolSession,
     base_action_tool,
@@ -72,6 +73,8 @@ class LearnedToolkit(BaseToolkit):
     session: Any = None
     include_base: bool = True
     raise_failures: bool = False
+    #: Given to every tool this toolkit makes (see ``ActionTool.on_result``).
+    on_result: Any = None
 
     _live: LiveRelease = PrivateAttr()
     _bound: ToolSession = PrivateAttr()
@@ -88,9 +91,14 @@ class LearnedToolkit(BaseToolkit):
             from learnact_langgraph.tools.learned import base_actions_of
 
             self._base = [
-                base_action_tool(b, self._bound, raise_failures=self.raise_failures)
+                self._own(base_action_tool(b, self._bound, raise_failures=self.raise_failures))
                 for b in base_actions_of(self.library, given)
             ]
+
+    def _own(self, tool: BaseTool) -> BaseTool:
+        if self.on_result is not None and isinstance(tool, ActionTool):
+            tool.on_result = self.on_result
+        return tool
 
     @property
     def tool_session(self) -> ToolSession:
@@ -109,8 +117,8 @@ class LearnedToolkit(BaseToolkit):
                 tools = {}
                 for action in actions.values():
                     key = (action.name, action.version)
-                    tools[key] = self._learned.get(key) or learned_action_tool(
-                        action, self._bound, raise_failures=self.raise_failures
+                    tools[key] = self._learned.get(key) or self._own(
+                        learned_action_tool(action, self._bound, raise_failures=self.raise_failures)
                     )
                 self._learned = tools
                 self._tools = list(tools.values())
