@@ -34,6 +34,7 @@ from langgraph.types import Command
 from learnact_langgraph.envs.base import Environment
 from learnact_langgraph.episode import Trajectory
 from learnact_langgraph.errors import LearnActError
+from learnact_langgraph.graphs.factories import create_learner, env_factory_for
 from learnact_langgraph.middleware.recorder import TrajectoryRecorder
 from learnact_langgraph.tools.learned import ActionFailed, ToolSession
 from learnact_langgraph.tools.toolkit import LearnedToolkit
@@ -77,13 +78,15 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             in a run) or ``"manual"`` (:meth:`learn_now` only).
         background: learn on a thread that never blocks the agent (see :meth:`wait`).
         env_factory: makes fresh environments for the learner's episodes (default:
-            copies of the live one).
+            copies of the live one as it is when the middleware is made).
         success: a hook that reads the agent's final state and says whether the goal
             was reached; the environment's goal check is used when it returns ``None``.
         evaluate_with: ``"agent"`` scores candidates with an agent built like this one
             (its model and system prompt, the candidate's tools); ``"text"`` with the
             paper's text agent.
-        base_tools: register the environment's base actions as tools.
+        base_tools: register the environment's base actions as tools. A tool of the
+            agent's own with a base action's name is used instead of ours, and its
+            calls are recorded too (with its text result only).
         trajectory_log: a JSONL file each finished run is appended to.
         learner_settings: more :class:`~learnact_langgraph.graphs.LearnerContext`
             fields (``k``, ``rounds``, ``train_steps``, ...).
@@ -127,7 +130,10 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         self.success = success
         self.evaluate_with = evaluate_with
         self.learner_settings = dict(learner_settings)
-        self._env_factory = env_factory
+        # Copied now, while the agent is not using the environment: a background
+        # learning run must never copy it mid-step.
+        self._env_factory = env_factory or env_factory_for(env)
+        self._base_names = {a.name for a in env.base_actions()}
         self.session = ToolSession(env_or_session, {})
         self.recorder = TrajectoryRecorder(env, log_path=trajectory_log)
         self.toolkit = LearnedToolkit(
@@ -164,7 +170,15 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         names = {t.name for t in learned}
         if self._model is None:
             self._model, self._system_prompt = request.model, request.system_prompt
-        kept = [t for t in request.tools if getattr(t, "name", None) not in names]
+        mine = {id(t) for t in self.tools}
+        theirs = {getattr(t, "name", None) for t in request.tools if id(t) not in mine} - names
+        # A tool of the agent's own with a base action's name wins over ours.
+        kept = [
+            t
+            for t in request.tools
+            if getattr(t, "name", None) not in names
+            and (id(t) not in mine or getattr(t, "name", None) not in theirs)
+        ]
         return request.override(tools=[*kept, *learned])
 
     def wrap_model_call(
@@ -182,7 +196,16 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         return await handler(self._with_learned(request))
 
     def _prepare(self, request: ToolCallRequest) -> ToolCallRequest | None:
+        """Our tool for this call (recorded as it runs), or ``None`` to pass it on.
+
+        A tool the agent brought itself is never swapped for ours, even with a base
+        action's name; calls of such tools are still recorded when the name is a
+        base action's (see :meth:`_record_theirs`).
+        """
         call = request.tool_call
+        given = request.tool
+        if given is not None and not (given.metadata or {}).get("learnact"):
+            return None
         found = self._ours(call["name"])
         if found is None:
             return None
@@ -190,6 +213,20 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         args = dict(call.get("args") or {})
         self.recorder.expect(str(call["id"]), call["name"], args, list(tool.args), learned)
         return request.override(tool=tool)
+
+    def _expect_theirs(self, request: ToolCallRequest) -> bool:
+        call = request.tool_call
+        if call["name"] not in self._base_names:
+            return False
+        params = list(request.tool.args) if request.tool is not None else []
+        self.recorder.expect(
+            str(call["id"]), call["name"], dict(call.get("args") or {}), params, False
+        )
+        return True
+
+    def _record_theirs(self, result: Any) -> None:
+        if isinstance(result, ToolMessage):
+            self.recorder.on_result(result)
 
     def _after_call(self) -> None:
         if self.when == "failures" and self.recorder.failures >= self.failure_limit:
@@ -203,7 +240,12 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     ) -> ToolMessage | Command[Any]:
         ours = self._prepare(request)
         if ours is None:
-            return handler(request)
+            if not self._expect_theirs(request):
+                return handler(request)
+            result = handler(request)
+            self._record_theirs(result)
+            self._after_call()
+            return result
         try:
             return handler(ours)
         except ActionFailed as exc:
@@ -218,7 +260,12 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     ) -> ToolMessage | Command[Any]:
         ours = self._prepare(request)
         if ours is None:
-            return await handler(request)
+            if not self._expect_theirs(request):
+                return await handler(request)
+            result = await handler(request)
+            self._record_theirs(result)
+            self._after_call()
+            return result
         try:
             return await handler(ours)
         except ActionFailed as exc:
@@ -286,8 +333,6 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
 
         Errors do not reach the agent: they are the outcome's ``error``, logged too.
         """
-        from learnact_langgraph.graphs.factories import create_learner
-
         trajs = trajectories if trajectories is not None else self._pending_failures(False)
         self._learned_from = len(self.recorder.finished)
         if not trajs:
@@ -304,7 +349,7 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         try:
             learner = create_learner(
                 model,
-                env=self._env_factory or self.env,
+                env=self._env_factory,
                 agent_model=self.agent_model,
                 library=self.library,
                 tool_agent=self._tool_agent(),

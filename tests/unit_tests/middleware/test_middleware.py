@@ -243,3 +243,60 @@ def test_a_learning_error_never_reaches_the_agent() -> None:
     [outcome] = learn.outcomes
     assert outcome.status == "error" and outcome.error
     learn.close()
+
+
+def test_an_agents_own_tool_with_a_base_actions_name_is_kept_and_recorded() -> None:
+    from langchain_core.tools import tool
+
+    env = four_balls()
+    calls: list[str] = []
+
+    @tool
+    def move(from_room: str, to_room: str) -> str:
+        """Move Robby from one room to another."""
+        calls.append(f"{from_room}->{to_room}")
+        return env.call("move", from_room, to_room).observation
+
+    def respond(messages: list[BaseMessage]) -> AIMessage:
+        if sum(isinstance(m, ToolMessage) for m in messages):
+            return AIMessage(content="done")
+        call = {"name": "move", "args": {"from_room": "roomb", "to_room": "rooma"}, "id": "m1"}
+        return AIMessage(content="", tool_calls=[call])
+
+    learn = LearnActMiddleware(env, library=new_library(env), when="manual")
+    model = ScriptedChatModel(respond=respond)
+    out = create_agent(model, tools=[move], middleware=[learn]).invoke(ask(env))
+    assert calls == ["roomb->rooma"]  # the agent's own tool ran, not ours
+    assert [t.name for t in model.bound_tools].count("move") == 1
+    assert tool_messages(out)[0].status == "success"
+    [step] = learn.trajectories[-1].steps
+    assert step.action == "move('roomb', 'rooma')" and step.valid and step.kind == "base"
+    learn.close()
+
+
+def test_with_the_agents_own_base_tools_the_runs_are_still_recorded() -> None:
+    env = four_balls()
+    library = new_library(env)
+    learn = LearnActMiddleware(env, library=library, base_tools=False, **SMALL)
+    own = library.toolkit(env).get_tools()
+    budget = ToolCallLimitMiddleware(run_limit=10, exit_behavior="end")
+    create_agent(scripted_model(), tools=own, middleware=[learn, budget]).invoke(ask(env))
+    assert len(learn.trajectories[-1].steps) == 10
+    assert learn.outcomes[-1].status == "published"
+    learn.close()
+
+
+def test_an_async_agent_learns_the_same_way() -> None:
+    import asyncio
+
+    env = four_balls()
+    library = new_library(env)
+    learn = LearnActMiddleware(env, library=library, **SMALL)
+    budget = ToolCallLimitMiddleware(run_limit=10, exit_behavior="end")
+    agent = create_agent(scripted_model(), middleware=[learn, budget])
+    asyncio.run(agent.ainvoke(ask(env)))
+    assert not env.done and learn.outcomes[-1].status == "published"
+    env.reset(0)
+    asyncio.run(agent.ainvoke(ask(env)))
+    assert env.done and any(s.learned_call for s in learn.trajectories[-1].steps)
+    learn.close()
