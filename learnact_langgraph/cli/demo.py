@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from rich.console import Console
@@ -46,6 +46,11 @@ from learnact_langgraph.sandbox.types import OnError
 
 console = Console(highlight=False)
 TRAIN_TASKS = 3
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from langchain_core.runnables import RunnableConfig
 
 
 def _env(size: int, n: int, seed: int) -> Any:
@@ -184,9 +189,12 @@ def run_demo(
         train_task_ids=tasks[:n],
         on_error=on_error,
     )
-    config: dict[str, Any] = {"max_concurrency": plan.concurrency} if plan.concurrency else {}
+    config: RunnableConfig = {"max_concurrency": plan.concurrency} if plan.concurrency else {}
     final: dict[str, Any] = {}
-    stream = learner_graph().stream({}, config, context=ctx, stream_mode=["updates", "values"])
+    stream = cast(  # several stream modes: (mode, chunk) pairs
+        "Iterator[tuple[str, Any]]",
+        learner_graph().stream({}, config, context=ctx, stream_mode=["updates", "values"]),
+    )
     for mode, chunk in stream:
         if mode == "values":
             final = chunk

@@ -12,7 +12,7 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -56,6 +56,13 @@ from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.library import default_prefix
 from learnact_langgraph.models import resolve_roles
 from learnact_langgraph.models.recording import open_recording
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from langchain_core.runnables import RunnableConfig
+
+    from learnact_langgraph.graphs.learner_state import LearnerState
 
 
 def _library_prefix(domains: list[str], prefix: str | None) -> str | None:
@@ -174,8 +181,8 @@ def learn(
             stack.callback(remove_if_empty, saved)  # runs after the saver is closed
         saver = stack.enter_context(sqlite_checkpointer(saved)) if saved else None
         graph = learner_graph(checkpointer=saver)
-        config: dict[str, Any] = {}
-        start: dict[str, Any] | None = {}
+        config: RunnableConfig = {}
+        start: LearnerState | None = {}
         if saver is not None:
             thread, state = free_thread(graph, thread_for("learn", settings))
             if state.status == "unfinished" and fresh:
@@ -205,13 +212,18 @@ def learn(
             bar = progress.add_task("learning: create_actions", total=None)
             episodes = 0
             try:
-                for mode, chunk in graph.stream(
-                    start,
-                    config,
-                    context=ctx,
-                    stream_mode=["updates", "values"],
-                    durability="sync" if saver is not None else None,
-                ):
+                # Several stream modes: (mode, chunk) pairs.
+                parts = cast(
+                    "Iterator[tuple[str, Any]]",
+                    graph.stream(
+                        start,
+                        config,
+                        context=ctx,
+                        stream_mode=["updates", "values"],
+                        durability="sync" if saver is not None else None,
+                    ),
+                )
+                for mode, chunk in parts:
                     if mode == "values":
                         final = chunk
                         continue

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
@@ -223,7 +224,9 @@ def build_agent_graph(
     return g
 
 
-def agent_graph(checkpointer: Any = None, store: Any = None) -> Any:
+def agent_graph(
+    checkpointer: Any = None, store: Any = None
+) -> CompiledStateGraph[AgentState, AgentContext, AgentState, AgentState]:
     return build_agent_graph().compile(
         checkpointer=checkpointer, store=store, name="learnact_agent"
     )
@@ -237,7 +240,7 @@ def create_tool_agent(
     instruction: str | None = None,
     extra_tools: Sequence[Any] = (),
     **kwargs: Any,
-) -> Any:
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The tool-calling variant: learned and base actions as native tools in ``create_agent``.
 
     For models that call tools well. ``session`` is a :class:`~learnact_langgraph.sandbox.Sandbox`

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
@@ -377,7 +378,9 @@ def build_learner_graph(
     return g
 
 
-def learner_graph(checkpointer: Any = None, store: Any = None) -> Any:
+def learner_graph(
+    checkpointer: Any = None, store: Any = None
+) -> CompiledStateGraph[LearnerState, LearnerContext, LearnerState, LearnerState]:
     """The compiled learner graph (no checkpointer by default: servers supply one).
 
     The Studio entry: settings come from the run's context. It runs on up to
