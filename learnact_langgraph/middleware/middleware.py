@@ -304,7 +304,7 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
 
     # ----- learning ---------------------------------------------------------------------
     def _pending_failures(self, include_current: bool) -> list[Trajectory]:
-        finished = list(self.recorder.finished)[self._learned_from :]
+        finished = self.recorder.since(self._learned_from)
         failed = [t for t in finished if not t.success and t.task_id]
         current = self.recorder.current
         if include_current and current is not None and current.task_id:
@@ -334,7 +334,7 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         Errors do not reach the agent: they are the outcome's ``error``, logged too.
         """
         trajs = trajectories if trajectories is not None else self._pending_failures(False)
-        self._learned_from = len(self.recorder.finished)
+        self._learned_from = self.recorder.count
         if not trajs:
             raise LearnActError(
                 "Nothing to learn from yet: no failed run on one of the environment's "

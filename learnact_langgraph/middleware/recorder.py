@@ -49,6 +49,8 @@ class TrajectoryRecorder:
         self.finished: deque[Trajectory] = deque(maxlen=keep)
         self.current: Trajectory | None = None
         self.failures = 0
+        #: How many runs have finished in all (``finished`` keeps the newest ``keep``).
+        self.count = 0
         self.log_path = Path(log_path) if log_path is not None else None
         self._pending: dict[str, _Call] = {}
         self._lock = threading.Lock()
@@ -97,6 +99,12 @@ class TrajectoryRecorder:
             self.current.steps.append(step)
             self.failures += not step.valid
 
+    def since(self, count: int) -> list[Trajectory]:
+        """The runs finished after the first ``count`` (those still kept)."""
+        with self._lock:
+            new = min(self.count - count, len(self.finished))
+            return list(self.finished)[len(self.finished) - new :] if new > 0 else []
+
     def finish(self, success: bool | None = None) -> Trajectory | None:
         """End the run: success is ``success`` when given, else the environment's goal."""
         with self._lock:
@@ -109,6 +117,7 @@ class TrajectoryRecorder:
             else:
                 traj.success = bool(success)
             self.finished.append(traj)
+            self.count += 1
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with self.log_path.open("a", encoding="utf-8") as f:

@@ -300,3 +300,16 @@ def test_an_async_agent_learns_the_same_way() -> None:
     asyncio.run(agent.ainvoke(ask(env)))
     assert env.done and any(s.learned_call for s in learn.trajectories[-1].steps)
     learn.close()
+
+
+def test_runs_are_learned_from_once_even_past_the_kept_window() -> None:
+    from learnact_langgraph.middleware import TrajectoryRecorder
+
+    env = four_balls()
+    recorder = TrajectoryRecorder(env, keep=3)
+    for _ in range(5):
+        recorder.start()
+        recorder.finish(False)
+    assert recorder.count == 5 and len(recorder.finished) == 3
+    assert len(recorder.since(0)) == 3 and len(recorder.since(4)) == 1
+    assert recorder.since(5) == []
