@@ -12,10 +12,12 @@ graph state holds only plain data.
 
 from __future__ import annotations
 
+import functools
 import operator
 import threading
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -94,26 +96,49 @@ _FIELDS = ("name", "source", "signature", "description", "notes")
 
 
 class _Sessions:
-    """Live sessions of running agent graphs, keyed by ``session_id``."""
+    """Live sessions of running agent graphs, keyed by ``session_id``.
 
-    def __init__(self) -> None:
+    A session is closed when its run finishes, when a node of the run fails
+    (:func:`_closing`), and, for runs that simply stop (a cancelled or abandoned
+    run), when it has been idle for ``idle_seconds``: each ``get`` closes those.
+    """
+
+    def __init__(self, idle_seconds: float = 600.0) -> None:
         self._lock = threading.Lock()
-        self._open: dict[str, tuple[Any, Session]] = {}
+        self._open: dict[str, tuple[Any, Session, float]] = {}
+        self.idle_seconds = idle_seconds
+
+    def __len__(self) -> int:
+        return len(self._open)
 
     def get(self, state: AgentState, ctx: AgentContext) -> Session:
         sid = state["session_id"]
+        self._reap()
         with self._lock:
             if sid in self._open:
-                return self._open[sid][1]
+                manager, session, _ = self._open[sid]
+                self._open[sid] = (manager, session, time.monotonic())
+                return session
         manager = open_session(ctx, sources={a.name: a.source for a in _views(ctx)})
         session = manager.__enter__()
-        session.env.reset(state["task"])
-        for step in state.get("steps", []):
-            if step["kind"] not in ("think", "unparsable"):
-                session.sandbox.run(step["action"])
+        try:
+            session.env.reset(state["task"])
+            for step in state.get("steps", []):
+                if step["kind"] not in ("think", "unparsable"):
+                    session.sandbox.run(step["action"])
+        except BaseException:
+            manager.__exit__(None, None, None)
+            raise
         with self._lock:
-            self._open[sid] = (manager, session)
+            self._open[sid] = (manager, session, time.monotonic())
         return session
+
+    def _reap(self) -> None:
+        cutoff = time.monotonic() - self.idle_seconds
+        with self._lock:
+            idle = [sid for sid, (_, _, used) in self._open.items() if used < cutoff]
+        for sid in idle:
+            self.close(sid)
 
     def close(self, sid: str) -> None:
         with self._lock:
@@ -123,6 +148,21 @@ class _Sessions:
 
 
 SESSIONS = _Sessions()
+
+
+def _closing(node: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """``node`` that closes its run's session when it fails, so no worker is left."""
+
+    @functools.wraps(node)
+    def run(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        try:
+            return node(state, runtime)
+        except BaseException:
+            if state.get("session_id"):
+                SESSIONS.close(state["session_id"])
+            raise
+
+    return run
 
 
 def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -136,14 +176,21 @@ def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     sid = state.get("session_id") or uuid.uuid4().hex
     session = SESSIONS.get({"session_id": sid, "task": task, "steps": []}, runtime.context)
     env = session.env
-    return {
-        "session_id": sid,
-        "goal": env.goal,
-        "initial_observation": env.observation,
-        "done": env.done,
-        "success": env.done,
-        "progress": env.progress,
-    }
+    try:
+        out = {
+            "session_id": sid,
+            "goal": env.goal,
+            "initial_observation": env.observation,
+            "done": env.done,
+            "success": env.done,
+            "progress": env.progress,
+        }
+    except BaseException:
+        SESSIONS.close(sid)
+        raise
+    if env.done:
+        SESSIONS.close(sid)
+    return out
 
 
 def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -215,8 +262,8 @@ def build_agent_graph(
     """
     g: StateGraph[Any, Any, Any, Any] = StateGraph(AgentState, context_schema=context_schema)
     g.add_node("start", start)
-    g.add_node("decide", decide)
-    g.add_node("execute", execute)
+    g.add_node("decide", _closing(decide))
+    g.add_node("execute", _closing(execute))
     g.add_edge(START, "start")
     g.add_conditional_edges("start", route, ["decide", END])
     g.add_edge("decide", "execute")
