@@ -144,7 +144,13 @@ def generate_code(
     dropped: list[str] = []
     replies: list[ExtractedCode] = []
     for attempt in range(1, max_attempts + 1):
-        reply = invoke_reply(model, messages, usage=usage, node=node)
+        reply = invoke_reply(
+            model,
+            messages,
+            usage=usage,
+            node=node,
+            run_name=None if attempt == 1 else "learnact.repair",
+        )
         text = reply.text
         if accept_without_code and accept_without_code(text):
             return CodeResult({}, attempt, errors=errors), text

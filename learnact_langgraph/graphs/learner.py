@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from langchain_core.runnables import RunnableLambda
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
@@ -47,6 +48,7 @@ from learnact_langgraph.learning import (
     revise_candidate,
 )
 from learnact_langgraph.models import Usage, model_id
+from learnact_langgraph.models.tracing import trace_scope
 from learnact_langgraph.sandbox.types import LearnedCodeError
 from learnact_langgraph.scoring import (
     Failure,
@@ -74,6 +76,10 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
         runner = runner_for(lambda: make_env(ctx), task, backend=ctx.sandbox_backend)
 
         def sample(k: int, part: Usage) -> Candidate | Dropped:
+            with trace_scope(round=0, candidate=f"r0c{k}", task=task, seed=ctx.seed + k):
+                return _create(k, part)
+
+        def _create(k: int, part: Usage) -> Candidate | Dropped:
             return create_candidate(
                 learner,
                 session.env,
@@ -128,7 +134,21 @@ def fan_out(state: LearnerState, runtime: Runtime[LearnerContext]) -> list[Send]
 
 
 def act(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, Any]:
-    """Run the acting agent with one candidate on one training task (``train_steps``)."""
+    """Run the acting agent with one candidate on one training task (``train_steps``).
+
+    In a trace the episode is a run named after its candidate and task, and each model
+    call in it carries the round, candidate and task.
+    """
+    cand_id, task_id = payload["candidate"]["id"], payload["task_id"]
+    episode: RunnableLambda[dict[str, Any], dict[str, Any]] = RunnableLambda(
+        lambda p: _play(p, runtime), name=f"learnact.episode[{cand_id}|{task_id}]"
+    )
+    with trace_scope(round=payload["round"], candidate=cand_id, task=task_id):
+        out: dict[str, Any] = episode.invoke(payload)
+    return out
+
+
+def _play(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, Any]:
     start = time.perf_counter()
     ctx = runtime.context
     _, agent = models_for(ctx)
@@ -298,6 +318,13 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     with open_session(ctx) as session:
 
         def sample(k: int, part: Usage) -> Candidate | Dropped:
+            seed = ctx.seed + 1000 * round_ + k
+            with trace_scope(
+                round=round_, candidate=f"r{round_}c{k}", task=failure.task_id, seed=seed
+            ):
+                return _revise(k, part)
+
+        def _revise(k: int, part: Usage) -> Candidate | Dropped:
             return revise_candidate(
                 learner,
                 session.env,

@@ -19,6 +19,7 @@ from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.models import retry
 from learnact_langgraph.models.retry import RetryPolicy, classify, fatal_hint
 from learnact_langgraph.models.specs import ChatModel, ModelError
+from learnact_langgraph.models.tracing import call_config
 
 
 @dataclass
@@ -148,18 +149,20 @@ def _call(
     usage: Usage | None,
     node: str,
     policy: RetryPolicy | None,
+    run_name: str | None = None,
 ) -> tuple[Any, float]:
     """One answer from ``model``, asking again after transient errors (see :mod:`.retry`)."""
     policy = policy or RetryPolicy.from_env()
+    config = call_config(node, run_name)
     attempt = 0
     while True:
         attempt += 1
         start = time.perf_counter()
         try:
             if stop and _takes_stop(model):
-                reply = model.invoke(messages, stop=stop)
+                reply = model.invoke(messages, config, stop=stop)
             else:
-                reply = model.invoke(messages)
+                reply = model.invoke(messages, config)
                 if stop:
                     reply = _cut_at(reply, stop)
             return reply, time.perf_counter() - start
@@ -193,14 +196,16 @@ def invoke_reply(
     system: str | None = None,
     stop: list[str] | None = None,
     policy: RetryPolicy | None = None,
+    run_name: str | None = None,
 ) -> Reply:
     """Call a chat model; its text, whether it was cut off, and usage under ``node``.
 
     Transient errors (rate limits, timeouts, 5xx) are retried with backoff under
-    ``policy``; each failed attempt counts in ``usage.retries``.
+    ``policy``; each failed attempt counts in ``usage.retries``. The call is traced as
+    ``run_name`` (default: the role of ``node``, see :mod:`.tracing`).
     """
     messages = _messages(prompt, system)
-    reply, elapsed = _call(model, messages, stop, usage, node, policy)
+    reply, elapsed = _call(model, messages, stop, usage, node, policy, run_name)
     text = _content_text(reply)
     meta = getattr(reply, "usage_metadata", None) or {}
     tin = int(meta.get("input_tokens") or _estimate("".join(str(m.content) for m in messages)))
