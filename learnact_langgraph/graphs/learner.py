@@ -370,14 +370,15 @@ def build_learner_graph(
 ) -> StateGraph[Any, Any, Any, Any]:
     """The uncompiled learner graph (compile it with your checkpointer and store).
 
-    With ``context`` every node uses it instead of the run's context, so the graph
-    can be a node of a graph with a context of its own. With ``io_schemas`` it takes
-    :class:`LearnerInput` and returns :class:`LearnerOutput` only (the ``learnact_*``
-    keys), keeping its working state to itself.
+    It takes :class:`LearnerInput` (what to learn from; Studio's input form). With
+    ``context`` every node uses it instead of the run's context, so the graph can be a
+    node of a graph with a context of its own. With ``io_schemas`` it returns
+    :class:`LearnerOutput` only (the ``learnact_*`` keys), keeping its working state to
+    itself.
     """
-    schemas: dict[str, Any] = (
-        {"input_schema": LearnerInput, "output_schema": LearnerOutput} if io_schemas else {}
-    )
+    schemas: dict[str, Any] = {"input_schema": LearnerInput}
+    if io_schemas:
+        schemas["output_schema"] = LearnerOutput
     g: StateGraph[Any, Any, Any, Any] = StateGraph(
         LearnerState, context_schema=LearnerContext, **schemas
     )

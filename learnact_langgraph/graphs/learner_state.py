@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from langgraph.runtime import Runtime
+from pydantic import ConfigDict
+from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypedDict
 
 from learnact_langgraph.envs.defaults import ScoreTerm
@@ -108,31 +110,60 @@ class LearnerContext:
     evaluates candidates with that tool-calling agent instead of the text agent.
     """
 
+    __pydantic_config__ = ConfigDict(use_attribute_docstrings=True)
+
     env: str = "gripper"
+    """A built-in environment (gripper, blocksworld, barman, tyreworld, alfworld_put,
+    ...) or an import string "package.module:factory" of a function returning one."""
     tasks: Literal["benchmark", "generated"] = "benchmark"
+    """The paper's tasks (needs the data directory) or generated ones (planning only)."""
     data_dir: str | None = None
+    """Where the benchmark data is (default: $LEARNACT_DATA_DIR, else the user cache)."""
     learner_model: Any = None
+    """The model that writes and revises actions: an init_chat_model string such as
+    "openai:gpt-4o", "local" for the local server, or "scripted" (offline, no key)."""
     agent_model: Any = None
+    """The model that acts while candidates are evaluated (default: the learner's)."""
     k: int = 4
+    """Candidate sets sampled per creation or revision step (the paper's K)."""
     rounds: int = 2
+    """Revision rounds after the first evaluation (0: create and select only)."""
     train_steps: int | None = None
+    """Step limit of a training episode (default: the environment's)."""
     memory_steps: int | None = None
+    """Past steps the agent sees (0: all; default: the environment's)."""
     max_attempts: int = 4
+    """Repair turns per sample when code does not pass its checks."""
     sample_concurrency: int = 4
+    """Samples drawn at the same time."""
     temperature: float = 0.7
+    """The learner's sampling temperature."""
     max_tokens: int | None = None
+    """Output cap per model call, for models given by name."""
     timeout: float | None = None
+    """Seconds per model call, for models given by name."""
     base_url: str | None = None
+    """An OpenAI-compatible server for models given by name."""
     seed: int = 0
+    """Seed of the first sample (each sample records its own)."""
     score_terms: tuple[ScoreTerm, ...] | None = None
+    """Terms of the selection score (default: the environment's)."""
     train_task_ids: list[str] | None = None
+    """Training tasks (default: the environment's train split)."""
     require_approval: bool = False
+    """Stop before publishing and ask a person (docs/approval.md)."""
     sandbox_backend: str = "subprocess"
+    """Where learned code runs: "subprocess" (the default) or "monty"."""
     on_error: OnError = "restore"
-    env_factory: Callable[[], Any] | None = None
-    library: Any = None
-    tool_agent: Callable[[list[Any]], Any] | None = None
+    """What a failed learned call leaves behind in evaluation: undone or kept."""
+    env_factory: SkipJsonSchema[Callable[[], Any] | None] = None
+    """Python only: a function returning the Environment (wins over env)."""
+    library: SkipJsonSchema[Any] = None
+    """Python only: the ActionLibrary to publish to (default: the graph's store)."""
+    tool_agent: SkipJsonSchema[Callable[[list[Any]], Any] | None] = None
+    """Python only: tools -> agent, to score candidates with a tool-calling agent."""
     extra: dict[str, Any] = field(default_factory=dict)
+    """Free-form settings carried with the run."""
 
     def __post_init__(self) -> None:
         for name, minimum in _MINIMA.items():

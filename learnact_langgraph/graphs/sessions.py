@@ -37,9 +37,29 @@ def make_env(ctx: Any) -> Environment:
         if not isinstance(env, Environment):
             raise LearnActError("env_factory must return an Environment instance.")
         return env
+    if ":" in str(ctx.env):
+        return _imported_env(str(ctx.env))
     from learnact_langgraph.envs.registry import load_env
 
     return load_env(ctx.env, tasks=ctx.tasks, data_dir=ctx.data_dir)
+
+
+def _imported_env(spec: str) -> Environment:
+    """The environment an import string ``"package.module:factory"`` makes."""
+    from importlib import import_module
+
+    module, _, name = spec.partition(":")
+    try:
+        factory = getattr(import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise LearnActError(
+            f"Cannot import the environment {spec!r} ({exc}); give a built-in name or "
+            "'package.module:factory' with a function that returns an Environment."
+        ) from exc
+    env = factory() if callable(factory) else factory
+    if not isinstance(env, Environment):
+        raise LearnActError(f"{spec} must return an Environment, not {type(env).__name__}.")
+    return env
 
 
 def training_tasks(ctx: Any) -> list[str]:

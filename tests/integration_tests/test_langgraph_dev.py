@@ -144,3 +144,15 @@ def test_learner_runs_with_the_scripted_model_by_name(server: str) -> None:
     assert out["status"] == "published", out.get("__error__", out.get("status"))
     assert out["release"]["round"] == 1  # the scripted draft failed and was revised
     assert "drop(ball, to_room, gripper)" in out["release"]["actions"]["carry_ball"]["source"]
+
+
+def test_studio_gets_a_settings_form_and_a_short_input_for_the_learner(server: str) -> None:
+    found = _request(f"{server}/assistants/search", {"graph_id": "learner"})
+    schemas = _request(f"{server}/assistants/{found[0]['assistant_id']}/schemas")
+    context = schemas["context_schema"]
+    assert context is not None and "learner_model" in context["properties"]
+    assert context["properties"]["k"]["description"]
+    assert set(schemas["input_schema"]["properties"]) == {
+        "learnact_tasks",
+        "learnact_trajectories",
+    }
