@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
 from langgraph.graph import END, START, StateGraph
@@ -53,6 +53,9 @@ class AgentState(TypedDict, total=False):
     success: bool
     progress: float
     usage: dict[str, Any]
+    #: The learned actions this run offers (from the context, else the store's newest
+    #: release), fixed at its start so a resumed run rebuilds the same session.
+    actions: list[dict[str, Any]]
 
 
 @dataclass
@@ -60,7 +63,9 @@ class AgentContext:
     """Settings of an agent run. ``actions`` are learned actions (dicts or objects with
     ``name``, ``source``, ``signature``, ``description``, ``notes``); ``on_error`` says
     whether a failed call's sub-steps are undone (``"restore"``) or kept (``"keep"``).
-    Step limits left at ``None`` take the environment's defaults."""
+    Step limits left at ``None`` take the environment's defaults. With no ``actions``,
+    a run on a LangGraph server uses the newest release in the server's store (the
+    library the learner graph publishes to, ``learnact/<env>``)."""
 
     env: str = "gripper"
     tasks: str = "benchmark"
@@ -76,9 +81,9 @@ class AgentContext:
     env_factory: Any = None
 
 
-def _views(ctx: AgentContext) -> list[SimpleAction]:
+def _views(actions: Sequence[Any]) -> list[SimpleAction]:
     out = []
-    for a in ctx.actions:
+    for a in actions:
         data = a if isinstance(a, dict) else {k: getattr(a, k, None) for k in _FIELDS}
         out.append(
             SimpleAction(
@@ -90,6 +95,29 @@ def _views(ctx: AgentContext) -> list[SimpleAction]:
             )
         )
     return out
+
+
+def _actions(state: AgentState, ctx: AgentContext) -> list[SimpleAction]:
+    return _views(state["actions"] if "actions" in state else ctx.actions)
+
+
+def _released(store: Any, ctx: AgentContext) -> list[dict[str, Any]]:
+    """The newest release in ``store`` for the context's environment, as plain data."""
+    from learnact_langgraph.graphs.sessions import make_env
+    from learnact_langgraph.library import ActionLibrary, default_prefix
+
+    name = ctx.env if ctx.env_factory is None else make_env(ctx).name
+    library = ActionLibrary(store, prefix=default_prefix(str(name)))
+    return [
+        {
+            "name": a.name,
+            "source": a.source,
+            "signature": a.signature,
+            "description": a.full_description(),
+            "notes": list(a.notes),
+        }
+        for a in library.actions()
+    ]
 
 
 _FIELDS = ("name", "source", "signature", "description", "notes")
@@ -119,7 +147,7 @@ class _Sessions:
                 manager, session, _ = self._open[sid]
                 self._open[sid] = (manager, session, time.monotonic())
                 return session
-        manager = open_session(ctx, sources={a.name: a.source for a in _views(ctx)})
+        manager = open_session(ctx, sources={a.name: a.source for a in _actions(state, ctx)})
         session = manager.__enter__()
         try:
             session.env.reset(state["task"])
@@ -173,11 +201,21 @@ def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             "{'task': 'gripper/gen-0-4-0'} (a task id, or a task index, of the context's "
             "environment)."
         )
+    ctx = runtime.context
+    if "actions" in state:
+        actions = list(state["actions"])
+    elif not ctx.actions and runtime.store is not None:
+        actions = _released(runtime.store, ctx)
+    else:
+        actions = [asdict(a) for a in _views(ctx.actions)]
     sid = state.get("session_id") or uuid.uuid4().hex
-    session = SESSIONS.get({"session_id": sid, "task": task, "steps": []}, runtime.context)
+    session = SESSIONS.get(
+        {"session_id": sid, "task": task, "steps": [], "actions": actions}, runtime.context
+    )
     env = session.env
     try:
         out = {
+            "actions": actions,
             "session_id": sid,
             "goal": env.goal,
             "initial_observation": env.observation,
@@ -205,7 +243,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     )
     prompt = build_agent_prompt(
         session.env,
-        _views(ctx),
+        _actions(state, ctx),
         traj,
         settings=settings,
         examples=session.examples,
@@ -230,7 +268,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
 def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
     session = SESSIONS.get(state, ctx)
-    learned = {a.name for a in _views(ctx)}
+    learned = {a.name for a in _actions(state, ctx)}
     step = execute_line(
         session.sandbox, session.env, state.get("pending", ""), learned, allow_think=ctx.react
     )

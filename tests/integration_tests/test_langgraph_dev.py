@@ -156,3 +156,34 @@ def test_studio_gets_a_settings_form_and_a_short_input_for_the_learner(server: s
         "learnact_tasks",
         "learnact_trajectories",
     }
+
+
+def test_zz_learn_with_approval_through_the_sdk_then_the_agent_uses_the_release(
+    server: str,
+) -> None:
+    """Runs last in this module: after it the server's store holds a release."""
+    from langgraph_sdk import get_sync_client
+
+    client = get_sync_client(url=server)
+    thread = client.threads.create()
+    context = {
+        "tasks": "generated",
+        "learner_model": "scripted",
+        "k": 1,
+        "rounds": 1,
+        "require_approval": True,
+    }
+    paused = client.runs.wait(thread["thread_id"], "learner", input={}, context=context)
+    request = paused["__interrupt__"][0]["value"]
+    assert [r["args"]["name"] for r in request["action_requests"]] == ["carry_ball"]
+    done = client.runs.wait(
+        thread["thread_id"],
+        "learner",
+        command={"resume": {"decisions": [{"type": "approve"}]}},
+        context=context,
+    )
+    assert done["status"] == "published", done
+    out = client.runs.wait(None, "agent", input={"task": "gripper/gen-0-4-0"})
+    assert out["success"] is True
+    assert [a["name"] for a in out["actions"]] == ["carry_ball"]
+    assert any(step["learned_call"] == "carry_ball" for step in out["steps"])

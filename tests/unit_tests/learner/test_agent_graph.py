@@ -103,3 +103,26 @@ def test_tool_calling_variant_uses_learned_actions_as_tools() -> None:
         graph.invoke({"messages": [("user", f"{env.goal}\n{env.observation}")]})
     assert env.done
     assert "Robby" in str(model.calls[0][0].content)  # the environment's instruction
+
+
+def test_without_actions_a_run_uses_the_newest_release_in_the_graphs_store() -> None:
+    store = InMemoryStore()
+    library = ActionLibrary(store, prefix=("learnact", "gripper"))
+    library.set_base_actions(gripper_env())
+    library.add(CARRY_BALL, name="carry_ball", description="Carry a ball.")
+    graph = agent_module.build_agent_graph().compile(store=store)
+    ctx = AgentContext(model=scripted(agent), env_factory=gripper_env)
+    out = graph.invoke({"task": 0}, context=ctx)
+    assert out["success"] is True
+    assert [a["name"] for a in out["actions"]] == ["carry_ball"]
+    assert any(step["learned_call"] == "carry_ball" for step in out["steps"])
+    # Actions given in the context win over the store.
+    given = graph.invoke(
+        {"task": 0},
+        context=AgentContext(
+            model=scripted(agent),
+            env_factory=gripper_env,
+            actions=[{**CARRY, "name": "carry_ball"}],
+        ),
+    )
+    assert [a["name"] for a in given["actions"]] == ["carry_ball"]
