@@ -49,6 +49,7 @@ from langgraph.store.base import BaseStore, GetOp
 from learnact_langgraph.actions import LearnedAction, Provenance
 from learnact_langgraph.envs.base import BaseAction, Environment, Param
 from learnact_langgraph.errors import LibraryError
+from learnact_langgraph.library_async import AsyncLibraryMethods
 from learnact_langgraph.library_locks import Locker, default_locker
 from learnact_langgraph.library_release import Release, ReleaseBuilder, get_many, resolve, vkey
 from learnact_langgraph.library_search import bag, keyword_rank
@@ -97,7 +98,7 @@ class ActionStatus:
     retired: bool
 
 
-class ActionLibrary:
+class ActionLibrary(AsyncLibraryMethods):
     """Learned actions of one environment/domain, stored under ``prefix`` in ``store``.
 
     ``prefix`` is a tuple of labels or a ``/``-separated string; tools that work per
@@ -106,6 +107,10 @@ class ActionLibrary:
     ``base_actions`` (a list of :class:`BaseAction` or an :class:`Environment`) is saved
     with the library the first time it is given; learned names may not shadow them,
     and exports use them to write base-action stubs.
+
+    Every public method has an async twin (``aget``, ``arevise``, ``arelease``, ...;
+    see ``library_async``) for async code and async stores; on an async store give
+    the base actions with ``await library.aset_base_actions(env)``.
     """
 
     def __init__(

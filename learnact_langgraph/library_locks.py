@@ -14,6 +14,10 @@ the store is shared:
 * :class:`PostgresLocker`: ``pg_advisory_lock`` on the store's own connection (or a
   pooled one), so processes on different machines serialise through the server. The
   session-level lock is released explicitly, and by the server if the process dies.
+* :class:`AsyncSqliteLocker` and :class:`AsyncPostgresLocker`: the same two locks for
+  ``AsyncSqliteStore`` and ``AsyncPostgresStore``. The library's ``a*`` methods run
+  its code on a worker thread, so these take the lock from that thread, sending the
+  statements to the store's event loop.
 * :class:`ReadOnlyLocker`: for a store opened read-only (``learnact library ls``); it
   refuses to lock, so a read never creates a ``.lock`` file and a write fails at once.
 
@@ -23,6 +27,7 @@ release pointer last, so any reader sees a whole release (see ``library.py``).
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import sqlite3
@@ -38,6 +43,8 @@ from langgraph.store.base import BaseStore
 from learnact_langgraph.errors import LibraryError
 
 __all__ = [
+    "AsyncPostgresLocker",
+    "AsyncSqliteLocker",
     "FileLocker",
     "Locker",
     "PostgresLocker",
@@ -86,6 +93,99 @@ class FileLocker(ThreadLocker):
                 yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _on_loop(store: Any, coro: Any) -> Any:
+    """Run ``coro`` on ``store``'s event loop from a worker thread and wait for it."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is store.loop:
+        coro.close()
+        raise LibraryError(
+            "The library was written to from the event loop of an async store; use its "
+            "async methods (aadd, arevise, arelease, ...) in async code."
+        )
+    return asyncio.run_coroutine_threadsafe(coro, store.loop).result()
+
+
+class AsyncSqliteLocker(FileLocker):
+    """``flock`` beside the database file of an ``AsyncSqliteStore``.
+
+    The file is found on first use (``PRAGMA database_list`` on the store's loop); an
+    in-memory database needs only the in-process lock.
+    """
+
+    def __init__(self, store: Any) -> None:
+        super().__init__("")
+        self.store = store
+        self._resolved = False
+        self._file: Path | None = None
+
+    def _lockfile(self) -> Path | None:
+        if not self._resolved:
+            rows = _on_loop(self.store, self.store.conn.execute_fetchall("PRAGMA database_list"))
+            path = next((str(r[2]) for r in rows if r[1] == "main" and r[2]), "")
+            self._file, self._resolved = (Path(f"{path}.lock") if path else None), True
+        return self._file
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._lock(key):
+            lockfile = self._lockfile()
+            if lockfile is None:
+                yield
+                return
+            with open(lockfile, "a+b") as fh:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+class AsyncPostgresLocker(ThreadLocker):
+    """``pg_advisory_lock`` for an ``AsyncPostgresStore`` (one connection or a pool).
+
+    With a pool, one connection is taken for the whole critical section (the lock
+    belongs to that session); with one connection, the statements take the store's
+    own lock so they never interleave with its queries.
+    """
+
+    def __init__(self, store: Any) -> None:
+        super().__init__()
+        self.store = store
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        number = advisory_key(key)
+        with self._lock(key):
+            conn = _on_loop(self.store, self._take(number))
+            try:
+                yield
+            finally:
+                _on_loop(self.store, self._give(conn, number))
+
+    async def _take(self, number: int) -> Any:
+        conn = self.store.conn
+        if hasattr(conn, "getconn"):  # a psycopg_pool.AsyncConnectionPool
+            pooled = await conn.getconn()
+            await pooled.execute("SELECT pg_advisory_lock(%s)", (number,))
+            return pooled
+        async with self.store.lock:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (number,))
+        return None
+
+    async def _give(self, pooled: Any, number: int) -> None:
+        if pooled is not None:
+            try:
+                await pooled.execute("SELECT pg_advisory_unlock(%s)", (number,))
+            finally:
+                await self.store.conn.putconn(pooled)
+            return
+        async with self.store.lock:
+            await self.store.conn.execute("SELECT pg_advisory_unlock(%s)", (number,))
 
 
 class ReadOnlyLocker:
@@ -174,7 +274,11 @@ def default_locker(store: BaseStore) -> Locker:
         if locker is None:
             kind = type(store).__name__
             path = _sqlite_file(store)
-            if kind in {"PostgresStore", "AsyncPostgresStore"}:
+            if kind == "AsyncPostgresStore":
+                locker = AsyncPostgresLocker(store)
+            elif kind == "AsyncSqliteStore":
+                locker = AsyncSqliteLocker(store)
+            elif kind == "PostgresStore":
                 locker = PostgresLocker(store)
             elif path:
                 locker = FileLocker(path)

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import os
@@ -29,6 +30,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.runtime import Runtime
+from langgraph.store.base.batch import AsyncBatchedBaseStore
 from langgraph.types import Command
 
 from learnact_langgraph.envs.base import Environment
@@ -90,6 +92,10 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         trajectory_log: a JSONL file each finished run is appended to.
         learner_settings: more :class:`~learnact_langgraph.graphs.LearnerContext`
             fields (``k``, ``rounds``, ``train_steps``, ...).
+
+    On an async store (``AsyncSqliteStore``, ``AsyncPostgresStore``) build it off the
+    event loop (``await asyncio.to_thread(LearnActMiddleware, env, library=...)``):
+    it reads the library when made, and in async runs it reads it on a worker thread.
     """
 
     def __init__(
@@ -144,6 +150,7 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             on_result=self.recorder.on_result,
         )
         self.tools: list[BaseTool] = self.toolkit.base_tools()
+        self._async_store = isinstance(library.store, AsyncBatchedBaseStore)
         self.outcomes: list[LearningOutcome] = []
         self._learned_from = 0
         self._model: Any = None
@@ -193,6 +200,8 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         request: ModelRequest[Any],
         handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
     ) -> ModelResponse[Any]:
+        if self._async_store:  # its sync reads refuse to run on the event loop
+            return await handler(await asyncio.to_thread(self._with_learned, request))
         return await handler(self._with_learned(request))
 
     def _prepare(self, request: ToolCallRequest) -> ToolCallRequest | None:
@@ -258,7 +267,10 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
-        ours = self._prepare(request)
+        if self._async_store:
+            ours = await asyncio.to_thread(self._prepare, request)
+        else:
+            ours = self._prepare(request)
         if ours is None:
             if not self._expect_theirs(request):
                 return await handler(request)
@@ -293,8 +305,6 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     async def aafter_agent(
         self, state: AgentState[Any], runtime: Runtime[Any]
     ) -> dict[str, Any] | None:
-        import asyncio
-
         return await asyncio.to_thread(self.after_agent, state, runtime)
 
     @property

@@ -151,3 +151,54 @@ def test_round_trip_through_postgres_is_byte_identical(lib: ActionLibrary) -> No
     import_manifest(lib, text)
     assert export_manifest(lib) == text
     assert [a.name for a in lib.search("walk rooms", k=3)] == ["go"]
+
+
+ASYNC_REVISIONS = 500  # per process: 1,000 in all
+
+
+async def _arevise_many(url: str, prefix: tuple[str, ...], tag: str, start: float) -> None:
+    import asyncio
+
+    from langgraph.store.postgres.aio import AsyncPostgresStore
+
+    async with AsyncPostgresStore.from_conn_string(url) as store:
+        lib = ActionLibrary(store, prefix)
+        while time.time() < start:
+            await asyncio.sleep(0.001)
+        for i in range(ASYNC_REVISIONS):
+            await lib.arevise("go", note=f"{tag}{i}")
+
+
+def _async_writer(url: str, prefix: tuple[str, ...], tag: str, start: float) -> None:
+    import asyncio
+
+    asyncio.run(_arevise_many(url, prefix, tag, start))
+
+
+def test_two_processes_revising_through_the_async_library_lose_nothing(
+    lib: ActionLibrary, pg_url: str, prefix: tuple[str, ...]
+) -> None:
+    from learnact_langgraph.library_locks import AsyncPostgresLocker, default_locker
+
+    lib.add("def go(src, dst):\n    return move(src, dst)\n")
+    ctx = mp.get_context("spawn")
+    start = time.time() + 2.0
+    procs = [ctx.Process(target=_async_writer, args=(pg_url, prefix, t, start)) for t in "ab"]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+        assert p.exitcode == 0
+    final = lib.get("go")
+    assert final.version == 1 + 2 * ASYNC_REVISIONS
+    assert sorted(final.notes) == sorted(f"{t}{i}" for t in "ab" for i in range(ASYNC_REVISIONS))
+
+    import asyncio
+
+    from langgraph.store.postgres.aio import AsyncPostgresStore
+
+    async def kind() -> bool:
+        async with AsyncPostgresStore.from_conn_string(pg_url) as store:
+            return isinstance(default_locker(store), AsyncPostgresLocker)
+
+    assert asyncio.run(kind())
