@@ -226,22 +226,25 @@ def releases(
 
 @app.command("export")
 def export(
-    fmt: str = typer.Option("json", "--format", "-f", help="json, python or openai."),
+    fmt: str = typer.Option("json", "--format", "-f", help="json, python, openai or mcp."),
     output: Path | None = _OUTPUT,
     store: str | None = _STORE,
     domain: str = _DOMAIN,
     prefix: str | None = PREFIX_OPTION,
 ) -> None:
-    """Export the library: JSON manifest (with history), Python module or OpenAI tools."""
+    """Export the library: JSON manifest (with history), Python module, OpenAI tools, or
+    an MCP manifest (the tools as MCP lists them and the command that serves them)."""
     from learnact_langgraph.library_export import export_manifest, export_openai, export_python
+    from learnact_langgraph.mcp_server import mcp_manifest
 
     writers: dict[str, Any] = {
         "json": export_manifest,
         "python": export_python,
         "openai": export_openai,
+        "mcp": lambda lib: mcp_manifest(lib, env=domain),
     }
     if fmt not in writers:
-        raise LibraryError(f"Unknown export format {fmt!r}; choose json, python or openai.")
+        raise LibraryError(f"Unknown export format {fmt!r}; choose json, python, openai or mcp.")
     with open_library(store, library_prefix(domain, prefix), "read") as lib:
         text = writers[fmt](lib)
     if output is None:
@@ -303,3 +306,38 @@ def import_(
         f"imported {count} actions into {describe_store(store or default_store())} "
         f"at prefix {where}"
     )
+
+
+@app.command("serve-mcp")
+def serve_mcp(
+    store: str | None = _STORE,
+    domain: str = _DOMAIN,
+    prefix: str | None = PREFIX_OPTION,
+    env: str | None = typer.Option(
+        None, "--env", help="Environment the tools act in (default: the domain)."
+    ),
+    tasks: str = typer.Option(
+        "benchmark", "--tasks", help="benchmark (needs the data) or generated."
+    ),
+    task: str = typer.Option("0", "--task", help="Task id or index the session starts on."),
+    transport: str = typer.Option("stdio", "--transport", help="stdio or http."),
+    port: int = count_option(8765, "--port", help="Port for --transport http (127.0.0.1)."),
+) -> None:
+    """Serve the newest release's actions as MCP tools (stdio or HTTP on 127.0.0.1).
+
+    Calls run in the sandbox against one session of the environment; a failed call is
+    an MCP error result. A release published while serving is offered at once.
+    """
+    from learnact_langgraph.envs.registry import load_env
+    from learnact_langgraph.mcp_server import build_mcp_server, serve
+
+    if transport not in ("stdio", "http"):
+        raise LibraryError(f"Unknown MCP transport {transport!r}; choose stdio or http.")
+    live = load_env(env or domain, tasks=tasks)
+    live.reset(int(task) if task.isdigit() else task)
+    with open_library(store, library_prefix(domain, prefix), "read") as lib:
+        toolkit = lib.toolkit(live)
+        try:
+            serve(build_mcp_server(toolkit, live), transport=transport, port=port)
+        finally:
+            toolkit.close()

@@ -104,3 +104,18 @@ def test_user_errors_from_any_subcommand_are_caught() -> None:
         assert not isinstance(crashed.exception, LearnActError)
     finally:
         app.registered_groups.pop()
+
+
+def test_serve_mcp_refuses_a_bad_transport_in_one_sentence() -> None:
+    result = runner.invoke(app, ["library", "serve-mcp", "--transport", "pigeon"])
+    assert result.exit_code == USER_ERROR_EXIT
+    assert "Unknown MCP transport 'pigeon'; choose stdio or http." in result.output
+    assert "Traceback" not in result.output
+
+
+def test_export_names_the_mcp_format_among_the_choices(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["library", "export", "-f", "yaml", "--store", str(tmp_path / "none.db")]
+    )
+    assert result.exit_code == USER_ERROR_EXIT
+    assert "choose json, python, openai or mcp" in result.output
