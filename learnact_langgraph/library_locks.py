@@ -78,6 +78,14 @@ class ThreadLocker:
             yield
 
 
+class StoreLocker(ThreadLocker):
+    """An in-process lock per key, for a locker that also talks to its store."""
+
+    def __init__(self, store: Any) -> None:
+        super().__init__()
+        self.store = store
+
+
 class FileLocker(ThreadLocker):
     """``flock`` on ``<path>.lock``: exclusive across processes on one machine."""
 
@@ -87,12 +95,18 @@ class FileLocker(ThreadLocker):
 
     @contextmanager
     def hold(self, key: str) -> Iterator[None]:
-        with self._lock(key), open(self.path, "a+b") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        with self._lock(key), _flocked(self.path):
+            yield
+
+
+@contextmanager
+def _flocked(path: Path) -> Iterator[None]:
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _on_loop(store: Any, coro: Any) -> Any:
@@ -110,7 +124,7 @@ def _on_loop(store: Any, coro: Any) -> Any:
     return asyncio.run_coroutine_threadsafe(coro, store.loop).result()
 
 
-class AsyncSqliteLocker(FileLocker):
+class AsyncSqliteLocker(StoreLocker):
     """``flock`` beside the database file of an ``AsyncSqliteStore``.
 
     The file is found on first use (``PRAGMA database_list`` on the store's loop); an
@@ -118,8 +132,7 @@ class AsyncSqliteLocker(FileLocker):
     """
 
     def __init__(self, store: Any) -> None:
-        super().__init__("")
-        self.store = store
+        super().__init__(store)
         self._resolved = False
         self._file: Path | None = None
 
@@ -137,25 +150,17 @@ class AsyncSqliteLocker(FileLocker):
             if lockfile is None:
                 yield
                 return
-            with open(lockfile, "a+b") as fh:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            with _flocked(lockfile):
+                yield
 
 
-class AsyncPostgresLocker(ThreadLocker):
+class AsyncPostgresLocker(StoreLocker):
     """``pg_advisory_lock`` for an ``AsyncPostgresStore`` (one connection or a pool).
 
     With a pool, one connection is taken for the whole critical section (the lock
     belongs to that session); with one connection, the statements take the store's
     own lock so they never interleave with its queries.
     """
-
-    def __init__(self, store: Any) -> None:
-        super().__init__()
-        self.store = store
 
     @contextmanager
     def hold(self, key: str) -> Iterator[None]:
@@ -206,16 +211,12 @@ def advisory_key(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-class PostgresLocker(ThreadLocker):
+class PostgresLocker(StoreLocker):
     """``pg_advisory_lock`` through a ``PostgresStore``'s connection or pool.
 
     Advisory locks are per session and re-entrant within one, so threads of one
     process sharing a connection also take the in-process lock first.
     """
-
-    def __init__(self, store: Any) -> None:
-        super().__init__()
-        self.store = store
 
     @contextmanager
     def hold(self, key: str) -> Iterator[None]:
