@@ -19,17 +19,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from langchain_core.runnables import RunnableLambda
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from learnact_langgraph.dry_run import runner_for
-from learnact_langgraph.envs.defaults import pick
-from learnact_langgraph.episode import AgentSettings, Step, Trajectory, run_episode
-from learnact_langgraph.graphs.candidates import load_failure, result_key, run_id_for, sample_k
-from learnact_langgraph.graphs.durable import RUN_THREADS, Durable, steps_can_be_durable
+from learnact_langgraph.episode import Step, Trajectory
+from learnact_langgraph.graphs.candidates import result_key, run_id_for, sample_k
+from learnact_langgraph.graphs.durable import RUN_THREADS
+from learnact_langgraph.graphs.evaluation import act, fan_out, timed
 from learnact_langgraph.graphs.from_trajectories import revise_library, route_start
 from learnact_langgraph.graphs.learner_state import (
     LearnerContext,
@@ -49,19 +48,13 @@ from learnact_langgraph.learning import (
 )
 from learnact_langgraph.models import Usage, model_id
 from learnact_langgraph.models.tracing import trace_scope
-from learnact_langgraph.sandbox.types import LearnedCodeError
 from learnact_langgraph.scoring import (
     Failure,
     analyze,
     find_failure,
     select_best,
 )
-from learnact_langgraph.tool_episode import run_tool_episode
 from learnact_langgraph.usage_examples import merge_examples, usage_examples_from
-
-
-def _timed(node: str, start: float) -> dict[str, float]:
-    return {node: time.perf_counter() - start}
 
 
 def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
@@ -103,7 +96,7 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
         "started_at": state.get("started_at") or time.time(),
         "candidates": candidates,
         "usage": usage.to_dict(),
-        "node_seconds": _timed("create_actions", start),
+        "node_seconds": timed("create_actions", start),
         "log": [
             {
                 "node": "create_actions",
@@ -114,82 +107,6 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
             }
         ],
         "status": "created" if candidates else "no_candidates",
-    }
-
-
-def fan_out(state: LearnerState, runtime: Runtime[LearnerContext]) -> list[Send] | str:
-    """One ``act`` branch per (candidate, training task) not evaluated yet."""
-    sends = []
-    round_ = state.get("round", 0)
-    done = state.get("results", {})
-    for cand in state.get("candidates", []):
-        if cand["id"] == (state.get("best") or {}).get("id"):
-            continue
-        for task_id in tasks_of(state, runtime.context):
-            if result_key(round_, cand["id"], task_id) not in done:
-                sends.append(Send("act", {"candidate": cand, "task_id": task_id, "round": round_}))
-    for send in sends:
-        send.arg["branches"] = len(sends)
-    return sends or "evaluate"
-
-
-def act(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, Any]:
-    """Run the acting agent with one candidate on one training task (``train_steps``).
-
-    In a trace the episode is a run named after its candidate and task, and each model
-    call in it carries the round, candidate and task.
-    """
-    cand_id, task_id = payload["candidate"]["id"], payload["task_id"]
-    episode: RunnableLambda[dict[str, Any], dict[str, Any]] = RunnableLambda(
-        lambda p: _play(p, runtime), name=f"learnact.episode[{cand_id}|{task_id}]"
-    )
-    with trace_scope(round=payload["round"], candidate=cand_id, task=task_id):
-        out: dict[str, Any] = episode.invoke(payload)
-    return out
-
-
-def _play(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, Any]:
-    start = time.perf_counter()
-    ctx = runtime.context
-    _, agent = models_for(ctx)
-    cand = Candidate.from_dict(payload["candidate"])
-    usage = Usage()
-    durable_steps = steps_can_be_durable(int(payload.get("branches", 1)))
-    try:
-        with open_session(ctx, sources=cand.sources()) as session:
-            steps = pick(ctx.train_steps, session.env.defaults.train_steps)
-            if ctx.tool_agent is not None:
-                # Evaluated with the user's own tool-calling agent.
-                traj = run_tool_episode(
-                    session.env,
-                    session.sandbox,
-                    ctx.tool_agent,
-                    payload["task_id"],
-                    actions=list(cand.actions.values()),
-                    max_steps=steps,
-                    usage=usage,
-                )
-            else:
-                traj = run_episode(
-                    session.env,
-                    session.sandbox,
-                    agent,
-                    payload["task_id"],
-                    actions=list(cand.actions.values()),
-                    settings=AgentSettings(steps, ctx.memory_steps),
-                    examples=session.examples,
-                    usage_examples=cand.usage_examples,
-                    usage=usage,
-                    node="act",
-                    run_unit=Durable("agent_step", usage).call if durable_steps else None,
-                )
-    except LearnedCodeError as exc:
-        traj = load_failure(make_env(ctx), payload["task_id"], cand, exc)
-    key = result_key(payload["round"], cand.id, payload["task_id"])
-    return {
-        "results": {key: traj.to_dict()},
-        "usage": usage.to_dict(),
-        "node_seconds": _timed("act", start),
     }
 
 
@@ -219,7 +136,7 @@ def evaluate(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str,
             continue
         stats = analyze(_trajectories(state, round_, cand["id"], tasks))
         scores[cand["id"]] = stats.to_dict(terms)
-    return {"scores": scores, "node_seconds": _timed("evaluate", start)}
+    return {"scores": scores, "node_seconds": timed("evaluate", start)}
 
 
 def select(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
@@ -242,7 +159,7 @@ def select(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, A
         chosen["eval_round"] = round_
     return {
         "best": chosen,
-        "node_seconds": _timed("select", start),
+        "node_seconds": timed("select", start),
         "log": [
             {
                 "node": "select",
@@ -346,7 +263,7 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
         "round": round_,
         "candidates": [state["best"], *revised],
         "usage": usage.to_dict(),
-        "node_seconds": _timed("update_actions", start),
+        "node_seconds": timed("update_actions", start),
         "log": [
             {
                 "node": "update_actions",

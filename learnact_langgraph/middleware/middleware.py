@@ -118,6 +118,12 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         require_choice("LearnActMiddleware", "when", when, ("end", "failures", "manual"))
         require_choice("LearnActMiddleware", "evaluate_with", evaluate_with, ("text", "agent"))
         require_at_least("LearnActMiddleware", "failures", failures, 1)
+        if learner_settings.get("require_approval"):
+            raise SettingError(
+                "LearnActMiddleware learns without a person in the loop; to approve "
+                "releases, run create_learner(..., require_approval=True) with a "
+                "checkpointer on the trajectories in middleware.trajectories."
+            )
         env = getattr(env_or_session, "env", env_or_session)
         if not isinstance(env, Environment):
             raise SettingError(

@@ -222,6 +222,7 @@ def test_create_learnact_agent_is_one_call() -> None:
         ({"when": "sometimes"}, "when"),
         ({"failures": 0}, "failures"),
         ({"evaluate_with": "magic"}, "evaluate_with"),
+        ({"require_approval": True}, "without a person in the loop"),
     ],
 )
 def test_bad_settings_are_one_clear_error(kwargs: dict[str, Any], message: str) -> None:

@@ -1,0 +1,111 @@
+"""The learner's evaluation branches: one ``act`` per candidate and training task.
+
+``fan_out`` sends a branch for every (candidate, task) pair not evaluated yet in this
+round; ``act`` plays the episode in a sandbox with the text agent, or with the
+caller's tool-calling agent (``LearnerContext.tool_agent``), and records its
+trajectory under the pair's result key.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.runnables import RunnableLambda
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from learnact_langgraph.envs.defaults import pick
+from learnact_langgraph.episode import AgentSettings, run_episode
+from learnact_langgraph.graphs.candidates import load_failure, result_key
+from learnact_langgraph.graphs.durable import Durable, steps_can_be_durable
+from learnact_langgraph.graphs.learner_state import LearnerContext, LearnerState, models_for
+from learnact_langgraph.graphs.sessions import make_env, open_session, tasks_of
+from learnact_langgraph.learning import Candidate
+from learnact_langgraph.models import Usage
+from learnact_langgraph.models.tracing import trace_scope
+from learnact_langgraph.sandbox.types import LearnedCodeError
+from learnact_langgraph.tool_episode import run_tool_episode
+
+__all__ = ["act", "fan_out", "timed"]
+
+
+def timed(node: str, start: float) -> dict[str, float]:
+    """A node's seconds since ``start``, for the state's ``node_seconds`` (summed)."""
+    return {node: time.perf_counter() - start}
+
+
+def fan_out(state: LearnerState, runtime: Runtime[LearnerContext]) -> list[Send] | str:
+    """One ``act`` branch per (candidate, training task) not evaluated yet."""
+    sends = []
+    round_ = state.get("round", 0)
+    done = state.get("results", {})
+    for cand in state.get("candidates", []):
+        if cand["id"] == (state.get("best") or {}).get("id"):
+            continue
+        for task_id in tasks_of(state, runtime.context):
+            if result_key(round_, cand["id"], task_id) not in done:
+                sends.append(Send("act", {"candidate": cand, "task_id": task_id, "round": round_}))
+    for send in sends:
+        send.arg["branches"] = len(sends)
+    return sends or "evaluate"
+
+
+def act(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, Any]:
+    """Run the acting agent with one candidate on one training task (``train_steps``).
+
+    In a trace the episode is a run named after its candidate and task, and each model
+    call in it carries the round, candidate and task.
+    """
+    cand_id, task_id = payload["candidate"]["id"], payload["task_id"]
+    episode: RunnableLambda[dict[str, Any], dict[str, Any]] = RunnableLambda(
+        lambda p: _play(p, runtime), name=f"learnact.episode[{cand_id}|{task_id}]"
+    )
+    with trace_scope(round=payload["round"], candidate=cand_id, task=task_id):
+        out: dict[str, Any] = episode.invoke(payload)
+    return out
+
+
+def _play(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, Any]:
+    start = time.perf_counter()
+    ctx = runtime.context
+    _, agent = models_for(ctx)
+    cand = Candidate.from_dict(payload["candidate"])
+    usage = Usage()
+    durable_steps = steps_can_be_durable(int(payload.get("branches", 1)))
+    try:
+        with open_session(ctx, sources=cand.sources()) as session:
+            steps = pick(ctx.train_steps, session.env.defaults.train_steps)
+            if ctx.tool_agent is not None:
+                # Evaluated with the user's own tool-calling agent.
+                traj = run_tool_episode(
+                    session.env,
+                    session.sandbox,
+                    ctx.tool_agent,
+                    payload["task_id"],
+                    actions=list(cand.actions.values()),
+                    max_steps=steps,
+                    usage=usage,
+                )
+            else:
+                traj = run_episode(
+                    session.env,
+                    session.sandbox,
+                    agent,
+                    payload["task_id"],
+                    actions=list(cand.actions.values()),
+                    settings=AgentSettings(steps, ctx.memory_steps),
+                    examples=session.examples,
+                    usage_examples=cand.usage_examples,
+                    usage=usage,
+                    node="act",
+                    run_unit=Durable("agent_step", usage).call if durable_steps else None,
+                )
+    except LearnedCodeError as exc:
+        traj = load_failure(make_env(ctx), payload["task_id"], cand, exc)
+    key = result_key(payload["round"], cand.id, payload["task_id"])
+    return {
+        "results": {key: traj.to_dict()},
+        "usage": usage.to_dict(),
+        "node_seconds": timed("act", start),
+    }
