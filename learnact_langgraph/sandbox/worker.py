@@ -272,6 +272,13 @@ class Worker:
 
     def _disarm_limits(self) -> None:
         sys.setrecursionlimit(1000)
+        # Lift this call's CPU limit back to the worker's lifetime cap, so work between
+        # calls (loading a library) never trips it; the next call arms its own.
+        try:
+            _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+            resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+        except (ValueError, OSError):
+            pass
 
     def _restore_shared_state(self) -> None:
         try:

@@ -191,3 +191,25 @@ def test_per_call_limits_override_the_sandbox_limits(sb: Sandbox) -> None:
     assert sb.call("carry", "a", "b", "b1").ok  # the sandbox's own limits again
     with pytest.raises(ValueError, match="memory_mb is fixed per Sandbox"):
         sb.call("carry", "a", "b", "b1", limits=Limits(memory_mb=64))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process ``pid`` has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_long_session_of_loads_outlives_the_cpu_limit_of_one_call() -> None:
+    """A call's CPU limit is lifted when it ends, so work between calls (loading a
+    growing library, as a live toolkit or an MCP server does) never kills the worker."""
+    limits = Limits(wall_time_s=10.0, cpu_time_s=0.5)
+    sources = {f"act{i}": f"def act{i}(x):\n    return x + {i}\n" for i in range(300)}
+    with Sandbox(fresh_env(), limits=limits) as sb:
+        assert sb.run("1 + 1").value == 2  # arms the limit at this call's CPU + 0.5 s
+        pid, restarts = sb.backend.pid, sb.backend.restarts  # type: ignore[attr-defined]
+        start, loads = _cpu_seconds(pid), 0
+        while _cpu_seconds(pid) - start < 2.5 and loads < 5000:  # loads only, no call
+            sb.load(sources, replace=True)
+            loads += 1
+        assert sb.run("act3(1)").value == 4
+        assert sb.backend.pid == pid and sb.backend.restarts == restarts  # type: ignore[attr-defined]
