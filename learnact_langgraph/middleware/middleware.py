@@ -36,7 +36,7 @@ from langgraph.types import Command
 from learnact_langgraph.envs.base import Environment
 from learnact_langgraph.episode import Trajectory
 from learnact_langgraph.errors import LearnActError
-from learnact_langgraph.graphs.factories import create_learner, env_factory_for
+from learnact_langgraph.graphs.factories import create_learner, env_factory_for, learner_context
 from learnact_langgraph.middleware.recorder import TrajectoryRecorder
 from learnact_langgraph.tools.learned import ActionFailed, ToolSession
 from learnact_langgraph.tools.toolkit import LearnedToolkit
@@ -145,6 +145,8 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         # Copied now, while the agent is not using the environment: a background
         # learning run must never copy it mid-step.
         self._env_factory = env_factory or env_factory_for(env)
+        # A bad learner setting fails here, not in the middle of an agent run.
+        learner_context(learner_model, env=self._env_factory, **learner_settings)
         self._base_names = {a.name for a in env.base_actions()}
         self.session = ToolSession(env_or_session, {})
         self.recorder = TrajectoryRecorder(env, log_path=trajectory_log)

@@ -223,6 +223,8 @@ def test_create_learnact_agent_is_one_call() -> None:
         ({"failures": 0}, "failures"),
         ({"evaluate_with": "magic"}, "evaluate_with"),
         ({"require_approval": True}, "without a person in the loop"),
+        ({"roundz": 2}, "Unknown learner setting"),
+        ({"k": 0}, "k"),
     ],
 )
 def test_bad_settings_are_one_clear_error(kwargs: dict[str, Any], message: str) -> None:
