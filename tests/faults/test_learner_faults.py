@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from langgraph.store.memory import InMemoryStore
 
-import learnact_langgraph.graphs.learner as learner_module
+import learnact_langgraph.graphs.evaluation as evaluation_module
 from learnact_langgraph.graphs import LearnerContext, learner_graph
 from learnact_langgraph.graphs.publishing import publish_release
 from learnact_langgraph.library import ActionLibrary
@@ -25,7 +25,7 @@ def _ctx(**kw: Any) -> LearnerContext:
 
 
 def test_a_candidate_that_cannot_be_loaded_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = learner_module.open_session
+    real = evaluation_module.open_session
     refused = []
 
     @contextmanager
@@ -36,7 +36,7 @@ def test_a_candidate_that_cannot_be_loaded_fails_alone(monkeypatch: pytest.Monke
         with real(ctx, sources=sources) as session:
             yield session
 
-    monkeypatch.setattr(learner_module, "open_session", open_session)
+    monkeypatch.setattr(evaluation_module, "open_session", open_session)
     out = learner_graph().invoke({}, context=_ctx(rounds=1))
     assert refused and out["status"] in ("published", "withheld")
     failed = [
