@@ -71,6 +71,7 @@ def revise_library(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     best.update(stats=analyze(list(kept.values())).to_dict(terms), eval_round=0)
     return {
         "run_id": run_id_for(state),
+        "learnact_tasks": tasks,
         "round": 0,
         "started_at": state.get("started_at") or time.time(),
         "candidates": [best],

@@ -63,7 +63,8 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     ctx = runtime.context
     learner, _ = models_for(ctx)
     usage = Usage()
-    task = tasks_of(state, ctx)[0]
+    tasks = tasks_of(state, ctx)  # once per run: later nodes read them from the state
+    task = tasks[0]
     with open_session(ctx) as session:
         start_state = session.env.reset(task)
         runner = runner_for(lambda: make_env(ctx), task, backend=ctx.sandbox_backend)
@@ -92,6 +93,7 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
         candidates = [c.to_dict() for c in kept]
     return {
         "run_id": run_id_for(state),
+        "learnact_tasks": tasks,
         "round": 0,
         "started_at": state.get("started_at") or time.time(),
         "candidates": candidates,
