@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,11 +64,17 @@ def dry_run(
         with Sandbox(env, backend=backend, on_error="restore") as sandbox:
             if existing:
                 sandbox.load(dict(existing))
-            for line in setup:
-                sandbox.run(line)
-            return dry_run_in(sandbox, functions, calls)
+            return _set_up_and_run(sandbox, functions, calls, setup)
     except LearnActError as exc:
         return DryRun([_failed("setting up the test", exc)])
+
+
+def _set_up_and_run(
+    sandbox: Sandbox, functions: Mapping[str, str], calls: Sequence[str], setup: Sequence[str]
+) -> DryRun:
+    for line in setup:
+        sandbox.run(line)
+    return dry_run_in(sandbox, functions, calls)
 
 
 def dry_run_in(
@@ -148,6 +155,13 @@ def _callee(call: str) -> str:
     return call.split("(", 1)[0].strip()
 
 
+#: Opens a warm environment and ``on_error="restore"`` sandbox holding exactly the
+#: given sources (the learner's session pool), handed back when the block ends.
+SessionOpener = Callable[
+    [Mapping[str, str] | None], AbstractContextManager[tuple[Environment, Sandbox]]
+]
+
+
 def runner_for(
     make_env: Callable[[], Environment],
     task: Any,
@@ -155,12 +169,23 @@ def runner_for(
     existing: Mapping[str, str] | None = None,
     setup: Sequence[str] = (),
     backend: str = "subprocess",
+    sessions: SessionOpener | None = None,
 ) -> DryRunner:
-    """A :data:`DryRunner` on a fresh environment each time (attempts never share state)."""
+    """A :data:`DryRunner` on a freshly reset environment each time (attempts never
+    share state): a new one from ``make_env``, or a warm one from ``sessions``."""
 
     def run(functions: Mapping[str, str], calls: Sequence[str]) -> DryRun:
-        return dry_run(
-            make_env(), task, functions, calls, existing=existing, setup=setup, backend=backend
-        )
+        if not calls:
+            return dry_run_in(None, functions, calls)
+        if sessions is None:
+            return dry_run(
+                make_env(), task, functions, calls, existing=existing, setup=setup, backend=backend
+            )
+        try:
+            with sessions(existing) as (env, sandbox):
+                env.reset(task)
+                return _set_up_and_run(sandbox, functions, calls, setup)
+        except LearnActError as exc:
+            return DryRun([_failed("setting up the test", exc)])
 
     return run

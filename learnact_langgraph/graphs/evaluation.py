@@ -74,7 +74,7 @@ def _play(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str
     usage = Usage()
     durable_steps = steps_can_be_durable(int(payload.get("branches", 1)))
     try:
-        with open_session(ctx, sources=cand.sources()) as session:
+        with open_session(ctx, sources=cand.sources(), pooled=True) as session:
             steps = pick(ctx.train_steps, session.env.defaults.train_steps)
             if ctx.tool_agent is not None:
                 # Evaluated with the user's own tool-calling agent.

@@ -18,7 +18,7 @@ from langgraph.runtime import Runtime
 from learnact_langgraph.episode import SimpleAction, Trajectory
 from learnact_langgraph.graphs.candidates import result_key, run_id_for
 from learnact_langgraph.graphs.learner_state import LearnerContext, LearnerState
-from learnact_langgraph.graphs.sessions import make_env, tasks_of
+from learnact_langgraph.graphs.sessions import reference_env, tasks_of
 from learnact_langgraph.learning import Candidate
 from learnact_langgraph.scoring import analyze, find_failure
 
@@ -66,7 +66,7 @@ def revise_library(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     tasks = tasks_of(state, ctx)
     kept = {t.task_id: t for t in trajs if t.task_id in tasks}
     kept[failure.task_id] = next(t for t in trajs if t.task_id == failure.task_id)
-    terms = ctx.score_terms or make_env(ctx).defaults.score_terms
+    terms = ctx.score_terms or reference_env(ctx).defaults.score_terms
     best = Candidate(LIBRARY_CANDIDATE, actions, origin="library").to_dict()
     best.update(stats=analyze(list(kept.values())).to_dict(terms), eval_round=0)
     return {

@@ -39,7 +39,14 @@ from learnact_langgraph.graphs.learner_state import (
     with_context,
 )
 from learnact_langgraph.graphs.publishing import finish
-from learnact_langgraph.graphs.sessions import Session, make_env, open_session, tasks_of
+from learnact_langgraph.graphs.sessions import (
+    Session,
+    dry_run_sessions,
+    make_env,
+    open_session,
+    reference_env,
+    tasks_of,
+)
 from learnact_langgraph.learning import (
     Candidate,
     Dropped,
@@ -65,9 +72,14 @@ def create_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
     usage = Usage()
     tasks = tasks_of(state, ctx)  # once per run: later nodes read them from the state
     task = tasks[0]
-    with open_session(ctx) as session:
+    with open_session(ctx, pooled=True) as session:
         start_state = session.env.reset(task)
-        runner = runner_for(lambda: make_env(ctx), task, backend=ctx.sandbox_backend)
+        runner = runner_for(
+            lambda: make_env(ctx),
+            task,
+            backend=ctx.sandbox_backend,
+            sessions=dry_run_sessions(ctx),
+        )
 
         def sample(k: int, part: Usage) -> Candidate | Dropped:
             with trace_scope(round=0, candidate=f"r0c{k}", task=task, seed=ctx.seed + k):
@@ -130,7 +142,7 @@ def evaluate(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str,
     tasks = tasks_of(state, ctx)
     round_ = state.get("round", 0)
     best = state.get("best")
-    terms = ctx.score_terms or make_env(ctx).defaults.score_terms
+    terms = ctx.score_terms or reference_env(ctx).defaults.score_terms
     scores = {}
     for cand in state.get("candidates", []):
         if best and cand["id"] == best["id"]:
@@ -233,8 +245,9 @@ def update_actions(state: LearnerState, runtime: Runtime[LearnerContext]) -> dic
         existing=best.sources(),
         setup=earlier,
         backend=ctx.sandbox_backend,
+        sessions=dry_run_sessions(ctx),
     )
-    with open_session(ctx) as session:
+    with open_session(ctx, pooled=True) as session:
 
         def sample(k: int, part: Usage) -> Candidate | Dropped:
             seed = ctx.seed + 1000 * round_ + k

@@ -70,9 +70,9 @@ def publish_release(
         library = ActionLibrary(store, prefix=default_prefix(str(ctx.env)))
     if library is not None:
         if not library.base_actions:
-            from learnact_langgraph.graphs.sessions import make_env
+            from learnact_langgraph.graphs.sessions import reference_env
 
-            library.set_base_actions(make_env(ctx))
+            library.set_base_actions(reference_env(ctx))
         done = release_of_run(library, run_id)
         if done is None:
             existing = set(library.names())
@@ -140,7 +140,7 @@ def apply_edits(best: dict[str, Any], edits: dict[str, str]) -> dict[str, Any]:
 
 def edit_problems(edits: Any, ctx: Any) -> list[str]:
     """Why a person's edits can't be published: the same gate as learned code."""
-    from learnact_langgraph.graphs.sessions import make_env
+    from learnact_langgraph.graphs.sessions import reference_env
     from learnact_langgraph.sandbox.gate import check_action
 
     if not edits:
@@ -149,7 +149,7 @@ def edit_problems(edits: Any, ctx: Any) -> list[str]:
         isinstance(k, str) and isinstance(v, str) for k, v in edits.items()
     ):
         return ["edit must map action names to their new source code"]
-    base = [a.name for a in make_env(ctx).base_actions()]
+    base = [a.name for a in reference_env(ctx).base_actions()]
     return [
         p for name, source in edits.items() for p in check_action(name, source, base_actions=base)
     ]

@@ -29,11 +29,13 @@ def test_a_candidate_that_cannot_be_loaded_fails_alone(monkeypatch: pytest.Monke
     refused = []
 
     @contextmanager
-    def open_session(ctx: Any, sources: Mapping[str, str] | None = None) -> Iterator[Any]:
+    def open_session(
+        ctx: Any, sources: Mapping[str, str] | None = None, **kw: Any
+    ) -> Iterator[Any]:
         if sources and "r0c1" not in refused and len(refused) < 3:
             refused.append("r0c1")
             raise LearnedCodeError("Loading these learned actions stopped the sandbox worker.")
-        with real(ctx, sources=sources) as session:
+        with real(ctx, sources=sources, **kw) as session:
             yield session
 
     monkeypatch.setattr(evaluation_module, "open_session", open_session)
