@@ -62,6 +62,18 @@ def _train_indices(data_dir: str | os.PathLike[str] | None, domain: str) -> set[
     return set(indices)
 
 
+class _Sentences(dict[tuple[str, ...], str]):
+    """Atom -> its sentence, rendered on first use."""
+
+    def __init__(self, spec: DomainSpec) -> None:
+        super().__init__()
+        self._spec = spec
+
+    def __missing__(self, atom: tuple[str, ...]) -> str:
+        text = self[atom] = _sentence(self._spec.render(atom))
+        return text
+
+
 class PDDLEnvironment(Environment):
     """One planning domain over its benchmark problems or over generated ones.
 
@@ -94,6 +106,7 @@ class PDDLEnvironment(Environment):
         self._py_names = {a.operator: a.name for a in self.spec.actions}
         self._base = [a.base_action() for a in self.spec.actions]
         self._sims: dict[int, Simulator] = {}
+        self._sentences = _Sentences(self.spec)
         self._examples: list[str] | None = None
         # Each problem is (label, path or None, text or None); text is read on first use.
         self._problems: list[tuple[str, Path | None, str | None]] = []
@@ -182,9 +195,9 @@ class PDDLEnvironment(Environment):
         return revision_examples(self)
 
     def render_state(self, state: State | None = None) -> str:
-        """The full state as sorted English sentences."""
+        """The full state as sorted English sentences (each atom's is made once)."""
         atoms = self.state if state is None else state
-        return " ".join(sorted(_sentence(self.spec.render(a)) for a in atoms))
+        return " ".join(sorted(map(self._sentences.__getitem__, atoms)))
 
     @property
     def objects(self) -> dict[str, str]:
@@ -197,7 +210,22 @@ class PDDLEnvironment(Environment):
 
     def valid_actions(self) -> list[str]:
         sim = self.simulator()
-        return [format_call(self._py_names[op], args) for op, args in sim.valid_actions(self.state)]
+        ids = sim.valid_ids(self.state)
+        if ids is None:  # a state the grounding cannot serve (its static facts differ)
+            return [
+                format_call(self._py_names[op], args) for op, args in sim.valid_actions(self.state)
+            ]
+        texts = sim.label_cache.get("call")  # each ground action's call text, made once
+        if texts is None:
+            texts = sim.label_cache["call"] = [None] * len(sim.grounding.labels)
+        out: list[str] = []
+        for i in ids:
+            text = texts[i]
+            if text is None:
+                op, args = sim.grounding.labels[i]
+                text = texts[i] = format_call(self._py_names[op], args)
+            out.append(text)
+        return out
 
     def _execute(self, name: str, args: tuple[Any, ...]) -> StepResult:
         text = format_call(name, args)

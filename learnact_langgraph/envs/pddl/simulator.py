@@ -5,14 +5,29 @@ to snapshot. Semantics follow the engine the paper used (pddlgym inside AgentBoa
 successor = (state - deletes) | adds, an invalid action leaves the state unchanged, and
 by default one object may not fill two parameters of one action (``distinct_args``).
 
-Valid actions are found by joining an operator's positive preconditions against the
-state (backtracking over the atoms of each predicate, in an order planned once per
-problem) rather than by trying every typed combination of objects: this is what makes
-listing them fast enough to do every step.
+Listing valid actions every step is the hot path. The problem is ground once, on first
+use (:mod:`.grounded`): every action whose static preconditions hold, numbered in listing
+order, with its atoms as sets. The applicable set of the last state asked about is kept
+and moved to the next state (:mod:`.applicable`) by re-checking only the actions whose
+preconditions mention an atom that changed; ``apply`` tells it which action made the
+successor, so that costs a few set operations. Any other state (a reset, a restored
+snapshot) is reached by its difference from the tracked one. A state whose static atoms
+differ from the initial ones (never reached by acting) falls back to
+:meth:`Simulator.search_valid_actions`, which joins each operator's positive
+preconditions against the state (backtracking over the atoms of each predicate, in an
+order planned once per problem).
 """
 
 from __future__ import annotations
 
+import copy
+import weakref
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from learnact_langgraph.envs.pddl.applicable import Applicable
+from learnact_langgraph.envs.pddl.grounded import Grounding, Label, ground_problem
 from learnact_langgraph.envs.pddl.parsing import (
     DomainModel,
     Operator,
@@ -21,6 +36,11 @@ from learnact_langgraph.envs.pddl.parsing import (
     Term,
 )
 from learnact_langgraph.envs.pddl.parsing import ground as _ground
+
+#: Groundings by parsed problem (and ``distinct_args``), for as long as the problem lives.
+_GROUNDINGS: weakref.WeakKeyDictionary[ProblemModel, dict[bool, Grounding]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class Simulator:
@@ -41,10 +61,43 @@ class Simulator:
         self._allowed = {t: frozenset(objs) for t, objs in self.of_type.items()}
         self.goal = frozenset(problem.goal)
         self._plans = {op.name: self._plan(op) for op in domain.operators.values()}
+        #: callers' per-problem caches, one entry per ground action, by purpose (the
+        #: environment keeps its call texts here); shared by copies, like the grounding
+        self.label_cache: dict[str, list[str | None]] = {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Simulator:
+        """A copy that shares everything, which never changes (the parsed problem, the
+        grounding), but tracks states of its own: deep-copying an environment stays cheap
+        and its copies do not move each other's applicable set around."""
+        twin = copy.copy(self)
+        for cached in ("_tracker", "_hot"):
+            twin.__dict__.pop(cached, None)
+        return twin
 
     @property
     def initial_state(self) -> State:
         return self.problem.init
+
+    @cached_property
+    def grounding(self) -> Grounding:
+        """The ground actions of this problem, built on first use and kept with the parsed
+        problem (which the parser caches), so every environment on it shares them."""
+        per_problem = _GROUNDINGS.setdefault(self.problem, {})
+        found = per_problem.get(self.distinct_args)
+        if found is None:
+            found = ground_problem(self.domain, self.problem.init, self.of_type, self.distinct_args)
+            per_problem[self.distinct_args] = found
+        return found
+
+    @cached_property
+    def _tracker(self) -> Applicable:
+        return Applicable(self.grounding, self.problem.init)
+
+    @cached_property
+    def _hot(self) -> tuple[dict[Label, int], Sequence[State], Sequence[State], Applicable]:
+        """What :meth:`apply` needs, in one lookup: index, deletes, adds, tracker."""
+        g = self.grounding
+        return g.index, g.delete, g.add, self._tracker
 
     # --- single actions
     def check(self, name: str, args: tuple[str, ...], state: State) -> str | None:
@@ -52,6 +105,12 @@ class Simulator:
 
         The reason is one of ``"arity"``, ``"type"``, ``"distinct"``, ``"precondition"``.
         """
+        g = self.grounding
+        i = g.index.get((name, args if isinstance(args, tuple) else tuple(args)))
+        if i is not None:  # well typed and grounded: only the preconditions can fail
+            if g.pre_all[i] <= state and state.isdisjoint(g.neg_all[i]):
+                return None
+            return "precondition"
         op = self.domain.operators[name]
         if len(args) != len(op.params):
             return "arity"
@@ -69,14 +128,38 @@ class Simulator:
 
     def apply(self, name: str, args: tuple[str, ...], state: State) -> State:
         """The successor of ``state`` (call :meth:`check` first)."""
+        index, delete, add, tracker = self._hot
+        try:
+            i = index.get((name, args))
+        except TypeError:  # arguments given as a list
+            i = index.get((name, tuple(args)))
+        if i is not None:
+            successor = (state - delete[i]) | add[i]
+            tracker.pending = (successor, state, i)
+            return successor
         op = self.domain.operators[name]
-        dele = {_ground(p, t, args) for p, t in op.delete}
-        add = {_ground(p, t, args) for p, t in op.add}
-        return (state - dele) | add
+        deletes = {_ground(p, t, args) for p, t in op.delete}
+        adds = {_ground(p, t, args) for p, t in op.add}
+        return (state - deletes) | adds
 
     # --- all valid actions
     def valid_actions(self, state: State) -> list[tuple[str, tuple[str, ...]]]:
         """Every applicable ground action, sorted by operator file order then arguments."""
+        ids = self._tracker.ids(state)
+        if ids is None:
+            return self.search_valid_actions(state)
+        labels = self.grounding.labels
+        return [labels[i] for i in ids]
+
+    def valid_ids(self, state: State) -> list[int] | None:
+        """Like :meth:`valid_actions`, as indices into ``grounding.labels`` (None: use that).
+
+        The list is shared: do not modify it.
+        """
+        return self._tracker.ids(state)
+
+    def search_valid_actions(self, state: State) -> list[tuple[str, tuple[str, ...]]]:
+        """:meth:`valid_actions` from scratch, by joining preconditions against ``state``."""
         index: dict[str, list[tuple[str, ...]]] = {}
         for atom in state:
             index.setdefault(atom[0], []).append(atom[1:])
@@ -186,7 +269,7 @@ class Simulator:
         """Fraction of goal atoms that hold in ``state``."""
         if not self.goal:
             return 1.0
-        return sum(1 for g in self.goal if g in state) / len(self.goal)
+        return len(self.goal & state) / len(self.goal)
 
     def is_goal(self, state: State) -> bool:
         return self.goal <= state
