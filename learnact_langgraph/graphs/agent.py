@@ -2,20 +2,29 @@
 
 ::
 
-    start -> decide -> execute -> decide ... -> END (goal reached or step limit)
+    start -> decide -> decide ... -> END (goal reached or step limit)
+    start -> decide -> execute -> decide ... -> END (review: a pause before each line)
 
-``decide`` asks the model for one line of Python; ``execute`` runs it in the sandbox
-against the live environment. The environment session is kept per run in this
-process; a run resumed elsewhere rebuilds it by replaying its recorded steps, so the
-graph state holds only plain data.
+``decide`` asks the model for one line of Python and runs it in the sandbox against
+the live environment: one agent step is one superstep (one checkpoint), the same
+work as a step of :func:`~learnact_langgraph.episode.run_episode`. To look at (or
+edit, through ``pending``) each line before it runs, compile with
+``interrupt_before=["execute"]`` (or ``interrupt_after=["decide"]``), or build with
+``review=True``: ``decide`` then only asks, and ``execute`` runs the line in a
+superstep of its own. (An interrupt on ``execute`` given only when the run is
+invoked finds no ``execute`` to stop before in the one-superstep layout.) Routing is by
+edges on the state (no ``Command``), so ``update_state`` as a node goes on where that
+node's edges lead.
+
+The environment session is kept per run in this process (``agent_sessions.py``, with
+the run's typed trajectory); a run resumed elsewhere rebuilds it by replaying its
+recorded steps, so the graph state holds only plain data.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
-import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,18 +37,28 @@ from typing_extensions import TypedDict
 
 from learnact_langgraph import prompts
 from learnact_langgraph.envs.defaults import pick
-from learnact_langgraph.episode import (
-    AgentSettings,
-    SimpleAction,
-    Step,
-    Trajectory,
-    build_agent_prompt,
-    execute_line,
-)
+from learnact_langgraph.episode import AgentSettings, build_agent_prompt, execute_line
 from learnact_langgraph.errors import GraphInputError
-from learnact_langgraph.graphs.sessions import Session, open_session
+from learnact_langgraph.graphs.agent_sessions import (
+    SESSIONS,
+    LiveRun,
+    action_views,
+    step_dict,
+)
+from learnact_langgraph.graphs.agent_sessions import Sessions as _Sessions
 from learnact_langgraph.models import Usage, invoke_text, resolve_model
 from learnact_langgraph.sandbox.types import OnError
+
+__all__ = [
+    "SESSIONS",
+    "AgentContext",
+    "AgentGraph",
+    "AgentState",
+    "_Sessions",
+    "agent_graph",
+    "build_agent_graph",
+    "create_tool_agent",
+]
 
 
 class AgentState(TypedDict, total=False):
@@ -81,26 +100,6 @@ class AgentContext:
     env_factory: Any = None
 
 
-def _views(actions: Sequence[Any]) -> list[SimpleAction]:
-    out = []
-    for a in actions:
-        data = a if isinstance(a, dict) else {k: getattr(a, k, None) for k in _FIELDS}
-        out.append(
-            SimpleAction(
-                str(data["name"]),
-                str(data["source"]),
-                str(data["signature"]),
-                str(data.get("description") or ""),
-                tuple(data.get("notes") or ()),
-            )
-        )
-    return out
-
-
-def _actions(state: AgentState, ctx: AgentContext) -> list[SimpleAction]:
-    return _views(state["actions"] if "actions" in state else ctx.actions)
-
-
 def _released(store: Any, ctx: AgentContext) -> list[dict[str, Any]]:
     """The newest release in ``store`` for the context's environment, as plain data."""
     from learnact_langgraph.graphs.sessions import make_env
@@ -120,65 +119,10 @@ def _released(store: Any, ctx: AgentContext) -> list[dict[str, Any]]:
     ]
 
 
-_FIELDS = ("name", "source", "signature", "description", "notes")
+Node = Callable[..., dict[str, Any]]
 
 
-class _Sessions:
-    """Live sessions of running agent graphs, keyed by ``session_id``.
-
-    A session is closed when its run finishes, when a node of the run fails
-    (:func:`_closing`), and, for runs that simply stop (a cancelled or abandoned
-    run), when it has been idle for ``idle_seconds``: each ``get`` closes those.
-    """
-
-    def __init__(self, idle_seconds: float = 600.0) -> None:
-        self._lock = threading.Lock()
-        self._open: dict[str, tuple[Any, Session, float]] = {}
-        self.idle_seconds = idle_seconds
-
-    def __len__(self) -> int:
-        return len(self._open)
-
-    def get(self, state: AgentState, ctx: AgentContext) -> Session:
-        sid = state["session_id"]
-        self._reap()
-        with self._lock:
-            if sid in self._open:
-                manager, session, _ = self._open[sid]
-                self._open[sid] = (manager, session, time.monotonic())
-                return session
-        manager = open_session(ctx, sources={a.name: a.source for a in _actions(state, ctx)})
-        session = manager.__enter__()
-        try:
-            session.env.reset(state["task"])
-            for step in state.get("steps", []):
-                if step["kind"] not in ("think", "unparsable"):
-                    session.sandbox.run(step["action"])
-        except BaseException:
-            manager.__exit__(None, None, None)
-            raise
-        with self._lock:
-            self._open[sid] = (manager, session, time.monotonic())
-        return session
-
-    def _reap(self) -> None:
-        cutoff = time.monotonic() - self.idle_seconds
-        with self._lock:
-            idle = [sid for sid, (_, _, used) in self._open.items() if used < cutoff]
-        for sid in idle:
-            self.close(sid)
-
-    def close(self, sid: str) -> None:
-        with self._lock:
-            entry = self._open.pop(sid, None)
-        if entry:
-            entry[0].__exit__(None, None, None)
-
-
-SESSIONS = _Sessions()
-
-
-def _closing(node: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+def _closing(node: Node) -> Node:
     """``node`` that closes its run's session when it fails, so no worker is left."""
 
     @functools.wraps(node)
@@ -207,12 +151,14 @@ def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     elif not ctx.actions and runtime.store is not None:
         actions = _released(runtime.store, ctx)
     else:
-        actions = [asdict(a) for a in _views(ctx.actions)]
+        actions = [asdict(a) for a in action_views(ctx.actions)]
     sid = state.get("session_id") or uuid.uuid4().hex
-    session = SESSIONS.get(
-        {"session_id": sid, "task": task, "steps": [], "actions": actions}, runtime.context
+    run = SESSIONS.live(
+        {"session_id": sid, "task": task, "steps": state.get("steps", []), "actions": actions},
+        ctx,
+        fresh=True,
     )
-    env = session.env
+    env = run.session.env
     try:
         out = {
             "actions": actions,
@@ -231,80 +177,126 @@ def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     return out
 
 
-def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    ctx = runtime.context
-    session = SESSIONS.get(state, ctx)
-    settings = AgentSettings(ctx.max_steps, ctx.memory_steps, ctx.react)
-    traj = Trajectory(
-        state["task"],
-        state.get("goal", ""),
-        state.get("initial_observation", ""),
-        [Step.from_dict(s) for s in state.get("steps", [])],
-    )
+def _ask(run: LiveRun, state: AgentState, ctx: AgentContext) -> tuple[str, dict[str, Any]]:
+    """The model's reply to the prompt for the run's next step, and the run's usage."""
     prompt = build_agent_prompt(
-        session.env,
-        _actions(state, ctx),
-        traj,
-        settings=settings,
-        examples=session.examples,
+        run.session.env,
+        run.actions,
+        run.trajectory,
+        settings=AgentSettings(ctx.max_steps, ctx.memory_steps, ctx.react),
+        examples=run.session.examples,
         reflections=ctx.reflections,
     )
     usage = Usage()
     usage.merge(state.get("usage") or {})
-    system = prompts.REACT_SYSTEM if ctx.react else prompts.AGENT_SYSTEM
     reply = invoke_text(
-        resolve_model(ctx.model, temperature=0)
-        if isinstance(ctx.model, str) or ctx.model is None
-        else ctx.model,
+        run.model(ctx.model),
         prompt,
         usage=usage,
         node="decide",
-        system=system,
+        system=prompts.REACT_SYSTEM if ctx.react else prompts.AGENT_SYSTEM,
         stop=prompts.AGENT_STOP,
     )
-    return {"pending": reply, "usage": usage.to_dict()}
+    return reply, usage.to_dict()
 
 
-def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    ctx = runtime.context
-    session = SESSIONS.get(state, ctx)
-    learned = {a.name for a in _actions(state, ctx)}
-    step = execute_line(
-        session.sandbox, session.env, state.get("pending", ""), learned, allow_think=ctx.react
-    )
-    env = session.env
-    limit = pick(ctx.max_steps, env.defaults.max_steps)
-    finished = env.done or len(state.get("steps", [])) + 1 >= limit
-    if finished:
-        SESSIONS.close(state["session_id"])
-    return {
-        "steps": [step.to_dict()],
+def _run_line(
+    run: LiveRun, state: AgentState, ctx: AgentContext, reply: str, usage: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Run ``reply`` as the run's next step; the state update records only that step."""
+    env = run.session.env
+    step = execute_line(run.session.sandbox, env, reply, run.learned, allow_think=ctx.react)
+    run.trajectory.steps.append(step)
+    finished = env.done or len(run.trajectory.steps) >= pick(ctx.max_steps, env.defaults.max_steps)
+    update: dict[str, Any] = {
+        "steps": [step_dict(step)],
         "pending": "",
         "done": finished,
         "success": env.done,
         "progress": env.progress,
     }
+    if usage is not None:
+        update["usage"] = usage
+    if finished:
+        SESSIONS.close(state["session_id"])
+    return update
+
+
+def _decide(review: bool) -> Node:
+    def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        """Ask the model for the next line and, unless reviewing, run it too."""
+        ctx = runtime.context
+        run = SESSIONS.live(state, ctx)
+        reply, usage = _ask(run, state, ctx)
+        if review:
+            return {"pending": reply, "usage": usage}
+        return _run_line(run, state, ctx, reply, usage)
+
+    return decide
+
+
+def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Run the line ``decide`` left in ``pending`` (review runs, and older checkpoints)."""
+    ctx = runtime.context
+    return _run_line(SESSIONS.live(state, ctx), state, ctx, state.get("pending", ""), None)
 
 
 def route(state: AgentState) -> str:
     return END if state.get("done") else "decide"
 
 
+_NODES = ("start", "decide", "execute")
+#: The edges and branches build_agent_graph() adds (without review).
+_LAYOUT = ({(START, "start")}, {"start": 1, "decide": 1, "execute": 1})
+
+
+def _names(nodes: Any) -> set[str]:
+    return set() if nodes is None or nodes == "*" else set(nodes)
+
+
+class AgentGraph(StateGraph[Any, Any, Any, Any]):
+    """The agent graph's builder: compiled with an interrupt before ``execute`` (or after
+    ``decide``), it compiles the review variant, so that the interrupt still comes
+    between the model's reply and its execution."""
+
+    review: bool = False
+
+    def compile(self, *args: Any, **kwargs: Any) -> CompiledStateGraph[Any, Any, Any, Any]:
+        before, after = kwargs.get("interrupt_before"), kwargs.get("interrupt_after")
+        pauses = before == "*" or after == "*" or "execute" in _names(before)
+        if self.review or not (pauses or "decide" in _names(after)):
+            return super().compile(*args, **kwargs)
+        branches = {node: len(paths) for node, paths in self.branches.items()}
+        if set(self.nodes) != set(_NODES) or (set(self.edges), branches) != _LAYOUT:
+            raise GraphInputError(
+                "This agent graph was changed after build_agent_graph(), so it cannot be "
+                "switched to review when compiled with an interrupt on execute: build it "
+                "with build_agent_graph(review=True)."
+            )
+        graph = build_agent_graph(self.context_schema or AgentContext, review=True)
+        return graph.compile(*args, **kwargs)
+
+
 def build_agent_graph(
-    context_schema: type[AgentContext] = AgentContext,
+    context_schema: type[AgentContext] = AgentContext, *, review: bool = False
 ) -> StateGraph[Any, Any, Any, Any]:
     """The uncompiled Act/ReAct agent graph (``react=True`` in the context for ReAct).
 
     ``context_schema`` may be a subclass of :class:`AgentContext` with other defaults
-    (for example a deployment's model).
+    (for example a deployment's model). ``review=True`` runs each line in an
+    ``execute`` superstep of its own (see the module's docstring).
     """
-    g: StateGraph[Any, Any, Any, Any] = StateGraph(AgentState, context_schema=context_schema)
+    g = AgentGraph(AgentState, context_schema=context_schema)
+    g.review = review
     g.add_node("start", start)
-    g.add_node("decide", _closing(decide))
+    g.add_node("decide", _closing(_decide(review)))
     g.add_node("execute", _closing(execute))
     g.add_edge(START, "start")
     g.add_conditional_edges("start", route, ["decide", END])
-    g.add_edge("decide", "execute")
+    if review:
+        g.add_edge("decide", "execute")
+    else:
+        g.add_conditional_edges("decide", route, ["decide", END])
     g.add_conditional_edges("execute", route, ["decide", END])
     return g
 

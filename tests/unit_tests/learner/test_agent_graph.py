@@ -72,7 +72,8 @@ def test_agent_run_resumes_in_a_new_process_by_replaying_its_steps() -> None:
         state = graph.invoke(None, config=config, context=ctx)
     assert len(state["steps"]) == 3
     # a new process has no live sessions: the next node rebuilds one by replaying the steps
-    agent_module.SESSIONS._open.clear()
+    for sid in list(agent_module.SESSIONS._open):
+        agent_module.SESSIONS.close(sid)
     while not state.get("done"):
         state = graph.invoke(None, config=config, context=ctx)
     assert state["success"] is True
