@@ -14,6 +14,7 @@ as the subprocess row).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -117,8 +118,8 @@ def subprocess_runner(env: PingPong) -> tuple[dict[str, Callable[[], Any]], Call
     return sandbox_runner(env, "subprocess")
 
 
-def unpinned_runner(env: PingPong) -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
-    backend = SubprocessBackend([a.name for a in env.base_actions()], LIMITS, pin_cpu=False)
+def interpreter_runner(env: PingPong) -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
+    backend = SubprocessBackend([a.name for a in env.base_actions()], LIMITS, zygote=False)
     return sandbox_runner(env, backend)
 
 
@@ -193,7 +194,7 @@ def restricted_runner(env: PingPong) -> tuple[dict[str, Callable[[], Any]], Call
 RUNNERS = {
     "exec in-process (floor)": floor_runner,
     "Sandbox(backend='subprocess')": subprocess_runner,
-    "subprocess, pin_cpu=False": unpinned_runner,
+    "subprocess, zygote=False": interpreter_runner,
     "Sandbox(backend='monty')": monty_sandbox_runner,
     "pydantic-monty raw session": monty_runner,
     "RestrictedPython in-process": restricted_runner,
@@ -319,11 +320,128 @@ def security() -> None:
         print(f"{attack:18} " + " | ".join(f"{columns[c][attack]:48.48}" for c in columns))
 
 
+# ----- issue 16 targets: each against a baseline measured in this same run ------------------
+def bare_fork() -> float:
+    """fork(); the child exits at once; the parent waits for it."""
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return time.perf_counter() - start
+
+
+def sandbox_start(zygote: bool = True) -> float:
+    """Construct a Sandbox and get the answer of its first trivial call (worker up)."""
+    env = PingPong()
+    env.reset(0)
+    start = time.perf_counter()
+    backend = SubprocessBackend(["move"], LIMITS, zygote=zygote)
+    sb = Sandbox(env, backend=backend, limits=LIMITS)
+    assert sb.run("1").value == 1
+    took = time.perf_counter() - start
+    sb.close()
+    return took
+
+
+def echo_child(rounds: int) -> tuple[Callable[[], float], Callable[[], None]]:
+    """A forked child echoing tiny messages over a pipe pair; one sample = ``rounds``
+    request/reply round trips timed in the parent."""
+    to_r, to_w = os.pipe()
+    back_r, back_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(to_w)
+        os.close(back_r)
+        while data := os.read(to_r, 64):
+            os.write(back_w, data)
+        os._exit(0)
+    os.close(to_r)
+    os.close(back_w)
+
+    def sample() -> float:
+        start = time.perf_counter()
+        for _ in range(rounds):
+            os.write(to_w, b"move a b")
+            os.read(back_r, 64)
+        return time.perf_counter() - start
+
+    def close() -> None:
+        os.close(to_w)
+        os.close(back_r)
+        os.waitpid(pid, 0)
+
+    return sample, close
+
+
+def p50_us(samples: list[float]) -> float:
+    return statistics.median(samples) * 1e6
+
+
+def targets(n: int) -> None:
+    """The three tables of issue 16; rows alternate sample by sample, so machine load
+    hits the row and its baseline alike."""
+    forks, starts, cold = [], [], []
+    for i in range(max(n // 5, 20)):
+        forks.append(bare_fork())
+        starts.append(sandbox_start())
+        if i % 4 == 0:
+            cold.append(sandbox_start(zygote=False))
+    ratio = p50_us(starts) / p50_us(forks)
+    print("\nsandbox start (Sandbox(env) + first trivial call answered)")
+    print(
+        f"  sandbox start p50 {p50_us(starts) / 1000:.2f} ms | bare fork p50 "
+        f"{p50_us(forks) / 1000:.2f} ms | ratio {ratio:.1f} (target <= 5)"
+    )
+    print(f"  (without the zygote, a new interpreter per worker: p50 {p50_us(cold) / 1000:.1f} ms)")
+
+    env = PingPong()
+    env.reset(0)
+    with Sandbox(env, limits=LIMITS) as sb:
+        sb.load({"act0": "def act0(x):\n    return x\n"})
+        pid = sb.backend.pid  # type: ignore[attr-defined]
+        sources = {"act0": "def act0(x):\n    return x\n"}
+        start = time.perf_counter()
+        for i in range(1, 1000):
+            sources[f"act{i}"] = f"def act{i}(x):\n    return act{i - 1}(x) + 1\n"
+            sb.load(sources)  # the growing mapping, one new action each time
+        took = time.perf_counter() - start
+        works = sb.run("act150(1)").value == 151 and len(sb.sources) == 1000
+        same = sb.backend.pid == pid  # type: ignore[attr-defined]
+    print("\nincremental loading (1,000 actions added one by one with Sandbox.load)")
+    print(
+        f"  1,000 loads {took:.2f} s (target <= 2) | same worker {same} | call after works {works}"
+    )
+
+    env = PingPong()
+    env.reset(0)
+    sample, close = echo_child(20)
+    walks, echoes = [], []
+    with Sandbox(env, limits=LIMITS) as sb:
+        sb.load({"walk20": WALK})
+        for _ in range(20):
+            sb.run("walk20()")
+            sample()
+        for _ in range(n):
+            echoes.append(sample())
+            start = time.perf_counter()
+            assert sb.run("walk20()").ok
+            walks.append(time.perf_counter() - start)
+    close()
+    ratio = p50_us(walks) / p50_us(echoes)
+    print("\nround trip (a learned action making 20 base-action calls)")
+    print(
+        f"  walk20 p50 {p50_us(walks):.0f} us | bare fork+pipe 20 round trips p50 "
+        f"{p50_us(echoes):.0f} us | ratio {ratio:.1f} (target <= 3)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="timed calls per case")
     parser.add_argument("--security", action="store_true", help="also run the attack table")
     args = parser.parse_args()
+    targets(args.n)
     latency(args.n)
     if args.security:
         security()

@@ -71,7 +71,7 @@ def soak_kills(n: int, rng: random.Random) -> list[Row]:
         def idle() -> None:
             proc = backend._state["proc"]
             faults.kill(proc.pid)
-            proc.proc.wait()
+            proc.proc.wait(5.0)
 
         def during_load() -> None:
             faults.kill(backend.pid)
@@ -105,12 +105,14 @@ def soak_killing_loads(n: int) -> list[Row]:
     row = Row("load kills its worker")
     send = WorkerProcess.send
 
-    def deadly_send(self: WorkerProcess, message: dict[str, Any]) -> None:
-        if message.get("op") == "load" and any(
-            faults.KILLER_MARK in s for s in message["sources"].values()
+    def deadly_send(self: WorkerProcess, message: dict[str, Any] | bytes) -> None:
+        if (
+            isinstance(message, dict)
+            and message.get("op") == "load"
+            and any(faults.KILLER_MARK in s for s in message["sources"].values())
         ):
             faults.kill(self.pid)
-            self.proc.wait()
+            self.proc.wait(5.0)
         send(self, message)
 
     WorkerProcess.send = deadly_send  # type: ignore[method-assign]

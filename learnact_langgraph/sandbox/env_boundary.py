@@ -18,12 +18,12 @@ later changes it makes are beyond the sandbox's reach.
 from __future__ import annotations
 
 import contextvars
-import os
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from learnact_langgraph.envs.base import (
     BadObservation,
@@ -33,6 +33,8 @@ from learnact_langgraph.envs.base import (
     observation_text,
 )
 from learnact_langgraph.sandbox.host_paths import scrub
+
+T = TypeVar("T")
 
 
 class EnvironmentFault(Exception):
@@ -46,17 +48,16 @@ class EnvironmentFault(Exception):
 
 
 class _Task:
-    """One base action handed to the helper thread."""
+    """One piece of work handed to the helper thread."""
 
-    __slots__ = ("affinity", "context", "done", "error", "fn", "result")
+    __slots__ = ("context", "done", "error", "fn", "result")
 
-    def __init__(self, fn: Callable[[], StepResult], affinity: set[int] | None) -> None:
+    def __init__(self, fn: Callable[[], Any]) -> None:
         self.fn = fn
-        self.affinity = affinity
         self.context = contextvars.copy_context()
         self.done = threading.Lock()
         self.done.acquire()
-        self.result: StepResult | None = None
+        self.result: Any = None
         self.error: BaseException | None = None
 
 
@@ -65,19 +66,11 @@ class _Helper:
 
     def __init__(self) -> None:
         self.tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
-        self.affinity: set[int] | None = None
         thread = threading.Thread(target=self._loop, name="learnact-base-actions", daemon=True)
         thread.start()
 
     def _loop(self) -> None:
         while (task := self.tasks.get()) is not None:
-            if task.affinity is not None and task.affinity != self.affinity:
-                # Share the caller's CPU: a wake-up across CPUs costs several times more.
-                try:
-                    os.sched_setaffinity(0, task.affinity)
-                    self.affinity = task.affinity
-                except OSError:
-                    pass
             try:
                 task.result = task.context.run(task.fn)
             except BaseException as exc:
@@ -85,53 +78,127 @@ class _Helper:
             task.done.release()
 
 
+class Abandoned(BaseException):
+    """Raised on the helper thread when a base action returns after the caller gave
+    up on it: the backend must leave the worker (now the caller's) alone."""
+
+
+class CallGuard:
+    """Whether the helper thread is inside the environment, and whether the caller has
+    given up on it; the lock makes "return from the environment" and "give up" exclusive."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.in_env: tuple[str, tuple[Any, ...]] | None = None
+        self.abandoned = False
+
+    def enter(self, name: str, args: tuple[Any, ...]) -> None:
+        self.in_env = (name, args)
+
+    def leave(self) -> None:
+        with self.lock:
+            if self.abandoned:
+                raise Abandoned
+            self.in_env = None
+
+    def give_up(self) -> tuple[str, tuple[Any, ...]] | None:
+        """The base action the helper is stuck in (now abandoned), or ``None``."""
+        with self.lock:
+            if self.in_env is not None:
+                self.abandoned = True
+            return self.in_env
+
+
 class BaseActionRunner:
     """Runs base actions with a deadline and turns every misbehaviour into a fault."""
 
     def __init__(self) -> None:
         self._helper: _Helper | None = None
-        self._pin = hasattr(os, "sched_getaffinity")
+
+    def _submit(self, fn: Callable[[], Any]) -> _Task:
+        helper = self._helper
+        if helper is None:
+            helper = self._helper = _Helper()
+            weakref.finalize(self, helper.tasks.put, None)  # no idle thread outlives us
+        task = _Task(fn)
+        helper.tasks.put(task)
+        return task
+
+    def _retire_helper(self) -> None:
+        if self._helper is not None:
+            self._helper.tasks.put(None)  # it ends once its stuck task returns
+            self._helper = None
 
     def call(
         self, env: Environment, name: str, args: tuple[Any, ...], timeout: float
     ) -> StepResult:
         """``env.call(name, *args)``, or :class:`EnvironmentFault` after ``timeout`` s."""
-        text = format_call(name, args)
-        helper = self._helper
-        if helper is None:
-            helper = self._helper = _Helper()
-            weakref.finalize(self, helper.tasks.put, None)  # no idle thread outlives us
-        affinity = None
-        if self._pin:
-            try:
-                affinity = os.sched_getaffinity(0)
-            except OSError:
-                self._pin = False
-        task = _Task(lambda: env.call(name, *args), affinity)
-        helper.tasks.put(task)
+        task = self._submit(lambda: env.call(name, *args))
         if not task.done.acquire(timeout=max(timeout, 0.001)):
-            helper.tasks.put(None)  # it ends once the hung base action returns
-            self._helper = None
-            raise EnvironmentFault(
-                f"the environment failed: base action {text} was still running when the "
-                "call's wall-time limit ran out, so the sandbox stopped waiting for it",
-                hung=True,
-            )
+            self._retire_helper()
+            raise EnvironmentFault(_hung(format_call(name, args)), hung=True)
         if task.error is not None:
-            raise EnvironmentFault(_describe(text, task.error))
-        result: Any = task.result
-        if not isinstance(result, StepResult):  # an environment that overrides call()
-            try:
-                obs = observation_text(text, result)
-            except BadObservation as exc:
-                raise EnvironmentFault(_describe(text, exc)) from None
-            return StepResult(text, True, obs, env.progress, env.done)
+            raise EnvironmentFault(_describe(format_call(name, args), task.error))
+        return checked(env, name, args, task.result)
+
+    def call_here(self, env: Environment, name: str, args: tuple[Any, ...]) -> StepResult:
+        """``env.call(name, *args)`` on this thread, every failure a fault (used on the
+        helper thread while it runs a whole call, see :meth:`run_call`)."""
+        try:
+            result = env.call(name, *args)
+        except Abandoned:
+            raise
+        except BaseException as exc:
+            raise EnvironmentFault(_describe(format_call(name, args), exc)) from None
+        return checked(env, name, args, result)
+
+    def run_call(
+        self,
+        fn: Callable[[], T],
+        deadline: float,
+        guard: CallGuard,
+        on_hang: Callable[[str, tuple[Any, ...]], T],
+    ) -> T:
+        """Run a whole sandbox call (``fn``) on the helper thread, so a base action
+        costs no hand-over between threads; the caller only waits.
+
+        ``fn`` bounds its own time, except inside the environment: if a base action is
+        still running past ``deadline``, the caller gives up on it and returns
+        ``on_hang(name, args)``; a fresh helper serves later calls.
+        """
+        task = self._submit(fn)
+        while not task.done.acquire(timeout=max(deadline - time.perf_counter(), 0.001)):
+            stuck = guard.give_up()
+            if stuck is not None:
+                self._retire_helper()
+                return on_hang(*stuck)
+            deadline = time.perf_counter() + 0.05
+        if task.error is not None:
+            raise task.error
+        result: T = task.result
         return result
 
     def close(self) -> None:
-        if self._helper is not None:
-            self._helper.tasks.put(None)
-            self._helper = None
+        self._retire_helper()
+
+
+def checked(env: Environment, name: str, args: tuple[Any, ...], result: Any) -> StepResult:
+    """A base action's result as a :class:`StepResult`, or :class:`EnvironmentFault`."""
+    if isinstance(result, StepResult):
+        return result
+    text = format_call(name, args)  # an environment that overrides call()
+    try:
+        obs = observation_text(text, result)
+    except BadObservation as exc:
+        raise EnvironmentFault(_describe(text, exc)) from None
+    return StepResult(text, True, obs, env.progress, env.done)
+
+
+def _hung(call: str) -> str:
+    return (
+        f"the environment failed: base action {call} was still running when the "
+        "call's wall-time limit ran out, so the sandbox stopped waiting for it"
+    )
 
 
 def _describe(call: str, exc: BaseException) -> str:

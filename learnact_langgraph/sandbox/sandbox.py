@@ -19,7 +19,12 @@ from typing import Any
 from learnact_langgraph.envs.base import Environment, Snapshot, format_call
 from learnact_langgraph.sandbox import gate
 from learnact_langgraph.sandbox.backend import BaseReply, Job, RawOutcome, SandboxBackend, StopCall
-from learnact_langgraph.sandbox.env_boundary import BaseActionRunner, EnvironmentFault
+from learnact_langgraph.sandbox.env_boundary import (
+    BaseActionRunner,
+    CallGuard,
+    EnvironmentFault,
+    _hung,
+)
 from learnact_langgraph.sandbox.host_paths import scrub
 from learnact_langgraph.sandbox.subprocess_backend import SubprocessBackend
 from learnact_langgraph.sandbox.types import (
@@ -123,7 +128,13 @@ class Sandbox:
         :class:`LearnedCodeError` when the backend cannot load it; either way the
         actions loaded before stay loaded and the sandbox keeps working.
         """
-        problems = [p for name, src in sources.items() for p in self.check(src, name)]
+        loaded = self._sources
+        problems = [
+            p
+            for name, src in sources.items()
+            if loaded.get(name) != src  # what loaded already passed the gate
+            for p in self.check(src, name)
+        ]
         if problems:
             raise PolicyViolation(
                 "Learned code was refused: " + "; ".join(problems) + ".", problems
@@ -192,6 +203,9 @@ class Sandbox:
         stopped: list[str] = []
         faults: list[EnvironmentFault] = []
         already_done = env.done
+        runner = self._base_actions
+        abort_pending = getattr(self.backend, "abort_pending", None)
+        guard = CallGuard() if abort_pending is not None and direct is None else None
 
         def on_call(name: str, args: tuple[Any, ...]) -> BaseReply:
             if len(steps) >= limits.base_calls:
@@ -202,9 +216,18 @@ class Sandbox:
             if steps and steps[-1].done and not already_done:
                 raise StopCall(GOAL_REACHED_STOP)
             try:
-                if not snap:
-                    snap.append(self._snapshot(name, args))
-                res = self._base_actions.call(env, name, args, deadline - time.perf_counter())
+                if guard is None:
+                    if not snap:
+                        snap.append(self._snapshot(name, args))
+                    res = runner.call(env, name, args, deadline - time.perf_counter())
+                else:
+                    guard.enter(name, args)
+                    try:
+                        if not snap:
+                            snap.append(self._snapshot(name, args))
+                        res = runner.call_here(env, name, args)
+                    finally:
+                        guard.leave()
             except EnvironmentFault as fault:
                 faults.append(fault)
                 steps.append(SubStep(name, args, False, fault.message, "exception"))
@@ -213,12 +236,26 @@ class Sandbox:
             steps.append(step)
             return BaseReply(step.observation, step.valid, env.done)
 
+        def on_hang(name: str, args: tuple[Any, ...]) -> RawOutcome:
+            fault = EnvironmentFault(_hung(format_call(name, args)), hung=True)
+            faults.append(fault)
+            steps.append(SubStep(name, args, False, fault.message, "exception"))
+            assert abort_pending is not None
+            outcome: RawOutcome = abort_pending(fault.message)
+            return outcome
+
         with self._lock:
             if direct is not None:
                 try:
                     raw = RawOutcome(True, on_call(*direct).observation)
                 except StopCall as stop:
                     raw = RawOutcome(False, error_kind="limit", message=str(stop))
+            elif guard is not None:
+                assert job is not None
+                backend = self.backend
+                raw = runner.run_call(
+                    lambda: backend.execute(job, on_call), deadline, guard, on_hang
+                )
             else:
                 assert job is not None
                 raw = self.backend.execute(job, on_call)

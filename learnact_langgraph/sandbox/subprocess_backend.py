@@ -9,7 +9,6 @@ killed; a fresh worker is started at once so the next call does not wait for it.
 from __future__ import annotations
 
 import ast
-import itertools
 import os
 import tempfile
 import time
@@ -26,6 +25,7 @@ from learnact_langgraph.sandbox.backend import (
     SandboxBackend,
     StopCall,
 )
+from learnact_langgraph.sandbox.env_boundary import Abandoned
 from learnact_langgraph.sandbox.host_paths import WORKDIR_PREFIX, scrub
 from learnact_langgraph.sandbox.policy import SAFE_BUILTINS
 from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
@@ -35,6 +35,7 @@ from learnact_langgraph.sandbox.worker_process import (
     WorkerProcess,
     WorkerTimeout,
     kill_all,
+    ret_frame,
 )
 
 STARTUP_TIMEOUT_S = 20.0
@@ -59,14 +60,14 @@ class SubprocessBackend(SandboxBackend):
         limits: Limits,
         *,
         drop_privileges: bool = True,
-        pin_cpu: bool = True,
+        pin_cpu: bool | None = None,
+        zygote: bool = True,
     ) -> None:
+        """``zygote=False`` starts each worker as a new interpreter instead of forking
+        it from the zygote (slower; for comparison). ``pin_cpu`` is accepted and
+        ignored: pinning the caller to the worker's CPU measured no gain."""
         super().__init__(base_actions, limits)
-        #: During a call, the calling thread and the worker share one CPU. A base call
-        #: is two wake-ups, and on a VM a wake-up across CPUs costs several times one
-        #: on the same CPU (20-call case measured 3x faster on a 2-vCPU VM). The
-        #: caller's own CPU mask is restored when the call returns.
-        self.cpu: int | None = _pick_cpu(next(_CPU_TICKETS)) if pin_cpu else None
+        self.zygote = zygote
         #: Total CPU seconds one worker may use (kernel hard limit); the host starts a
         #: fresh worker before a call could run into it.
         self.cpu_lifetime_s = int(limits.cpu_time_s * 20 + 60)
@@ -84,8 +85,10 @@ class SubprocessBackend(SandboxBackend):
             self._config.update(uid=NOBODY, gid=NOBODY)
         self._finalizer = weakref.finalize(self, kill_all, self._state)
         self._closed = False
+        self._started = False
+        #: The worker and sequence number of the base call being answered now.
+        self._pending: tuple[WorkerProcess, Any] | None = None
         self.restarts = 0
-        self._spawn()
 
     @property
     def pid(self) -> int | None:
@@ -96,13 +99,9 @@ class SubprocessBackend(SandboxBackend):
     # ----- worker lifecycle -----------------------------------------------------------
     def _spawn(self) -> None:
         """Start a worker without waiting for it; it loads the last set that loaded."""
-        proc = WorkerProcess(self._config, self._state["workdir"])
+        self._started = True
+        proc = WorkerProcess(self._config, self._state["workdir"], zygote=self.zygote)
         self._state["proc"] = proc
-        if self.cpu is not None:
-            try:
-                os.sched_setaffinity(proc.pid, {self.cpu})
-            except OSError:
-                self.cpu = None
         if self._sources:
             try:
                 proc.send({"op": "load", "sources": self._sources})
@@ -131,16 +130,23 @@ class SubprocessBackend(SandboxBackend):
     def _ready(self) -> WorkerProcess:
         """A started worker holding the loaded actions, replacing a dead one.
 
-        A worker can die at any moment (killed from outside, out of memory, the
-        kernel's CPU cap); the call that finds it dead starts another, up to
-        ``SPAWN_ATTEMPTS`` in a row within ``STARTUP_TIMEOUT_S``, and only then gives
-        up for this call (an interpreter that cannot run the worker fails fast).
+        The first worker starts here, on the first load or call, so a sandbox only
+        asked to check code never starts one. A worker can die at any moment (killed
+        from outside, out of memory, the kernel's CPU cap); the call that finds it
+        dead starts another, up to ``SPAWN_ATTEMPTS`` in a row within
+        ``STARTUP_TIMEOUT_S``, and only then gives up for this call (an interpreter
+        that cannot run the worker fails fast).
         """
         if self._closed:
             raise SandboxError("This sandbox is closed; create a new Sandbox to run code.")
         proc: WorkerProcess | None = self._state["proc"]
         if proc is not None and proc.ready and proc.alive():
             return proc
+        if not self._started:
+            try:
+                self._spawn()
+            except OSError:
+                self._state["proc"] = None
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         why, attempts = "no answer", 0
         while attempts < SPAWN_ATTEMPTS and time.monotonic() < deadline:
@@ -183,10 +189,15 @@ class SubprocessBackend(SandboxBackend):
         set loaded before and :class:`LearnedCodeError` blames the new set: code that
         stopped a worker is never sent to a worker again.
         """
-        proc = self._ready()
         new = dict(sources)
+        old = self._sources
+        changed = {n: s for n, s in new.items() if old.get(n) != s}
+        removed = [n for n in old if n not in new]
+        if not changed and not removed and not self._closed:
+            return
+        proc = self._ready()
         try:
-            proc.send({"op": "load", "sources": new})
+            proc.send({"op": "load", "sources": changed, "remove": removed})
             reply = proc.recv(time.monotonic() + STARTUP_TIMEOUT_S)
             if reply.get("op") != "loaded":
                 raise ProtocolError(f"unexpected frame {reply.get('op')!r} while loading")
@@ -205,27 +216,7 @@ class SubprocessBackend(SandboxBackend):
         self._sources = new
 
     def execute(self, job: Job, on_call: OnCall) -> RawOutcome:
-        proc = self._ready()
-        previous = self._pin_caller()
-        try:
-            return self._execute(proc, job, on_call)
-        finally:
-            if previous is not None:
-                os.sched_setaffinity(0, previous)
-
-    def _pin_caller(self) -> set[int] | None:
-        """Move the calling thread to the worker's CPU; returns the mask to restore."""
-        if self.cpu is None:
-            return None
-        try:
-            previous = os.sched_getaffinity(0)
-            if previous == {self.cpu} or self.cpu not in previous:
-                return None
-            os.sched_setaffinity(0, {self.cpu})
-        except OSError:
-            self.cpu = None
-            return None
-        return previous
+        return self._execute(self._ready(), job, on_call)
 
     def _execute(self, proc: WorkerProcess, job: Job, on_call: OnCall) -> RawOutcome:
         limits = job.limits or self.limits
@@ -268,46 +259,59 @@ class SubprocessBackend(SandboxBackend):
         except ProtocolError as exc:
             self._respawn()
             return _death_outcome(exc, stopped)
+        except Abandoned:  # the caller took the worker over (abort_pending)
+            raise
         except BaseException:  # interrupted (Ctrl-C) mid-call: never leave a busy worker
             self._discard()
             raise
 
     def _answer(
         self, message: dict[str, Any], on_call: OnCall, stopped: str | None
-    ) -> tuple[dict[str, Any], str | None]:
+    ) -> tuple[dict[str, Any] | bytes, str | None]:
         name, args, seq = message.get("name"), message.get("args"), message.get("seq")
         if name not in self.base_actions or not isinstance(args, list):
             raise ProtocolError(f"the worker asked for an unknown base action {name!r}")
         if stopped is not None:
             return {"op": "abort", "seq": seq, "message": stopped}, None
+        mine = self._pending = (self._state["proc"], seq)
         try:
             reply: BaseReply = on_call(name, tuple(args))
         except StopCall as stop:
             return {"op": "abort", "seq": seq, "message": str(stop)}, str(stop)
-        return {
-            "op": "ret",
-            "seq": seq,
-            "obs": reply.observation,
-            "valid": reply.valid,
-            "done": reply.done,
-        }, None
+        finally:
+            if self._pending is mine:  # a call abandoned long ago must not clear a new one
+                self._pending = None
+        if not isinstance(seq, int):
+            raise ProtocolError("the worker sent a base call without a sequence number")
+        return ret_frame(seq, str(reply.observation), reply.valid, reply.done), None
+
+    def abort_pending(self, message: str) -> RawOutcome:
+        """End the call whose base action the host stopped waiting for (on another
+        thread, see ``BaseActionRunner.run_call``): the worker is told that base action
+        was refused and finishes its call. It was innocent, so it is kept."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return RawOutcome(False, error_kind="limit", message=message)
+        proc, seq = pending
+        deadline = time.monotonic() + ABORT_GRACE_S
+        try:
+            proc.send({"op": "abort", "seq": seq, "message": message})
+            while True:
+                reply = proc.recv(deadline)
+                if reply.get("op") == "done":
+                    return _outcome(reply, message, self._state["workdir"])
+                if reply.get("op") != "call":
+                    raise ProtocolError(f"unexpected frame {reply.get('op')!r} during a call")
+                proc.send({"op": "abort", "seq": reply.get("seq"), "message": message})
+        except (ProtocolError, WorkerTimeout):
+            self._respawn()
+            return RawOutcome(False, error_kind="limit", message=message)
 
     def close(self) -> None:
         """End the worker for good: later calls raise :class:`SandboxError`."""
         self._closed = True
         self._finalizer()
         self._state["proc"] = None
-
-
-_CPU_TICKETS = itertools.count()
-
-
-def _pick_cpu(index: int) -> int | None:
-    """A CPU for a new worker, spreading workers over the CPUs this process may use."""
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    allowed = sorted(os.sched_getaffinity(0))
-    return allowed[index % len(allowed)] if len(allowed) > 1 else None
 
 
 def _split_source(source: str) -> dict[str, Any]:

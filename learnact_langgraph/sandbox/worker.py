@@ -13,12 +13,13 @@ and ``unicodedata``, which compiling non-ASCII text needs), then locks itself do
 new file descriptors (so no files, sockets or pipes), no child processes, no file
 writes, an address-space cap, an unprivileged uid when started as root.
 
-Each call runs every learned action's source in its own namespace; the actions, the
-base actions, the builtins and the module proxies are shared through the builtins.
+Each learned action's source runs once per load in its own namespace
+(``worker_library.py``); the actions, the base actions, the builtins and the module
+proxies are shared through the builtins. Started either as its own interpreter or
+forked from the zygote (``zygote.py``), which has already imported all of this.
 """
 
 from __future__ import annotations
-import __future__
 
 import json
 import os
@@ -74,12 +75,20 @@ def recv() -> dict[str, Any]:
     _fill(4 + size)
     data = bytes(_buffer[4 : 4 + size])
     del _buffer[: 4 + size]
+    if data[:1] == b"R":  # a base call's answer: tag, seq, flags, observation
+        flags = data[5]
+        obs = data[6:].decode("utf-8", "surrogatepass")
+        return {"op": "ret", "seq": int.from_bytes(data[1:5], "big"), "obs": obs,
+                "valid": bool(flags & 1), "done": bool(flags & 2)}  # fmt: skip
     message: dict[str, Any] = json.loads(data)
     return message
 
 
 def send(message: dict[str, Any]) -> None:
-    data = json.dumps(message, ensure_ascii=False).encode("utf-8", "replace")
+    _send_bytes(json.dumps(message, ensure_ascii=False).encode("utf-8", "replace"))
+
+
+def _send_bytes(data: bytes) -> None:
     frame = len(data).to_bytes(4, "big") + data
     while frame:
         frame = frame[os.write(_OUT, frame) :]
@@ -87,9 +96,12 @@ def send(message: dict[str, Any]) -> None:
 
 def _sibling(name: str) -> Any:
     """A stdlib-only module beside this file, loaded by path before the lockdown (the
-    package is never imported here, and ``-I`` keeps this directory off ``sys.path``)."""
+    package is never imported here, and ``-I`` keeps this directory off ``sys.path``).
+    Loaded once: a worker forked from the zygote finds it already there."""
     import importlib.util
 
+    if f"learnact_{name}" in sys.modules:
+        return sys.modules[f"learnact_{name}"]
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
     spec = importlib.util.spec_from_file_location(f"learnact_{name}", path)
     assert spec is not None and spec.loader is not None
@@ -100,25 +112,58 @@ def _sibling(name: str) -> Any:
 
 
 _replies = _sibling("worker_replies")
+_library = _sibling("worker_library")
+_compile = _library.compile_learned
+#: Module proxies built before a fork (by :func:`prepare`), keyed by the module names.
+_PREPARED: dict[tuple[str, ...], tuple[Any, ...]] = {}
+
+
+def _proxies(names: tuple[str, ...]) -> tuple[Any, ...]:
+    """(proxies, state guard, importer, ids of everything the proxies hand out)."""
+    if names not in _PREPARED:
+        mods = _sibling("stdlib_modules")
+        proxies = mods.make_proxies(names)
+        known = {id(p) for p in proxies.values()}
+        for name in proxies:
+            known.update(id(v) for v in mods.public_api(name).values())
+        _PREPARED[names] = (proxies, mods.StateGuard(proxies), mods.make_import(proxies), known)
+    return _PREPARED[names]
+
+
+def prepare(modules: tuple[str, ...]) -> None:
+    """Import and build everything a worker needs, so a fork of this process starts
+    warm (the zygote calls this once)."""
+    import unicodedata  # noqa: F401 - compiling non-ASCII identifiers imports it
+
+    _proxies(tuple(modules))
+    _sibling("worker_lockdown")
+    _replies.learned_traceback(ValueError("warm up lazy imports"))
+    _compile("def warm(x: int) -> int:\n    return x\n", "<warm>", "exec")
 
 
 class Worker:
-    """Holds the compiled learned actions and runs one request at a time."""
+    """Holds the loaded learned actions and runs one request at a time."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.base_names: list[str] = list(config["base"])
-        self.library: list[tuple[str, Any]] = []
         self.limits: dict[str, Any] = dict(config["limits"])
         self.seq = 0
+        self.loading = False
         self.out_of_memory = False
         self.out: list[str] = []
         self.out_len = 0
         mods = _sibling("stdlib_modules")
-        proxies = mods.make_proxies(config.get("modules", ()))
+        proxies, self.guard, importer, known = _proxies(tuple(config.get("modules", ())))
         self.random = sys.modules["random"] if "random" in proxies else None
         self.random_seed = mods.RANDOM_SEED
-        self.guard = mods.StateGuard(proxies)
-        self.builtins = self._make_builtins(config["builtins"], proxies, mods.make_import(proxies))
+        self.library = _library.Library(
+            self._make_builtins(config["builtins"], proxies, importer),
+            known,
+            _replies.remember,
+            _replies.forget,
+        )
+        for name in self.base_names:
+            self.library.add_builtin(name, self._make_base(name))
 
     # ----- builtins and base actions ---------------------------------------------
     def _make_builtins(
@@ -146,10 +191,16 @@ class Worker:
         def base_action(*args: Any, **kwargs: Any) -> Observation:
             if kwargs:
                 raise TypeError(f"{name}() takes positional arguments only")
+            if self.loading:
+                raise RuntimeError(f"base action {name}() cannot run while actions load")
             self.seq += 1
             seq = self.seq
+            frame = _replies.call_frame(seq, name, args)
             try:
-                send({"op": "call", "seq": seq, "name": name, "args": list(args)})
+                if frame is None:
+                    send({"op": "call", "seq": seq, "name": name, "args": args})
+                else:
+                    _send_bytes(frame)
             except (TypeError, ValueError):
                 raise TypeError(
                     f"{name}() arguments must be strings, numbers, booleans or None"
@@ -169,68 +220,67 @@ class Worker:
         return base_action
 
     # ----- requests ----------------------------------------------------------------
-    def load(self, sources: dict[str, str]) -> dict[str, Any]:
-        """Compile every source; on any failure keep the previous set and say why."""
-        library = []
-        for name, source in sources.items():
-            filename = f"<learned:{name}>"
-            try:
-                _replies.remember(filename, source)
-                library.append((name, _compile(source, filename, "exec")))
-            except BaseException as exc:  # SyntaxError, MemoryError, RecursionError, ...
-                why = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
-                return {"op": "loaded", "ok": False, "message": f"{filename}: {why}"}
-        self.library = library
+    def load(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Compile and define the new sources and drop the removed ones; if one does
+        not compile, keep the previous set and say why."""
+        self._arm_limits()
+        self.loading = True
+        try:
+            self.library.load(request.get("sources", {}), request.get("remove", []), self._define)
+        except _library.LoadRefused as exc:
+            return {"op": "loaded", "ok": False, "message": str(exc)}
+        finally:
+            self.loading = False
+            self._disarm_limits()
+            self._restore_shared_state()
         return {"op": "loaded", "ok": True}
+
+    def _define(self, action: Any) -> None:
+        """Run one action's top level in its own namespace; if it fails only this
+        action is lost (calling it says why)."""
+        own: dict[str, Any] = {"__builtins__": self.library.shared}
+        loading, self.loading = self.loading, True
+        try:
+            exec(action.code, own)
+        except BaseException as exc:
+            own = {"__builtins__": self.library.shared, action.name: _unloadable(action.name, exc)}
+        finally:
+            self.loading = loading
+        action.namespace = own
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         self.limits.update(request.get("limits", {}))
         self.out, self.out_len = [], 0
         started = time.perf_counter()
-        shared: dict[str, Any] = dict(self.builtins)
-        for name in self.base_names:
-            shared[name] = self._make_base(name)
-        namespace: dict[str, Any] = {"__builtins__": shared}
         value: Any = None
         kind = message = tb = None
         self.out_of_memory = False
         if self.random is not None:
             self.random.seed(self.random_seed)
+        shared = self.library.shared
         self._arm_limits()
         try:
-            for name, code in self.library:
-                own: dict[str, Any] = {"__builtins__": shared}
-                try:
-                    exec(code, own)
-                except (MemoryError, RecursionError):
-                    raise
-                except Exception as exc:  # only this action is lost, not the whole call
-                    own[name] = _unloadable(name, exc)
-                if name in own:
-                    shared[name] = own[name]
+            if self.library.stateful:
+                self.library.before_call(self._define)
             call = request.get("call")
             if call is not None:
                 value = shared[call[0]](*call[1])
             else:
-                value = self._run_code(request, namespace)
+                value = self._run_code(request, {"__builtins__": shared})
         except BaseException as exc:
             kind, message = self._classify(exc)
             tb = _replies.learned_traceback(exc)
         finally:
             self._disarm_limits()
             self._restore_shared_state()
-        reply: dict[str, Any] = {
-            "op": "done",
-            "ok": kind is None,
-            "error_kind": kind,
-            "message": message or "",
-            "traceback": tb or "",
-            "stdout": "".join(self.out),
-            "worker_s": time.perf_counter() - started,
-            "cpu_used_s": _cpu_used(),
+        reply: dict[str, Any] = {"op": "done", "ok": kind is None, "cpu_used_s": _cpu_used()}
+        if kind is not None:
+            reply.update(error_kind=kind, message=message or "", traceback=tb or "")
             # after running out of memory the heap may stay fragmented: ask for a new worker
-            "recycle": kind == "limit" and self.out_of_memory,
-        }
+            reply["recycle"] = kind == "limit" and self.out_of_memory
+        if self.out:
+            reply["stdout"] = "".join(self.out)
+        reply["worker_s"] = time.perf_counter() - started
         reply.update(_replies.encode_value(value))
         return reply
 
@@ -282,19 +332,13 @@ class Worker:
 
     def _restore_shared_state(self) -> None:
         try:
+            self.library.after_call()
             self.guard.restore()
         except BaseException:  # a limit signal mid-restore: the next call restores again
             pass
 
 
-def _compile(source: str, filename: str, mode: str) -> Any:
-    """Compile learned code; annotations stay text (never evaluated, so never a
-    ``NameError`` or a base-action call when a source is run)."""
-    flags = __future__.annotations.compiler_flag
-    return compile(source, filename, mode, flags=flags, dont_inherit=True)
-
-
-def _unloadable(name: str, exc: Exception) -> Any:
+def _unloadable(name: str, exc: BaseException) -> Any:
     why = f"{type(exc).__name__}: {exc}"
 
     def unloadable(*args: Any) -> Any:
@@ -315,35 +359,6 @@ def _depth() -> int:
     return n
 
 
-def _lock_down(config: dict[str, Any]) -> None:
-    """Kernel-level limits; best effort where the platform refuses one."""
-    mem = int(config["limits"]["memory_mb"]) * 1024 * 1024
-    try:  # a lifetime CPU cap: even an orphaned worker stuck in a loop ends
-        cap = int(config["cpu_lifetime_s"])
-        resource.setrlimit(resource.RLIMIT_CPU, (cap, cap))
-    except (ValueError, OSError, KeyError):
-        pass
-    for rlimit, value in (
-        ("RLIMIT_AS", mem),
-        ("RLIMIT_FSIZE", 0),
-        ("RLIMIT_CORE", 0),
-    ):
-        try:
-            resource.setrlimit(getattr(resource, rlimit), (value, value))
-        except (ValueError, OSError, AttributeError):
-            pass
-    uid = config.get("uid")
-    if uid is not None and os.getuid() == 0:
-        os.setgroups([])
-        os.setgid(int(config["gid"]))
-        os.setuid(int(uid))
-    for rlimit, value in (("RLIMIT_NPROC", 0), ("RLIMIT_NOFILE", 3)):
-        try:
-            resource.setrlimit(getattr(resource, rlimit), (value, value))
-        except (ValueError, OSError, AttributeError):
-            pass
-
-
 class _Null:
     """Swallows stray writes so nothing but frames ever reaches fd 1."""
 
@@ -362,11 +377,9 @@ def main() -> None:
     sys.stdout = sys.stderr = _Null()
     config = recv()
     signal.signal(signal.SIGXCPU, _on_xcpu)
-    import unicodedata  # noqa: F401 - compiling non-ASCII identifiers imports it
-
+    prepare(tuple(config.get("modules", ())))
     worker = Worker(config)
-    _replies.learned_traceback(ValueError("warm up lazy imports"))
-    _lock_down(config)
+    _sibling("worker_lockdown").lock_down(config)
     send({"op": "ready", "uid": os.getuid(), "pid": os.getpid()})
     while True:
         request = recv()
@@ -374,7 +387,7 @@ def main() -> None:
         if op == "run":
             send(worker.run(request))
         elif op == "load":
-            send(worker.load(request["sources"]))
+            send(worker.load(request))
         elif op == "exit":
             os._exit(0)
 

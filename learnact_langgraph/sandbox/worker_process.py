@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from learnact_langgraph.sandbox import zygote_client
 from learnact_langgraph.sandbox.types import ErrorKind
+from learnact_langgraph.sandbox.zygote_client import ForkedWorker
 
 WORKER = Path(__file__).with_name("worker.py")
 MAX_FRAME = 8 * 1024 * 1024
@@ -36,29 +38,71 @@ class WorkerTimeout(Exception):
     """The worker did not answer before the deadline."""
 
 
+class PopenHandle:
+    """A worker started as its own interpreter (where no zygote can be used)."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.popen.wait()
+
+
+def _start(workdir: str, rfd: int, wfd: int, zygote: bool) -> PopenHandle | ForkedWorker:
+    """Fork the worker from the zygote, or else start it as a new interpreter."""
+    if zygote:
+        forked = zygote_client.spawn(workdir, rfd, wfd)
+        if forked is not None:
+            return forked
+    popen = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-B", str(WORKER)],
+        stdin=rfd,
+        stdout=wfd,
+        stderr=subprocess.DEVNULL,
+        cwd=workdir,
+        env=dict(zygote_client.WORKER_ENV),
+        start_new_session=True,
+        close_fds=True,
+    )
+    return PopenHandle(popen)
+
+
 class WorkerProcess:
     """One worker process and its framed pipes."""
 
-    def __init__(self, config: dict[str, Any], workdir: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-B", str(WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=workdir,
-            env={"MALLOC_MMAP_THRESHOLD_": "131072"},  # big blocks go back to the OS on free
-            start_new_session=True,
-            close_fds=True,
-            bufsize=0,
-        )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.wfd = self.proc.stdin.fileno()
-        self.rfd = self.proc.stdout.fileno()
+    def __init__(self, config: dict[str, Any], workdir: str, *, zygote: bool = True) -> None:
+        to_worker, self.wfd = os.pipe()
+        self.rfd, from_worker = os.pipe()
+        try:
+            self.proc: PopenHandle | ForkedWorker = _start(workdir, to_worker, from_worker, zygote)
+        except BaseException:
+            os.close(self.wfd)
+            os.close(self.rfd)
+            raise
+        finally:
+            os.close(to_worker)
+            os.close(from_worker)
+        self.forked = isinstance(self.proc, ForkedWorker)
         self.poll = select.poll()
         self.poll.register(self.rfd, select.POLLIN)
         self.buf = bytearray()
         self.ready = False
         self.pending_load = False
+        self.closed = False
         try:
             self.send(config)
         except ProtocolError:
@@ -72,12 +116,13 @@ class WorkerProcess:
         """Whether an idle worker can take a request: not reaped, and its output not
         hung up or holding an unasked-for frame (a dead worker closes its pipe at once,
         before it can be reaped)."""
-        if self.proc.poll() is not None:
+        if not self.forked and self.proc.poll() is not None:
             return False
         return not self.poll.poll(0)
 
-    def send(self, message: dict[str, Any]) -> None:
-        data = json.dumps(message).encode()
+    def send(self, message: dict[str, Any] | bytes) -> None:
+        """Send a JSON object, or an already encoded payload (a base call's answer)."""
+        data = message if isinstance(message, bytes) else json.dumps(message).encode()
         frame = len(data).to_bytes(4, "big") + data
         try:
             while frame:
@@ -90,8 +135,11 @@ class WorkerProcess:
         size = int.from_bytes(self._read(4, deadline), "big")
         if size > MAX_FRAME:
             raise ProtocolError(f"the worker sent a {size}-byte frame (limit {MAX_FRAME})")
+        data = self._read(size, deadline)
+        if data[:1] == b"C":
+            return _call(data)
         try:
-            message = json.loads(self._read(size, deadline))
+            message = json.loads(data)
         except (ValueError, RecursionError) as exc:
             raise ProtocolError(f"the worker sent a malformed frame ({exc})") from None
         if not isinstance(message, dict):
@@ -118,9 +166,8 @@ class WorkerProcess:
             return b""
 
     def _death(self) -> str:
-        try:
-            code = self.proc.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
+        code = self.proc.wait(1.0)
+        if code is None:
             return "the worker closed its output"
         if code < 0:
             name = signal.Signals(-code).name
@@ -130,14 +177,37 @@ class WorkerProcess:
         return f"the worker process exited with status {code}"
 
     def kill(self) -> None:
+        """End the worker's process group, reap it and close the pipes."""
+        self.proc.kill()
+        if not self.closed:
+            self.closed = True
+            os.close(self.wfd)
+            os.close(self.rfd)
+
+
+def _call(data: bytes) -> dict[str, Any]:
+    """A base call frame: tag, seq, then length-prefixed UTF-8 fields (name, args)."""
+    seq, pos, end, fields = int.from_bytes(data[1:5], "big"), 5, len(data), []
+    while pos < end:
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        pos += 4
+        if pos + size > end:
+            raise ProtocolError("the worker sent a malformed base call frame")
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                stream.close()
-        self.proc.wait()
+            fields.append(data[pos : pos + size].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ProtocolError("the worker sent a base call that is not UTF-8") from None
+        pos += size
+    if not fields:
+        raise ProtocolError("the worker sent a base call without a name")
+    return {"op": "call", "seq": seq, "name": fields[0], "args": fields[1:]}
+
+
+def ret_frame(seq: int, observation: str, valid: bool, done: bool) -> bytes:
+    """The answer to a base call: tag, seq, flags, the observation (no JSON)."""
+    flags = (1 if valid else 0) | (2 if done else 0)
+    head = b"R" + (seq & 0xFFFFFFFF).to_bytes(4, "big") + bytes((flags,))
+    return head + observation.encode("utf-8", "surrogatepass")
 
 
 def kill_all(state: dict[str, Any]) -> None:

@@ -17,6 +17,10 @@ def remember(filename: str, source: str) -> None:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
 
 
+def forget(filename: str) -> None:
+    linecache.cache.pop(filename, None)
+
+
 def learned_traceback(exc: BaseException) -> str:
     """The traceback restricted to learned code (``<learned:...>``) and ``<action>``."""
     frames = [
@@ -54,3 +58,17 @@ def encode_value(value: Any) -> dict[str, Any]:
     except BaseException:
         text = "<unrepresentable value>"
     return {"value": None, "value_repr": text[:2000]}
+
+
+def _field(text: str) -> bytes:
+    data = text.encode("utf-8", "replace")
+    return len(data).to_bytes(4, "big") + data
+
+
+def call_frame(seq: int, name: str, args: tuple[Any, ...]) -> bytes | None:
+    """A base call with string arguments (nearly all of them) in a frame the host
+    splits without a JSON parser: tag, seq, then length-prefixed UTF-8 fields."""
+    for arg in args:
+        if type(arg) is not str:
+            return None
+    return b"".join([b"C", seq.to_bytes(4, "big"), _field(name), *map(_field, args)])

@@ -167,7 +167,7 @@ def test_a_worker_killed_50_times_is_replaced_every_time(sb: Sandbox) -> None:
             elif moment == "idle":
                 proc = backend._state["proc"]
                 kill(proc.pid)
-                proc.proc.wait()
+                proc.proc.wait(5.0)
             else:
                 kill(backend.pid)
                 try:
@@ -209,8 +209,11 @@ def test_a_worker_that_cannot_start_is_one_clear_error(
 
 # ----- learning runs under fire ---------------------------------------------------------
 def sandbox_worker_pids() -> list[int]:
-    """This process's sandbox workers, found in /proc (not through any sandbox)."""
-    me, pids = os.getpid(), []
+    """This process's sandbox workers, found in /proc (not through any sandbox): the
+    zygote's children, and workers started as interpreters (``zygote=False``)."""
+    from learnact_langgraph.sandbox import zygote_client
+
+    me, pids = os.getpid(), zygote_client.worker_pids()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -348,13 +351,15 @@ def test_a_load_that_kills_the_worker_is_the_candidates_failure(
     sent: Counter[str] = Counter()
     send = WorkerProcess.send
 
-    def deadly_send(self: WorkerProcess, message: dict[str, Any]) -> None:
-        if message.get("op") == "load" and any(
-            KILLER_MARK in s for s in message["sources"].values()
+    def deadly_send(self: WorkerProcess, message: dict[str, Any] | bytes) -> None:
+        if (
+            isinstance(message, dict)
+            and message.get("op") == "load"
+            and any(KILLER_MARK in s for s in message["sources"].values())
         ):
             sent["killing_loads"] += 1
             kill(self.pid)
-            self.proc.wait()
+            self.proc.wait(5.0)
         send(self, message)
 
     monkeypatch.setattr(WorkerProcess, "send", deadly_send)

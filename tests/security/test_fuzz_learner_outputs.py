@@ -9,7 +9,8 @@ refusal with a reason: no exception escapes, and the sandbox never closes.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from learnact_langgraph.dry_run import DryRun, dry_run_in
 from learnact_langgraph.learning import generate_code
@@ -81,6 +82,15 @@ def mutate(rng: random.Random, body: str) -> str:
     return body
 
 
+def _replying(text: Any) -> Callable[[list[Any]], Any]:
+    """A scripted model that always answers ``text``."""
+
+    def respond(messages: list[Any]) -> Any:
+        return text
+
+    return respond
+
+
 def test_fuzzed_learner_outputs_never_crash_a_run_or_close_the_sandbox() -> None:
     rng = random.Random(11)
     replies = [mutate(rng, BODIES[i % len(BODIES)]) for i in range(N)]
@@ -94,7 +104,7 @@ def test_fuzzed_learner_outputs_never_crash_a_run_or_close_the_sandbox() -> None
 
         for i, reply in enumerate(replies):
             result, _ = generate_code(
-                scripted(lambda m, r=reply: r),
+                scripted(_replying(reply)),
                 "write",
                 known=set(BASE),
                 reserved=set(BASE),

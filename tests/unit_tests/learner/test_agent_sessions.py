@@ -11,6 +11,7 @@ from langchain_core.messages import BaseMessage
 
 from learnact_langgraph.envs.pddl import load_env
 from learnact_langgraph.graphs.agent import SESSIONS, AgentContext, _Sessions, agent_graph
+from learnact_langgraph.sandbox import zygote_client
 from learnact_langgraph.testing import scripted
 
 from .scripts import agent
@@ -21,8 +22,9 @@ def gripper_env() -> Any:
 
 
 def workers() -> int:
-    """Child processes of this test process that are still running (sandbox workers)."""
-    me, count = os.getpid(), 0
+    """Sandbox workers still running: this process's children, and the workers its
+    zygote forked (they are the zygote's children, not ours)."""
+    me, count = os.getpid(), len(zygote_client.worker_pids())
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()

@@ -203,13 +203,32 @@ def test_a_long_session_of_loads_outlives_the_cpu_limit_of_one_call() -> None:
     """A call's CPU limit is lifted when it ends, so work between calls (loading a
     growing library, as a live toolkit or an MCP server does) never kills the worker."""
     limits = Limits(wall_time_s=10.0, cpu_time_s=0.5)
-    sources = {f"act{i}": f"def act{i}(x):\n    return x + {i}\n" for i in range(300)}
     with Sandbox(fresh_env(), limits=limits) as sb:
         assert sb.run("1 + 1").value == 2  # arms the limit at this call's CPU + 0.5 s
         pid, restarts = sb.backend.pid, sb.backend.restarts  # type: ignore[attr-defined]
         start, loads = _cpu_seconds(pid), 0
-        while _cpu_seconds(pid) - start < 2.5 and loads < 5000:  # loads only, no call
-            sb.load(sources, replace=True)
+        while _cpu_seconds(pid) - start < 2.5 and loads < 400:  # loads only, no call
+            # every source changes, so the worker compiles all 300 each time
+            sources = {
+                f"act{i}": f"def act{i}(x):\n    return x + {i} + {loads}\n" for i in range(300)
+            }
+            sb.backend.load(sources)  # the backend alone: the gate's cost is not the point
             loads += 1
-        assert sb.run("act3(1)").value == 4
+        assert sb.run("act3(1)").value == 4 + loads - 1
         assert sb.backend.pid == pid and sb.backend.restarts == restarts  # type: ignore[attr-defined]
+
+
+def test_a_thousand_actions_added_one_by_one_keep_one_worker() -> None:
+    """Adding an action sends and defines that action only; the worker stays the same."""
+    with Sandbox(fresh_env()) as sb:
+        sb.load({"act0": "def act0(x):\n    return x\n"})
+        pid = sb.backend.pid  # type: ignore[attr-defined]
+        for i in range(1, 1000):
+            sb.load({f"act{i}": f"def act{i}(x):\n    return act{i - 1}(x) + 1\n"})
+        assert len(sb.sources) == 1000
+        assert sb.run("act150(1)").value == 151
+        sb.load({"act0": "def act0(x):\n    return x * 10\n"})  # replacing one reaches all
+        assert sb.call("act150", 1).value == 160
+        sb.unload("act0")
+        assert "act0" in sb.call("act3", 1).message
+        assert sb.backend.pid == pid  # type: ignore[attr-defined]
