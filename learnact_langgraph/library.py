@@ -13,6 +13,9 @@ namespace                      key         value
 ``(*P, "meta")``               ``current`` the release pointer: generation + skipped ones
 ``(*P, "meta")``               ``library`` schema version and base actions
 ``(*P, "catalog")``            ``name``    search text of the released version (indexed)
+``(*P, "snapshots")``          ``g000007`` the release's snapshot: shard keys (see
+``(*P, "shards")``             ...         ``library_snapshot``: records, parsed
+                                           parameters, keyword index; derived data)
 =============================  ==========  ===============================================
 
 **Releases.** Every write publishes a new *generation*: a single add is a release of
@@ -37,22 +40,20 @@ generations; ``history`` shows everything.
 
 from __future__ import annotations
 
-import difflib
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from langgraph.store.base import BaseStore, GetOp
+from langgraph.store.base import BaseStore
 
 from learnact_langgraph.actions import LearnedAction, Provenance
 from learnact_langgraph.envs.base import BaseAction, Environment, Param
 from learnact_langgraph.errors import LibraryError
 from learnact_langgraph.library_async import AsyncLibraryMethods
 from learnact_langgraph.library_locks import Locker, default_locker
-from learnact_langgraph.library_release import Release, ReleaseBuilder, get_many, resolve, vkey
-from learnact_langgraph.library_search import bag, keyword_rank
+from learnact_langgraph.library_read import ActionStatus, LibraryReader
+from learnact_langgraph.library_release import Release, ReleaseBuilder
+from learnact_langgraph.library_snapshot import SnapshotCache
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
@@ -70,7 +71,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-_PAGE = 100_000
 
 
 def default_prefix(domain: str) -> str:
@@ -90,15 +90,7 @@ def parse_prefix(prefix: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(prefix)
 
 
-@dataclass(frozen=True)
-class ActionStatus:
-    name: str
-    latest: int
-    released: int | None
-    retired: bool
-
-
-class ActionLibrary(AsyncLibraryMethods):
+class ActionLibrary(LibraryReader, AsyncLibraryMethods):
     """Learned actions of one environment/domain, stored under ``prefix`` in ``store``.
 
     ``prefix`` is a tuple of labels or a ``/``-separated string; tools that work per
@@ -129,13 +121,9 @@ class ActionLibrary(AsyncLibraryMethods):
             )
         self.locker = locker or default_locker(store)
         self.lock_key = "learnact-library:" + "/".join(self.prefix)
-        self._bags: dict[tuple[str, int], Counter[str]] = {}  # keyword-search cache
+        self._snapshots = SnapshotCache()
         if base_actions is not None:
             self.set_base_actions(base_actions)
-
-    # ----- namespaces -----------------------------------------------------------------
-    def ns(self, *parts: str) -> tuple[str, ...]:
-        return (*self.prefix, *parts)
 
     # ----- base actions ---------------------------------------------------------------
     def set_base_actions(self, base: Sequence[BaseAction] | Environment) -> None:
@@ -169,126 +157,6 @@ class ActionLibrary(AsyncLibraryMethods):
             )
             for b in item.value.get("base_actions", [])
         )
-
-    # ----- reading ----------------------------------------------------------------------
-    def pointer(self) -> tuple[int, frozenset[int]]:
-        """The current generation and the generations that were never published."""
-        item = self.store.get(self.ns("meta"), "current")
-        if item is None:
-            return 0, frozenset()
-        return int(item.value["generation"]), frozenset(item.value.get("skipped", []))
-
-    @property
-    def generation(self) -> int:
-        return self.pointer()[0]
-
-    def head(self, name: str) -> dict[str, Any] | None:
-        item = self.store.get(self.ns("heads"), name)
-        return dict(item.value) if item else None
-
-    def heads(self) -> list[dict[str, Any]]:
-        """Every head record (one per action ever added), sorted by name."""
-        out: dict[str, dict[str, Any]] = {}
-        offset = 0
-        while True:
-            page = self.store.search(self.ns("heads"), limit=_PAGE, offset=offset)
-            for item in page:
-                if item.namespace == self.ns("heads"):
-                    out[item.key] = dict(item.value)
-            if len(page) < _PAGE:
-                break
-            offset += _PAGE
-        return [out[k] for k in sorted(out)]
-
-    def _read_versions(self, pairs: Sequence[tuple[str, int]]) -> list[LearnedAction]:
-        ops = [GetOp(self.ns("versions", n), vkey(v)) for n, v in pairs]
-        items = get_many(self.store, ops)
-        out = []
-        for (name, version), item in zip(pairs, items, strict=True):
-            if item is None:
-                raise LibraryError(f"{name!r} has no version {version}; see `history({name!r})`.")
-            out.append(LearnedAction.from_record(item.value, stored=True))
-        return out
-
-    def release_contents(self, generation: int | None = None) -> dict[str, int]:
-        """``{name: version}`` of a generation (the current one by default)."""
-        gen, skipped = self.pointer()
-        if generation is not None:
-            if not 0 <= generation <= gen or generation in skipped:
-                raise LibraryError(f"Release {generation} does not exist; see `releases()`.")
-            gen = generation
-        out = {}
-        for head in self.heads():
-            version = resolve(head, gen, skipped)
-            if version is not None:
-                out[head["name"]] = version
-        return out
-
-    def actions(self, generation: int | None = None) -> list[LearnedAction]:
-        """The actions of a release, sorted by name: what agents see."""
-        return self._read_versions(sorted(self.release_contents(generation).items()))
-
-    def names(self, generation: int | None = None) -> list[str]:
-        return sorted(self.release_contents(generation))
-
-    def __len__(self) -> int:
-        return len(self.release_contents())
-
-    def __contains__(self, name: object) -> bool:
-        """Whether ``name`` is in the current release."""
-        return (
-            isinstance(name, str) and self.head(name) is not None and not self.status(name).retired
-        )
-
-    def status(self, name: str) -> ActionStatus:
-        head = self._require_head(name)
-        gen, skipped = self.pointer()
-        released = resolve(head, gen, skipped)
-        return ActionStatus(name, int(head["latest"]), released, released is None)
-
-    def _require_head(self, name: str) -> dict[str, Any]:
-        head = self.head(name)
-        if head is None:
-            raise LibraryError(
-                f"The library has no action named {name!r}; list them with `learnact library ls`."
-            )
-        return head
-
-    def get(self, name: str, version: int | None = None) -> LearnedAction:
-        """A given version, or the version in the current release."""
-        if version is None:
-            status = self.status(name)
-            if status.released is None:
-                raise LibraryError(
-                    f"{name!r} is retired; pass a version, or revise or roll it back to restore it."
-                )
-            version = status.released
-        else:
-            self._require_head(name)
-        return self._read_versions([(name, version)])[0]
-
-    def history(self, name: str) -> list[LearnedAction]:
-        """Every version of ``name``, oldest first."""
-        head = self._require_head(name)
-        return self._read_versions([(name, v) for v in range(1, int(head["latest"]) + 1)])
-
-    def diff(self, name: str, old: int, new: int | None = None) -> str:
-        """A unified diff between two versions (``new`` defaults to the released one)."""
-        a = self.get(name, old)
-        b = self.get(name, new)
-
-        def lines(x: LearnedAction) -> list[str]:
-            meta = [f"# description: {x.description}"] + [f"# note: {n}" for n in x.notes]
-            return [line + "\n" for line in meta] + x.source.splitlines(keepends=True)
-
-        return "".join(
-            difflib.unified_diff(lines(a), lines(b), f"{name}@v{a.version}", f"{name}@v{b.version}")
-        )
-
-    def releases(self) -> list[Release]:
-        """Every published release, oldest first."""
-        items = self.store.search(self.ns("releases"), limit=1_000_000)
-        return sorted((Release.from_record(i.value) for i in items), key=lambda r: r.generation)
 
     # ----- writing ----------------------------------------------------------------------
     @contextmanager
@@ -396,39 +264,13 @@ class ActionLibrary(AsyncLibraryMethods):
         notes) is embedded, whatever the index's ``fields`` say, and only the hits are
         checked against the release. Without one (SqliteStore on a Python that cannot
         load SQLite extensions) it falls back to BM25 keyword ranking over the same
-        text, reading the whole catalog each time: fine for thousands of actions.
+        text through the inverted index each release keeps with its snapshot
+        (``library_snapshot``), read once per release and cached, in the same order
+        as ``library_search.keyword_rank`` over the whole catalog.
         """
-        if k <= 0:
-            return []
-        if self.has_index:
-            gen, skipped = self.pointer()
-            items = self.store.search(self.ns("catalog"), query=query, limit=k * 2 + 5)
-            keys = [i.key for i in items]
-            heads = get_many(self.store, [GetOp(self.ns("heads"), n) for n in keys])
-            found = [
-                (n, v)
-                for n, h in zip(keys, heads, strict=True)
-                if h is not None and (v := resolve(h.value, gen, skipped)) is not None
-            ]
-            return self._read_versions(found[:k])
-        contents = self.release_contents()
-        docs: dict[str, Counter[str]] = {}
-        if len(self._bags) > 200_000:
-            self._bags.clear()
-        offset = 0
-        while True:
-            page = self.store.search(self.ns("catalog"), limit=_PAGE, offset=offset)
-            for item in page:
-                if item.key in contents:
-                    key = (item.key, int(item.value.get("version", 0)))
-                    if key not in self._bags:
-                        self._bags[key] = bag(str(item.value.get("text", "")))
-                    docs[item.key] = self._bags[key]
-            if len(page) < _PAGE:
-                break
-            offset += _PAGE
-        names = keyword_rank(query, docs)[:k]
-        return self._read_versions([(n, contents[n]) for n in names])
+        from learnact_langgraph.library_search import search_library
+
+        return search_library(self, query, k)
 
     def as_tools(self, session: Any = None, **kwargs: Any) -> list[BaseTool]:
         """One ``StructuredTool`` per released action (and base action); see ``tools``."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from learnact_langgraph.envs.base import BaseAction
     from learnact_langgraph.library import ActionLibrary, ActionStatus
     from learnact_langgraph.library_release import Release, ReleaseBuilder
+    from learnact_langgraph.library_snapshot import ReleaseView
     from learnact_langgraph.tools.toolkit import LearnedToolkit
 
 T = TypeVar("T")
@@ -83,6 +84,9 @@ class AsyncLibraryMethods:
 
     async def aheads(self) -> list[dict[str, Any]]:
         return await _off_loop(_lib(self).heads)
+
+    async def arelease_view(self, *args: Any) -> ReleaseView | None:
+        return await _off_loop(_lib(self).release_view, *args)
 
     async def arelease_contents(self, *args: Any) -> dict[str, int]:
         return await _off_loop(_lib(self).release_contents, *args)

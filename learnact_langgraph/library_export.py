@@ -9,6 +9,9 @@
   environment (anything with ``call(name, *args)``), ``bind(env)``, and the released
   learned functions. It imports nothing from this package.
 * **OpenAI tool schemas** come from the same argument schemas the LangChain tools use.
+
+All three read the release snapshot (``library_snapshot``) and the raw version
+records, so none of them parses an action's source again: linear in the library.
 """
 
 from __future__ import annotations
@@ -17,12 +20,16 @@ import json
 from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from langgraph.store.base import PutOp
+from langgraph.store.base import GetOp, PutOp
 
+from learnact_langgraph import library_json
 from learnact_langgraph.actions import LearnedAction
 from learnact_langgraph.errors import ActionValidationError, LibraryError
 from learnact_langgraph.library import SCHEMA_VERSION, ActionLibrary
-from learnact_langgraph.library_release import check_publishable, gkey, resolve, vkey
+from learnact_langgraph.library_cache import from_record, gc_paused
+from learnact_langgraph.library_release import check_publishable, get_many, gkey, resolve, vkey
+from learnact_langgraph.library_snapshot import full_snapshot_ops
+from learnact_langgraph.tools.schema import SCHEMA_FORMAT
 
 __all__ = ["export_manifest", "export_openai", "export_python", "import_manifest"]
 
@@ -30,7 +37,28 @@ FORMAT = "learnact-library"
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Indented, key-sorted JSON with non-ASCII kept (see ``library_json``)."""
+    return library_json.dumps(value) + "\n"
+
+
+_RECORD_KEYS = frozenset(LearnedAction.model_fields) | {"signature"}
+
+
+def _records(lib: ActionLibrary, heads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every version record of ``heads``, in order, read in one batch.
+
+    A record this library wrote is already ``to_record()`` of its action and goes out
+    as stored; one with other fields (an older layout) is read and written again.
+    """
+    pairs = [(h["name"], v) for h in heads for v in range(1, int(h["latest"]) + 1)]
+    items = get_many(lib.store, [GetOp(lib.ns("versions", n), vkey(v)) for n, v in pairs])
+    out = []
+    for (name, version), item in zip(pairs, items, strict=True):
+        if item is None:
+            raise LibraryError(f"{name!r} has no version {version}; see `history({name!r})`.")
+        record = item.value
+        out.append(record if record.keys() == _RECORD_KEYS else from_record(record).to_record())
+    return out
 
 
 def manifest(lib: ActionLibrary) -> dict[str, Any]:
@@ -38,17 +66,17 @@ def manifest(lib: ActionLibrary) -> dict[str, Any]:
     gen, skipped = lib.pointer()
     alloc = lib.store.get(lib.ns("meta"), "allocated")
     meta = lib.store.get(lib.ns("meta"), "library")
-    actions = []
-    for head in lib.heads():
-        versions = lib.history(head["name"])
-        actions.append(
-            {
-                "name": head["name"],
-                "latest": head["latest"],
-                "released": head["released"],
-                "versions": [v.to_record() for v in versions],
-            }
-        )
+    heads = lib.heads()
+    records = iter(_records(lib, heads))
+    actions = [
+        {
+            "name": head["name"],
+            "latest": head["latest"],
+            "released": head["released"],
+            "versions": [next(records) for _ in range(int(head["latest"]))],
+        }
+        for head in heads
+    ]
     return {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
@@ -63,7 +91,8 @@ def manifest(lib: ActionLibrary) -> dict[str, Any]:
 
 def export_manifest(lib: ActionLibrary) -> str:
     """The whole library, history included, as stable JSON text."""
-    return _dumps(manifest(lib))
+    with gc_paused():
+        return _dumps(manifest(lib))
 
 
 def import_manifest(lib: ActionLibrary, text: str, *, replace: bool = False) -> None:
@@ -83,6 +112,7 @@ def import_manifest(lib: ActionLibrary, text: str, *, replace: bool = False) -> 
     skipped = frozenset(int(g) for g in data["skipped_generations"])
     ops: list[PutOp] = []
     catalog: list[PutOp] = []
+    released: dict[str, LearnedAction] = {}
     base_names = [str(b.get("name", "")) for b in data.get("base_actions", [])]
     for entry in data["actions"]:
         name = entry["name"]
@@ -96,6 +126,7 @@ def import_manifest(lib: ActionLibrary, text: str, *, replace: bool = False) -> 
         ops.append(PutOp(lib.ns("heads"), name, head, False))
         shown = resolve(head, gen, skipped)
         if shown is not None:
+            released[name] = versions[shown - 1]
             doc = {"name": name, "version": shown, "text": lib.catalog_text(versions[shown - 1])}
             catalog.append(
                 PutOp(lib.ns("catalog"), name, doc, ["text"] if lib.has_index else False)
@@ -114,7 +145,7 @@ def import_manifest(lib: ActionLibrary, text: str, *, replace: bool = False) -> 
                 f"The library at {'/'.join(lib.prefix)} is not empty; import into a new prefix "
                 "or pass replace=True (CLI: --replace)."
             )
-        lib.store.batch(ops + catalog)
+        lib.store.batch(ops + catalog + full_snapshot_ops(lib, gen, released))
         pointer = {"generation": gen, "skipped": sorted(skipped)}
         lib.store.put(lib.ns("meta"), "current", pointer, index=False)
 
@@ -132,7 +163,7 @@ def _importable(record: dict[str, Any], base_names: list[str]) -> LearnedAction:
 
 def _clear(lib: ActionLibrary) -> None:
     doomed: list[PutOp] = []
-    for part in ("versions", "heads", "releases", "meta", "catalog"):
+    for part in ("versions", "heads", "releases", "meta", "catalog", "snapshots", "shards"):
         offset = 0
         while True:
             page = lib.store.search(lib.ns(part), limit=1000, offset=offset)
@@ -200,9 +231,22 @@ def export_python(
     which runs every call in the sandbox.
     """
     gen = lib.generation if generation is None else generation
-    actions = lib.actions(gen)
+    with gc_paused():
+        return _python_module(lib, gen, module)
+
+
+def _python_module(lib: ActionLibrary, gen: int, module: str) -> str:
+    view = lib.release_view(gen)
+    if view is not None:
+        records = [view.entry(n)["record"] for n in view.names]
+        rows = [
+            (r["name"], r["version"], r["signature"], r["description"], r["source"])
+            for r in records
+        ]
+    else:
+        rows = [(a.name, a.version, a.signature, a.description, a.source) for a in lib.actions(gen)]
     base = lib.base_actions
-    example = actions[0].signature if actions else "some_action(...)"
+    example = rows[0][2] if rows else "some_action(...)"
     parts = [
         _MODULE_HEAD.format(where="/".join(lib.prefix), gen=gen, module=module, example=example)
     ]
@@ -212,21 +256,56 @@ def export_python(
         parts.append(
             f"\n\ndef {b.name}({names}):\n    {b.description!r}\n    return _call({forward})\n"
         )
-    for a in actions:
-        header = f"# {a.name} v{a.version}: {a.description}".rstrip()
-        parts.append(f"\n\n{header}\n{a.source}")
-    table = {a.name: {"version": a.version, "signature": a.signature} for a in actions}
+    for name, version, _signature, description, source in rows:
+        header = f"# {name} v{version}: {description}".rstrip()
+        parts.append(f"\n\n{header}\n{source}")
+    table = {name: {"version": version, "signature": sig} for name, version, sig, _, _ in rows}
     parts.append(f"\n\nBASE_ACTIONS = {tuple(b.name for b in base)!r}\n")
     parts.append(f"LEARNED_ACTIONS = {table!r}\n")
-    exported = ["bind", "Observation", *(b.name for b in base), *(a.name for a in actions)]
+    exported = ["bind", "Observation", *(b.name for b in base), *(r[0] for r in rows)]
     parts.append(f"__all__ = {exported!r}\n")
     return "".join(parts)
 
 
 def openai_tools(lib: ActionLibrary, *, include_base: bool = True) -> list[dict[str, Any]]:
-    """OpenAI function-calling schemas of the released (and base) actions."""
-    return [convert_to_openai_tool(t) for t in lib.as_tools(None, include_base=include_base)]
+    """OpenAI function-calling schemas of the released (and base) actions.
+
+    What ``convert_to_openai_tool`` gives for each of ``lib.as_tools(None)``; the
+    learned actions' are written straight from the argument schemas their release
+    snapshot stores, without building a tool each.
+    """
+    view = lib.release_view()
+    if view is None:
+        return [convert_to_openai_tool(t) for t in lib.as_tools(None, include_base=include_base)]
+    base = lib.as_tools(None, include_base=True, names=[]) if include_base else []
+    out = [convert_to_openai_tool(t) for t in base]
+    for name in view.names:
+        entry = view.entry(name)
+        if entry.get("schema_format") != SCHEMA_FORMAT or not entry["described"]:
+            out += [convert_to_openai_tool(t) for t in lib.as_tools(None, names=[name])[-1:]]
+            continue
+        out.append(openai_function(name, entry["described"], entry["schema"]))
+    return out
+
+
+def openai_function(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """``convert_to_openai_tool`` of a tool with this JSON ``args_schema`` (no ``$ref``)."""
+    parameters = {k: v for k, v in schema.items() if k not in ("title", "description")}
+    function = {"name": name, "description": description, "parameters": _no_titles(parameters)}
+    return {"type": "function", "function": function}
+
+
+def _no_titles(schema: dict[str, Any], parent: str = "") -> dict[str, Any]:
+    """Titles dropped as LangChain drops them: every ``title`` key, except a property
+    named ``title``; nested dicts are walked, lists are not."""
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and not (isinstance(value, dict) and parent == "properties"):
+            continue
+        out[key] = _no_titles(value, key) if isinstance(value, dict) else value
+    return out
 
 
 def export_openai(lib: ActionLibrary, *, include_base: bool = True) -> str:
-    return _dumps(openai_tools(lib, include_base=include_base))
+    with gc_paused():
+        return _dumps(openai_tools(lib, include_base=include_base))

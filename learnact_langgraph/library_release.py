@@ -224,7 +224,11 @@ def commit(
 
     A ``publish`` with a ``run_id`` that already published writes nothing (the check is
     made under the library's lock, so two resumed copies of a run cannot both publish).
+    The release's snapshot (``library_snapshot``) goes in the same batch, before the
+    pointer moves.
     """
+    from learnact_langgraph.library_snapshot import snapshot_ops
+
     if not builder.changes:
         return []
     store = lib.store
@@ -330,6 +334,8 @@ def commit(
                 ops.append(PutOp(lib.ns("catalog"), n, doc, ["text"] if lib.has_index else False))
         record = Release(new_gen, gen, changes, kind, run_id, message, now).to_record()
         ops.append(PutOp(lib.ns("releases"), gkey(new_gen), record, False))
+        now_shown = {n: (None if v is None else content.get(n)) for n, v in changes.items()}
+        ops += snapshot_ops(lib, gen, new_gen, frozenset(new_skipped), now_shown)
         store.batch(ops)
         pointer = {"generation": new_gen, "skipped": new_skipped}
         store.put(lib.ns("meta"), "current", pointer, index=False)

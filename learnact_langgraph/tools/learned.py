@@ -16,10 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from pydantic import PrivateAttr
 
 from learnact_langgraph.actions import LearnedAction
 from learnact_langgraph.envs.base import BaseAction, Environment
-from learnact_langgraph.tools.schema import base_args_schema, learned_args_schema
+from learnact_langgraph.tools.schema import (
+    ParamTriples,
+    action_params,
+    args_model,
+    base_params,
+    json_args_schema,
+    triples,
+)
 
 if TYPE_CHECKING:
     from learnact_langgraph.library import ActionLibrary
@@ -136,12 +144,14 @@ class ToolSession:
             self._sandbox = None
 
 
-def _runner(
-    session: ToolSession, name: str, order: Sequence[str]
+def runner(
+    session: ToolSession, name: str, params: ParamTriples
 ) -> Callable[..., tuple[str, dict[str, Any]]]:
+    """The function a tool calls: arguments by position, in ``params``' order."""
+
     def run(**kwargs: Any) -> tuple[str, dict[str, Any]]:
         args = []
-        for param in order:
+        for param, _, _ in params:
             if param not in kwargs:
                 break  # later parameters keep their defaults
             args.append(kwargs[param])
@@ -177,18 +187,37 @@ class ActionTool(StructuredTool):
     structured result, so retry and failure-aware middleware and tracing see the
     failure while the learner still gets the failed sub-step. With
     ``raise_failures`` a failure is raised as :class:`ActionFailed` instead.
+
+    ``args_schema`` is the JSON schema (what listings and exports show); the pydantic
+    model that validates a call is built from ``params`` at the first call, so
+    building thousands of tools creates no model, and a call is validated (and its
+    errors worded) exactly as with the model as ``args_schema``.
     """
 
     raise_failures: bool = False
     #: Called with every ``ToolMessage`` this tool returns or raises (the middleware
     #: records trajectories with it, whatever other middleware does with a failure).
     on_result: Callable[[ToolMessage], None] | None = None
+    #: ``(name, annotation, default)`` of each parameter, as source text: the validating
+    #: model is built from them (``None``: ``args_schema`` is that model).
+    params: ParamTriples | None = None
+    _validating: StructuredTool | None = PrivateAttr(default=None)
 
     def run(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
         return self._judged(super().run(tool_input, *args, **kwargs))
 
     async def arun(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
         return self._judged(await super().arun(tool_input, *args, **kwargs))
+
+    def _to_args_and_kwargs(
+        self, tool_input: str | dict[str, Any], tool_call_id: str | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        if self.params is None:
+            return super()._to_args_and_kwargs(tool_input, tool_call_id)
+        if self._validating is None:
+            model = args_model(self.name, action_params(self.params))
+            self._validating = self.model_copy(update={"args_schema": model, "params": None})
+        return self._validating._to_args_and_kwargs(tool_input, tool_call_id)
 
     def _judged(self, output: Any) -> Any:
         if not isinstance(output, ToolMessage):
@@ -203,18 +232,23 @@ class ActionTool(StructuredTool):
 
 
 def learned_action_tool(
-    action: LearnedAction, session: ToolSession, *, raise_failures: bool = False
+    action: LearnedAction,
+    session: ToolSession,
+    *,
+    raise_failures: bool = False,
+    description: str | None = None,
 ) -> StructuredTool:
-    """One learned action as a tool; its schema comes from the ``def`` line."""
-    return ActionTool.from_function(
-        func=_runner(session, action.name, [p.name for p in action.params]),
-        name=action.name,
-        description=action.full_description(),
-        args_schema=learned_args_schema(action),
-        response_format="content_and_artifact",
-        handle_tool_error=True,
-        metadata={"learnact": "learned", "version": action.version},
-        raise_failures=raise_failures,
+    """One learned action as a tool; its schema comes from the ``def`` line.
+
+    ``description`` is ``action.full_description()`` when the caller already has it.
+    """
+    return action_tool(
+        action.name,
+        action.full_description() if description is None else description,
+        triples(action.params),
+        session,
+        {"learnact": "learned", "version": action.version},
+        raise_failures,
     )
 
 
@@ -222,16 +256,40 @@ def base_action_tool(
     action: BaseAction, session: ToolSession, *, raise_failures: bool = False
 ) -> StructuredTool:
     """One base action of the environment as a tool."""
-    return ActionTool.from_function(
-        func=_runner(session, action.name, [p.name for p in action.params]),
-        name=action.name,
-        description=action.description or f"Base action {action.signature}.",
-        args_schema=base_args_schema(action),
+    return action_tool(
+        action.name,
+        action.description or f"Base action {action.signature}.",
+        triples(base_params(action)),
+        session,
+        {"learnact": "base"},
+        raise_failures,
+    )
+
+
+def action_tool(
+    name: str,
+    description: str,
+    params: ParamTriples,
+    session: ToolSession,
+    metadata: dict[str, Any],
+    raise_failures: bool,
+    schema: dict[str, Any] | None = None,
+) -> ActionTool:
+    """An :class:`ActionTool` for an action with these ``(name, annotation, default)``
+    parameters (``schema``: their JSON schema, when known already)."""
+    tool = ActionTool.from_function(
+        func=runner(session, name, params),
+        name=name,
+        description=description,
+        args_schema=json_args_schema(name, action_params(params)) if schema is None else schema,
         response_format="content_and_artifact",
         handle_tool_error=True,
-        metadata={"learnact": "base"},
+        metadata=metadata,
         raise_failures=raise_failures,
+        params=params,
     )
+    assert isinstance(tool, ActionTool)
+    return tool
 
 
 def base_actions_of(library: ActionLibrary, session: SessionLike) -> Sequence[BaseAction]:
@@ -260,19 +318,27 @@ def library_tools(
     """
     from learnact_langgraph.sandbox import Sandbox
 
-    actions = library.actions(generation)
+    view = library.release_view(generation)
+    actions = [] if view is not None else library.actions(generation)
     if isinstance(session, ToolSession):
         bound = session
+    elif view is not None:
+        bound = ToolSession(session, view.sources() if session is not None else {})
     else:
         bound = ToolSession(session, {a.name: a.source for a in actions})
     if isinstance(session, Sandbox):
         bound.open()  # a sandbox that cannot load should fail here, not at the first call
-    chosen = [a for a in actions if names is None or a.name in set(names)]
+    wanted = None if names is None else set(names)
     tools: list[BaseTool] = []
     if include_base:
         tools += [
             base_action_tool(b, bound, raise_failures=raise_failures)
             for b in base_actions_of(library, session)
         ]
-    tools += [learned_action_tool(a, bound, raise_failures=raise_failures) for a in chosen]
-    return tools
+    if view is None:
+        chosen = [a for a in actions if wanted is None or a.name in wanted]
+        tools += [learned_action_tool(a, bound, raise_failures=raise_failures) for a in chosen]
+        return tools
+    from learnact_langgraph.library_tools import release_tools
+
+    return tools + release_tools(view, bound, wanted, raise_failures)

@@ -25,6 +25,7 @@ from learnact_langgraph.tools.learned import (
 
 if TYPE_CHECKING:
     from learnact_langgraph.library import ActionLibrary
+    from learnact_langgraph.library_snapshot import ReleaseView
 
 __all__ = ["LearnedToolkit", "LiveRelease"]
 
@@ -43,6 +44,8 @@ class LiveRelease:
         self._lock = threading.Lock()
         self._pointer: Pointer | None = None
         self._actions: dict[str, LearnedAction] = {}
+        #: The current release's snapshot (``None``: it has none, tools are built anew).
+        self.view: ReleaseView | None = None
 
     def current(self) -> tuple[Pointer, dict[str, LearnedAction], bool]:
         """(pointer, actions by name, whether they changed since the last call)."""
@@ -50,9 +53,11 @@ class LiveRelease:
         with self._lock:
             if pointer == self._pointer:
                 return pointer, self._actions, False
-            actions = {a.name: a for a in self.library.actions(pointer[0])}
+            view = self.library.release_view(pointer[0])
+            found = view.actions() if view is not None else self.library.actions(pointer[0])
+            actions = {a.name: a for a in found}
             self.session.sync({n: a.source for n, a in actions.items()})
-            self._pointer, self._actions = pointer, actions
+            self._pointer, self._actions, self.view = pointer, actions, view
             return pointer, actions, True
 
 
@@ -112,17 +117,24 @@ class LearnedToolkit(BaseToolkit):
     def learned_tools(self) -> list[BaseTool]:
         """Tools of the current release's learned actions only."""
         _, actions, changed = self._live.current()
+        view = self._live.view
         with self._lock:
             if changed or not self._tools:
                 tools = {}
                 for action in actions.values():
                     key = (action.name, action.version)
-                    tools[key] = self._learned.get(key) or self._own(
-                        learned_action_tool(action, self._bound, raise_failures=self.raise_failures)
-                    )
+                    tools[key] = self._learned.get(key) or self._own(self._tool(action, view))
                 self._learned = tools
                 self._tools = list(tools.values())
             return list(self._tools)
+
+    def _tool(self, action: LearnedAction, view: ReleaseView | None) -> BaseTool:
+        """A new action's tool: from the release snapshot's template when there is one."""
+        from learnact_langgraph.library_tools import release_tool
+
+        if view is not None and action.name in view:
+            return release_tool(view, action.name, self._bound, self.raise_failures)
+        return learned_action_tool(action, self._bound, raise_failures=self.raise_failures)
 
     def get_tools(self) -> list[BaseTool]:
         """Base tools and the newest release's learned tools."""

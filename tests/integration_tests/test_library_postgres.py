@@ -10,7 +10,7 @@ import multiprocessing as mp
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -95,7 +95,10 @@ def _release_writer(url: str, prefix: tuple[str, ...], names: list[str], gens: i
 
 @pytest.mark.parametrize("writer", [_cas_writer, _delta_writer], ids=["cas", "delta"])
 def test_two_processes_revising_one_action_lose_nothing(
-    lib: ActionLibrary, pg_url: str, prefix: tuple[str, ...], writer: object
+    lib: ActionLibrary,
+    pg_url: str,
+    prefix: tuple[str, ...],
+    writer: Callable[[str, tuple[str, ...], str, float], int],
 ) -> None:
     lib.add("def go(src, dst):\n    return move(src, dst)\n")
     ctx = mp.get_context("spawn")
@@ -107,7 +110,7 @@ def test_two_processes_revising_one_action_lose_nothing(
     assert final.version == 1 + 2 * ROUNDS
     assert sorted(final.notes) == sorted(f"{t}{i}" for t in "ab" for i in range(ROUNDS))
     assert [v.version for v in lib.history("go")] == list(range(1, 2 + 2 * ROUNDS))
-    print(f"{writer.__name__}: conflicts retried per process: {conflicts}")  # type: ignore[attr-defined]
+    print(f"{writer.__name__}: conflicts retried per process: {conflicts}")
 
 
 def test_release_is_atomic_for_a_concurrent_reader(
@@ -151,6 +154,37 @@ def test_round_trip_through_postgres_is_byte_identical(lib: ActionLibrary) -> No
     import_manifest(lib, text)
     assert export_manifest(lib) == text
     assert [a.name for a in lib.search("walk rooms", k=3)] == ["go"]
+
+
+def test_snapshots_on_postgres_match_heads_and_migrate(lib: ActionLibrary) -> None:
+    """Release snapshots read back from PostgreSQL (JSONB) as written; a library without
+    them (written before they existed) reads the same and gets one at its next write."""
+    from learnact_langgraph.library_export import export_openai, export_python
+
+    with lib.release() as rel:
+        for i in range(40):
+            rel.add(f"def act{i}(x: int, y='a'):\n    return x\n", description=f"Act {i} ball.")
+    lib.retire("act3")
+
+    def answers(library: ActionLibrary) -> tuple[object, ...]:
+        return (
+            [a.to_record() for a in library.actions()],
+            [a.name for a in library.search("act ball 7", k=5)],
+            [(t.name, t.description, t.args) for t in library.as_tools(None)],
+            export_openai(library),
+            export_python(library),
+        )
+
+    assert lib.release_view() is not None
+    before = answers(ActionLibrary(lib.store, lib.prefix))
+    for part in ("snapshots", "shards"):
+        for item in lib.store.search(lib.ns(part), limit=10_000):
+            lib.store.delete(item.namespace, item.key)
+    old = ActionLibrary(lib.store, lib.prefix)
+    assert old.release_view() is None and answers(old) == before
+    old.revise("act1", note="migrated")
+    assert old.release_view() is not None
+    assert ActionLibrary(lib.store, lib.prefix).get("act1").notes == ("migrated",)
 
 
 ASYNC_REVISIONS = 500  # per process: 1,000 in all

@@ -116,4 +116,4 @@ def test_full_description_lists_notes_and_falls_back_to_docstring() -> None:
 def test_actions_are_frozen() -> None:
     a = LearnedAction(name="carry", source=CARRY)
     with pytest.raises(Exception, match="frozen"):
-        a.description = "x"  # type: ignore[misc]
+        a.description = "x"
