@@ -12,6 +12,7 @@ sandbox's result. Transports: stdio, and streamable HTTP on 127.0.0.1.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -44,9 +45,12 @@ def _require_mcp() -> None:
 
 def mcp_tool_specs(tools: list[Any]) -> list[dict[str, Any]]:
     """``{name, description, inputSchema}`` of each tool, as MCP lists them."""
+    return _specs(convert_to_openai_tool(tool)["function"] for tool in tools)
+
+
+def _specs(functions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     specs = []
-    for tool in tools:
-        fn = convert_to_openai_tool(tool)["function"]
+    for fn in functions:
         schema = fn.get("parameters") or {"type": "object", "properties": {}}
         specs.append(
             {"name": fn["name"], "description": fn.get("description", ""), "inputSchema": schema}
@@ -57,7 +61,9 @@ def mcp_tool_specs(tools: list[Any]) -> list[dict[str, Any]]:
 def mcp_manifest(lib: ActionLibrary, *, env: str | None = None) -> str:
     """An MCP-ready manifest of the current release: the tools and how to serve them."""
     name = env or (lib.prefix[-1] if lib.prefix else "gripper")
-    tools = mcp_tool_specs(lib.as_tools(None))
+    from learnact_langgraph.library_export import openai_tools
+
+    tools = _specs(t["function"] for t in openai_tools(lib))  # from the release's schemas
     data = {
         "format": MCP_FORMAT,
         "server": {

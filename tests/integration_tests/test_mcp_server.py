@@ -145,3 +145,14 @@ def test_export_writes_an_mcp_manifest(store_file: Path) -> None:
     assert [t["name"] for t in manifest["tools"]] == ["move", "pick", "drop", "carry_ball"]
     assert manifest["tools"][3]["inputSchema"]["required"] == list(CARRY)
     assert manifest["server"]["args"][:2] == ["library", "serve-mcp"]
+
+
+def test_the_manifest_lists_what_the_tools_give(store_file: Path) -> None:
+    from learnact_langgraph.mcp_server import mcp_manifest, mcp_tool_specs
+
+    _publish_hop(store_file)
+    with SqliteStore.from_conn_string(str(store_file)) as store:
+        library = ActionLibrary(store, ("learnact", "gripper"))
+        manifest = json.loads(mcp_manifest(library))
+        assert manifest["tools"] == mcp_tool_specs(library.as_tools(None))
+        assert [t["name"] for t in manifest["tools"]][-2:] == ["carry_ball", "hop"]
