@@ -15,12 +15,14 @@ of ``in``, drop problem objects that re-declare domain constants).
 from __future__ import annotations
 
 import functools
+import json
 import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from learnact_langgraph.envs.pddl import parse_cache
 from learnact_langgraph.errors import PDDLError
 
 Atom = tuple[str, ...]
@@ -193,7 +195,18 @@ def _compile_atom(pred: Any, index: dict[str, int]) -> tuple[str, tuple[Term, ..
 
 @functools.lru_cache(maxsize=64)
 def parse_domain(text: str, source: str = "<domain>") -> DomainModel:
-    """Parse (and repair) a domain; cached on the text, so reloading is free."""
+    """Parse (and repair) a domain; cached on the text, so reloading is free, and on
+    disk (:mod:`.parse_cache`), so a new process does not parse it again."""
+    key = parse_cache.digest("domain", text, source)
+    cached = _domain_from(parse_cache.load(key), source)
+    if cached is not None:
+        return cached
+    model = _parse_domain(text, source)
+    parse_cache.store(key, _domain_data(model))
+    return model
+
+
+def _parse_domain(text: str, source: str) -> DomainModel:
     try:
         dom = _parse(0, repair_domain_text(text))
     except PDDLError:
@@ -232,7 +245,18 @@ class ProblemModel:
 
 @functools.lru_cache(maxsize=256)
 def parse_problem(text: str, domain: DomainModel, source: str = "<problem>") -> ProblemModel:
-    """Parse (and repair) a problem of ``domain``; cached on the text."""
+    """Parse (and repair) a problem of ``domain``; cached on the text, and on disk."""
+    constants = json.dumps(sorted(domain.constants.items()))
+    key = parse_cache.digest("problem", text, constants, source)
+    cached = _problem_from(parse_cache.load(key), source)
+    if cached is not None:
+        return cached
+    model = _parse_problem(text, domain, source)
+    parse_cache.store(key, _problem_data(model))
+    return model
+
+
+def _parse_problem(text: str, domain: DomainModel, source: str) -> ProblemModel:
     try:
         prob = _parse(1, repair_problem_text(text, domain.constants))
     except Exception as exc:
@@ -245,6 +269,63 @@ def parse_problem(text: str, domain: DomainModel, source: str = "<problem>") -> 
         raise PDDLError(f"The goal of {source} has negative atoms; only positive goals work.")
     goal = tuple(sorted((str(q.name), *(str(t.name) for t in q.terms)) for q in pos))
     return ProblemModel(str(prob.name), objects, init, goal, source)
+
+
+# ----- the models as plain data, for the disk cache ----------------------------------------------
+def _domain_data(model: DomainModel) -> dict[str, Any]:
+    ops = [
+        [op.name, op.params, op.types, op.pos, op.neg, op.add, op.delete]
+        for op in model.operators.values()
+    ]
+    return {"name": model.name, "ops": ops, "parents": model.parents, "constants": model.constants}
+
+
+def _atoms(raw: Any) -> tuple[tuple[str, tuple[Term, ...]], ...]:
+    out = []
+    for pred, terms in raw:
+        if not isinstance(pred, str) or not all(isinstance(t, int | str) for t in terms):
+            raise ValueError("not an atom")
+        out.append((pred, tuple(terms)))
+    return tuple(out)
+
+
+def _names(raw: Any) -> tuple[str, ...]:
+    if not all(isinstance(n, str) for n in raw):
+        raise ValueError("not names")
+    return tuple(raw)
+
+
+def _domain_from(data: Any, source: str) -> DomainModel | None:
+    try:
+        ops = {}
+        for name, params, types, *groups in data["ops"]:
+            ops[str(name)] = Operator(
+                str(name), _names(params), _names(types), *(_atoms(g) for g in groups)
+            )
+        parents = {str(k): str(v) for k, v in data["parents"].items()}
+        constants = {str(k): str(v) for k, v in data["constants"].items()}
+        return DomainModel(str(data["name"]), ops, parents, constants, source)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _problem_data(model: ProblemModel) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "objects": model.objects,
+        "init": sorted(model.init),
+        "goal": model.goal,
+    }
+
+
+def _problem_from(data: Any, source: str) -> ProblemModel | None:
+    try:
+        objects = {str(k): str(v) for k, v in data["objects"].items()}
+        init = frozenset(_names(a) for a in data["init"])
+        goal = tuple(_names(a) for a in data["goal"])
+        return ProblemModel(str(data["name"]), objects, init, goal, source)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def ground(pred: str, terms: tuple[Term, ...], args: tuple[str, ...]) -> Atom:
