@@ -157,8 +157,6 @@ def edit_problems(edits: Any, ctx: Any) -> list[str]:
 
 def publish(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, Any]:
     """Publish the best set as one library release (after approval when asked)."""
-    from learnact_langgraph.graphs.approval import review
-
     best = state.get("best")
     if not best:
         return {"release": None, "status": "no_candidates"}
@@ -172,6 +170,10 @@ def publish(state: LearnerState, runtime: Runtime[LearnerContext]) -> dict[str, 
         }
     if ctx.require_approval:
         # LangChain's HITL format; edits pass the gate and a dry run (docs/approval.md).
+        # Imported here: LangChain's agents package costs 0.1 s to import, and only a
+        # run that asks for approval needs it.
+        from learnact_langgraph.graphs.approval import review
+
         approved, status = review(best, ctx, warning=failing)
         if approved is None:
             return {"release": None, "status": status}
