@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol
 
 from learnact_langgraph import prompts
@@ -67,13 +67,29 @@ class Step:
     thought: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What ``asdict`` gives (containers copied), without its per-value recursion:
+        a learning run turns hundreds of steps into plain data."""
+        d = {name: getattr(self, name) for name in _STEP_FIELDS}
+        d["substeps"] = tuple(_copied(s) for s in self.substeps)
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
         data = dict(data)
         data["substeps"] = tuple(data.get("substeps", ()))
         return cls(**data)
+
+
+_STEP_FIELDS = tuple(f.name for f in fields(Step))
+
+
+def _copied(value: Any) -> Any:
+    """A copy of plain data's containers (dicts, lists, tuples), as ``asdict`` makes."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_copied(v) for v in value)
+    return value
 
 
 @dataclass
@@ -92,7 +108,7 @@ class Trajectory:
         return sum(s.valid for s in acts) / len(acts) if acts else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {name: getattr(self, name) for name in _TRAJECTORY_FIELDS}
         d["steps"] = [s.to_dict() for s in self.steps]
         return d
 
@@ -101,6 +117,9 @@ class Trajectory:
         data = dict(data)
         data["steps"] = [Step.from_dict(s) for s in data.get("steps", [])]
         return cls(**data)
+
+
+_TRAJECTORY_FIELDS = tuple(f.name for f in fields(Trajectory))
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from learnact_langgraph.learning import (
 )
 from learnact_langgraph.models import Usage, model_id
 from learnact_langgraph.models.tracing import trace_scope
+from learnact_langgraph.sandbox import zygote_client
 from learnact_langgraph.scoring import (
     Failure,
     analyze,
@@ -308,6 +309,7 @@ def build_learner_graph(
     :class:`LearnerOutput` only (the ``learnact_*`` keys), keeping its working state to
     itself.
     """
+    zygote_client.prestart()  # sandbox workers come soon: start their template now
     schemas: dict[str, Any] = {"input_schema": LearnerInput}
     if io_schemas:
         schemas["output_schema"] = LearnerOutput

@@ -9,6 +9,7 @@ as a :class:`SubStep`, so the learner never parses observations.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -113,11 +114,12 @@ class Sandbox:
         Once the gate is satisfied the backend adds what it cannot run (the optional
         monty backend lacks some modules).
         """
+        base = tuple(self.base_names)
         if name is None:
-            problems = gate.check_code(source, base_actions=self.base_names)
+            problems = list(_code_problems(source, base))
             filename = "<code>"
         else:
-            problems = gate.check_action(name, source, base_actions=self.base_names)
+            problems = list(_action_problems(name, source, base))
             filename = f"<learned:{name}>"
         return problems or self.backend.problems(source, filename)
 
@@ -157,11 +159,10 @@ class Sandbox:
         """
         started = time.perf_counter()
         limits = self._call_limits(limits)
-        tree, problems = gate.parse_source(code, "<action>")
-        if tree is None:
-            return self._refused("python_exception", problems, started)
-        problems = gate.check_parsed(tree, code, "<action>", self.base_names)
-        problems = problems or self.backend.problems(code, "<action>")
+        kind, found = _line_problems(code, tuple(self.base_names))
+        if kind is not None:
+            return self._refused(kind, list(found), started)
+        problems = self.backend.problems(code, "<action>")
         if problems:
             return self._refused("policy_violation", problems, started)
         return self._transaction(Job(source=code, limits=limits), started)
@@ -321,6 +322,28 @@ class Sandbox:
     def _refused(self, kind: ErrorKind, problems: list[str], started: float) -> ExecResult:
         raw = RawOutcome(False, error_kind=kind, message="; ".join(problems))
         return self._finish(raw, [], [], started)
+
+
+# The gate is a pure function of the code and the base actions' names, and an agent
+# sends the same lines, and the learner the same sources, again and again: its
+# verdicts are kept (as tuples, so no caller can change a kept one).
+@functools.lru_cache(maxsize=4096)
+def _line_problems(code: str, base: tuple[str, ...]) -> tuple[ErrorKind | None, tuple[str, ...]]:
+    tree, problems = gate.parse_source(code, "<action>")
+    if tree is None:
+        return "python_exception", tuple(problems)
+    problems = gate.check_parsed(tree, code, "<action>", list(base))
+    return ("policy_violation" if problems else None), tuple(problems)
+
+
+@functools.lru_cache(maxsize=2048)
+def _code_problems(source: str, base: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(gate.check_code(source, base_actions=list(base)))
+
+
+@functools.lru_cache(maxsize=2048)
+def _action_problems(name: str, source: str, base: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(gate.check_action(name, source, base_actions=list(base)))
 
 
 def _keeping_progress(snap: Snapshot, progress: float) -> Snapshot:

@@ -9,6 +9,7 @@ killed; a fresh worker is started at once so the next call does not wait for it.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import tempfile
 import time
@@ -17,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from learnact_langgraph import pyast
+from learnact_langgraph.sandbox import zygote_client
 from learnact_langgraph.sandbox.backend import (
     BaseReply,
     Job,
@@ -68,6 +70,8 @@ class SubprocessBackend(SandboxBackend):
         ignored: pinning the caller to the worker's CPU measured no gain."""
         super().__init__(base_actions, limits)
         self.zygote = zygote
+        if zygote:
+            zygote_client.prestart()  # boots while the caller prepares its first call
         #: Total CPU seconds one worker may use (kernel hard limit); the host starts a
         #: fresh worker before a call could run into it.
         self.cpu_lifetime_s = int(limits.cpu_time_s * 20 + 60)
@@ -224,7 +228,7 @@ class SubprocessBackend(SandboxBackend):
         if job.call is not None:
             request["call"] = [job.call[0], list(job.call[1])]
         else:
-            request.update(_split_source(job.source))
+            request.update(_split_source(job.source))  # a fresh dict each time
         deadline = time.monotonic() + limits.wall_time_s
         stopped: str | None = None
         try:
@@ -315,6 +319,17 @@ class SubprocessBackend(SandboxBackend):
 
 
 def _split_source(source: str) -> dict[str, Any]:
+    """:func:`_split_parts`, kept per source (agents send the same lines again)."""
+    return dict(zip(("source", "code", "expr"), _split(source), strict=True))
+
+
+@functools.lru_cache(maxsize=4096)
+def _split(source: str) -> tuple[str, str, str | None]:
+    parts = _split_parts(source)
+    return parts["source"], parts["code"], parts["expr"]
+
+
+def _split_parts(source: str) -> dict[str, Any]:
     """Split agent code so the value of a final expression is returned, REPL-style.
 
     Line numbers are kept by padding the final expression with newlines, so

@@ -164,6 +164,24 @@ def worker_pids() -> list[int]:
     return pids
 
 
+def prestart() -> None:
+    """Start this process's zygote in the background if none runs yet, so the first
+    worker does not wait for an interpreter to start (about 50 ms): for code that
+    knows sandboxes are coming, such as a learner graph being built."""
+    if AVAILABLE and _state.zygote is None and time.monotonic() >= _state.broken_until:
+        threading.Thread(target=_ensure, name="learnact-zygote-start", daemon=True).start()
+
+
+def _ensure() -> None:
+    state = _state
+    with state.lock:
+        if state.zygote is None and time.monotonic() >= state.broken_until:
+            try:
+                state.zygote = Zygote()
+            except (OSError, ValueError, KeyError, ZygoteGone, subprocess.SubprocessError):
+                state.broken_until = time.monotonic() + RETRY_AFTER_S
+
+
 def spawn(cwd: str, rfd: int, wfd: int) -> ForkedWorker | None:
     """A worker forked by the zygote, reading ``rfd`` and writing ``wfd`` (the caller
     closes its copies), or ``None`` when zygotes are unavailable now."""
