@@ -123,6 +123,11 @@ def interpreter_runner(env: PingPong) -> tuple[dict[str, Callable[[], Any]], Cal
     return sandbox_runner(env, backend)
 
 
+def unpinned_runner(env: PingPong) -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
+    backend = SubprocessBackend([a.name for a in env.base_actions()], LIMITS, pin_cpu=False)
+    return sandbox_runner(env, backend)
+
+
 def monty_sandbox_runner(env: PingPong) -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
     return sandbox_runner(env, "monty")
 
@@ -195,6 +200,7 @@ RUNNERS = {
     "exec in-process (floor)": floor_runner,
     "Sandbox(backend='subprocess')": subprocess_runner,
     "subprocess, zygote=False": interpreter_runner,
+    "subprocess, pin_cpu=False": unpinned_runner,
     "Sandbox(backend='monty')": monty_sandbox_runner,
     "pydantic-monty raw session": monty_runner,
     "RestrictedPython in-process": restricted_runner,

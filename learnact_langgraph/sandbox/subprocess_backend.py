@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import os
 import tempfile
 import time
@@ -62,14 +63,21 @@ class SubprocessBackend(SandboxBackend):
         limits: Limits,
         *,
         drop_privileges: bool = True,
-        pin_cpu: bool | None = None,
+        pin_cpu: bool = True,
         zygote: bool = True,
     ) -> None:
         """``zygote=False`` starts each worker as a new interpreter instead of forking
-        it from the zygote (slower; for comparison). ``pin_cpu`` is accepted and
-        ignored: pinning the caller to the worker's CPU measured no gain."""
+        it from the zygote (slower; for comparison). ``pin_cpu=False`` lets the
+        scheduler place the worker and the calling thread (see :attr:`cpu`)."""
         super().__init__(base_actions, limits)
         self.zygote = zygote
+        #: During a call the calling thread and the worker take turns, each waking the
+        #: other twice per base action. On a VM a wake-up on another, idle CPU costs
+        #: tens of microseconds (measured: 20 base calls 3.5 ms unpinned vs 1.35 ms on
+        #: one CPU on an idle 2-vCPU VM; on a busy one the two are equal), so both run
+        #: on one CPU per sandbox, spread over the CPUs; the caller's own CPU mask is
+        #: restored when the call returns.
+        self.cpu: int | None = _pick_cpu(next(_CPU_TICKETS)) if pin_cpu else None
         if zygote:
             zygote_client.prestart()  # boots while the caller prepares its first call
         #: Total CPU seconds one worker may use (kernel hard limit); the host starts a
@@ -106,6 +114,11 @@ class SubprocessBackend(SandboxBackend):
         self._started = True
         proc = WorkerProcess(self._config, self._state["workdir"], zygote=self.zygote)
         self._state["proc"] = proc
+        if self.cpu is not None:
+            try:
+                os.sched_setaffinity(proc.pid, {self.cpu})
+            except OSError:
+                self.cpu = None
         if self._sources:
             try:
                 proc.send({"op": "load", "sources": self._sources})
@@ -220,7 +233,27 @@ class SubprocessBackend(SandboxBackend):
         self._sources = new
 
     def execute(self, job: Job, on_call: OnCall) -> RawOutcome:
-        return self._execute(self._ready(), job, on_call)
+        proc = self._ready()
+        previous = self._pin_caller()
+        try:
+            return self._execute(proc, job, on_call)
+        finally:
+            if previous is not None:
+                os.sched_setaffinity(0, previous)
+
+    def _pin_caller(self) -> set[int] | None:
+        """Move the calling thread to the worker's CPU; returns the mask to restore."""
+        if self.cpu is None:
+            return None
+        try:
+            previous = os.sched_getaffinity(0)
+            if previous == {self.cpu} or self.cpu not in previous:
+                return None
+            os.sched_setaffinity(0, {self.cpu})
+        except OSError:
+            self.cpu = None
+            return None
+        return previous
 
     def _execute(self, proc: WorkerProcess, job: Job, on_call: OnCall) -> RawOutcome:
         limits = job.limits or self.limits
@@ -316,6 +349,17 @@ class SubprocessBackend(SandboxBackend):
         self._closed = True
         self._finalizer()
         self._state["proc"] = None
+
+
+_CPU_TICKETS = itertools.count()
+
+
+def _pick_cpu(index: int) -> int | None:
+    """A CPU for a new sandbox, spreading sandboxes over the CPUs this process may use."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    return allowed[index % len(allowed)] if len(allowed) > 1 else None
 
 
 def _split_source(source: str) -> dict[str, Any]:
