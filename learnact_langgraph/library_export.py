@@ -22,7 +22,6 @@ from typing import Any
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.store.base import GetOp, PutOp
 
-from learnact_langgraph import library_json
 from learnact_langgraph.actions import LearnedAction
 from learnact_langgraph.errors import ActionValidationError, LibraryError
 from learnact_langgraph.library import SCHEMA_VERSION, ActionLibrary
@@ -37,8 +36,8 @@ FORMAT = "learnact-library"
 
 
 def _dumps(value: Any) -> str:
-    """Indented, key-sorted JSON with non-ASCII kept (see ``library_json``)."""
-    return library_json.dumps(value) + "\n"
+    """Indented, key-sorted JSON with non-ASCII kept."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 _RECORD_KEYS = frozenset(LearnedAction.model_fields) | {"signature"}

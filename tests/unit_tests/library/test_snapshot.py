@@ -9,7 +9,6 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
-from learnact_langgraph import library_json
 from learnact_langgraph.actions import LearnedAction
 from learnact_langgraph.library import ActionLibrary
 from learnact_langgraph.library_cache import clear_action_cache
@@ -178,25 +177,3 @@ def test_tools_from_templates_are_what_from_function_makes() -> None:
     assert isinstance(again, ActionTool)
     assert again.raise_failures and not tool.raise_failures and tool.func is not again.func
     assert tool.metadata is not again.metadata
-
-
-def test_indented_json_is_byte_identical_to_json_dumps() -> None:
-    rng = random.Random(1)
-    scalars = [None, True, False, 0, -7, 2**70, 1.5, 2.0, 1e-9, "", 'q"\\\n\té✓\u2028', "x"]
-
-    def value(depth: int = 0) -> object:
-        roll = rng.random()
-        if depth > 4 or roll < 0.4:
-            return rng.choice(scalars)
-        if roll < 0.7:
-            keys = ["a", "b", "é", "Z", "_", "title"]
-            return {rng.choice(keys) + str(rng.randint(0, 3)): value(depth + 1) for _ in range(4)}
-        return [value(depth + 1) for _ in range(rng.randint(0, 4))]
-
-    for _ in range(500):
-        v = value()
-        assert library_json.dumps(v) == json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False)
-    for odd in [float("nan"), {"a": float("inf")}, {1: "int key"}, ("a", (1, 2))]:
-        assert library_json.dumps(odd) == json.dumps(
-            odd, indent=2, sort_keys=True, ensure_ascii=False
-        )
