@@ -15,6 +15,7 @@ OpenAI-compatible endpoints get it in the request body.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,22 @@ class ModelSettings:
             )
 
 
+def scripted_latency(spec: str) -> float:
+    """Seconds per call of a scripted spec: ``"scripted"`` 0, ``"scripted:200ms"`` 0.2,
+    ``"scripted:1.5s"`` 1.5 (a stand-in for a remote model's wait)."""
+    _, sep, wait = spec.strip().partition(":")
+    if not sep:
+        return 0.0
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s)", wait.strip())
+    if match is None:
+        raise ModelError(
+            f"Cannot read {spec!r}: write the scripted model's wait per call as "
+            "'scripted:200ms' or 'scripted:1.5s'."
+        )
+    value = float(match.group(1))
+    return value / 1000 if match.group(2) == "ms" else value
+
+
 def split_spec(spec: str) -> tuple[str, str | None]:
     """``("openai:qwen", "http://host/v1")`` from ``"openai:qwen@http://host/v1"``."""
     name, sep, url = spec.strip().rpartition("@")
@@ -108,10 +125,11 @@ def resolve_model(
             "'scripted' for the offline stand-in (or pass model=...)."
         )
     settings = settings or ModelSettings()
-    if spec.strip() == SCRIPTED:
+    if spec.strip().partition(":")[0] == SCRIPTED:
         from learnact_langgraph.testing import scripted_model
 
-        return scripted_model()
+        latency = scripted_latency(spec)
+        return scripted_model(latency=latency) if latency else scripted_model()
     if spec.strip() == LOCAL:
         return _local_model(settings, role, **kwargs)
     name, url = split_spec(spec)

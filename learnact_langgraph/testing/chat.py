@@ -7,6 +7,7 @@ the order of calls.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,7 +30,9 @@ class ScriptedChatModel(BaseChatModel):
     ``bind_tools`` is accepted (and remembered in ``bound_tools``) so the model works
     inside ``create_agent`` and ``ToolNode`` graphs; the responder decides whether to
     return tool calls. Token usage is estimated (4 characters a token) so cost
-    accounting has numbers to add up. ``calls`` records every prompt it was sent.
+    accounting has numbers to add up. ``calls`` records every prompt it was sent (a copy
+    sent to another process, a Ray worker say, starts with none). ``latency`` seconds are
+    slept before each reply, to stand in for a remote model in throughput benchmarks.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -38,6 +41,7 @@ class ScriptedChatModel(BaseChatModel):
     model_name: str = "scripted"
     bound_tools: list[Any] = Field(default_factory=list)
     calls: list[list[BaseMessage]] = Field(default_factory=list)
+    latency: float = 0.0
 
     @property
     def _llm_type(self) -> str:
@@ -50,6 +54,11 @@ class ScriptedChatModel(BaseChatModel):
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
         self.bound_tools = list(tools)
         return self
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state: dict[Any, Any] = super().__getstate__()
+        state["__dict__"] = {**state["__dict__"], "calls": []}
+        return state
 
     def reply(self, messages: list[BaseMessage]) -> str | AIMessage:
         """The answer to ``messages``; subclasses may also look at ``bound_tools``."""
@@ -64,6 +73,8 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         self.calls.append(list(messages))
+        if self.latency > 0:
+            time.sleep(self.latency)
         reply = self.reply(list(messages))
         message = reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
         if stop and isinstance(message.content, str):

@@ -255,6 +255,7 @@ class ScriptedRoles(ScriptedChatModel):
         return respond(messages)
 
 
-def scripted_model(name: str = SCRIPTED_SPEC) -> ScriptedRoles:
-    """A fresh stand-in for every role; what ``model="scripted"`` resolves to."""
-    return ScriptedRoles(respond=respond, model_name=name)
+def scripted_model(name: str = SCRIPTED_SPEC, latency: float = 0.0) -> ScriptedRoles:
+    """A fresh stand-in for every role; what ``model="scripted"`` resolves to
+    (``"scripted:200ms"`` sleeps 200 ms per call and answers the same)."""
+    return ScriptedRoles(respond=respond, model_name=name, latency=latency)
