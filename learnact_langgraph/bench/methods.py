@@ -13,6 +13,7 @@ from statistics import fmean
 from typing import Any
 
 from learnact_langgraph.episode import AgentSettings, SimpleAction, Trajectory, run_episode
+from learnact_langgraph.executors import ExecutorSettings
 from learnact_langgraph.graphs.resumable import invoke_resumable
 from learnact_langgraph.graphs.sessions import examples_for
 from learnact_langgraph.models import ChatModel, Usage, model_id
@@ -53,6 +54,8 @@ class MethodSettings:
     #: hash that names their threads; ``None`` runs them without checkpoints.
     checkpointer: Any = None
     run_key: str = ""
+    #: Where learning runs play their evaluation episodes (``None``: here).
+    executor: ExecutorSettings | None = None
 
     def make_env(self) -> Any:
         from learnact_langgraph.envs.registry import load_env
@@ -80,6 +83,16 @@ def _learnact_rounds(result: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _executor_fields(settings: ExecutorSettings | None) -> dict[str, Any]:
+    if settings is None or settings.kind == "local":
+        return {}
+    return {
+        "executor": settings.kind,
+        "ray_address": settings.ray_address,
+        "ray_workers": settings.workers,
+    }
 
 
 def thread_of(method: str, s: MethodSettings, repeat: int) -> str:
@@ -114,6 +127,7 @@ def prepare(method: str, s: MethodSettings, repeat: int) -> dict[str, Any]:
             seed=seed,
             on_error=s.on_error,
             temperature=s.learner_temperature,
+            **_executor_fields(s.executor),
         )
         result = _learn(build_learner_graph, s, method, repeat, ctx)
         release = result.get("release") or {}

@@ -2,8 +2,10 @@
 
 The runner plans every episode, drops those already in the results store (resume),
 prepares what the methods learn (LearnAct releases, Reflexion plans, also stored and
-reused), then runs the episodes on a thread pool. Each episode owns its environment
-and sandbox worker; only the appends to the store are serialised. Progress goes to an
+reused), then runs the episodes on an executor: threads here by default, or the actors
+of a Ray cluster (``executor="ray"``; learning runs then evaluate there too). Results
+come back as episodes finish and are stored at once, so a worker that dies loses no
+finished episode. Progress goes to an
 ``on_event`` callback (the CLI draws rich progress bars from it). Ctrl-C (or setting
 ``stop``) lets running episodes finish, skips the rest and keeps everything finished.
 """
@@ -12,19 +14,33 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 
 from learnact_langgraph.bench import methods as m
+from learnact_langgraph.bench.jobs import (
+    BenchStopped,
+    BenchSummary,
+    EpisodeJob,
+    failed,
+    outcomes,
+    play_episode,
+    pool,
+)
 from learnact_langgraph.bench.store import ResultStore, environment_info, settings_hash
 from learnact_langgraph.envs.registry import ALFWORLD, GROUPS, ROBOTIC_PLANNING
 from learnact_langgraph.errors import LearnActError
+from learnact_langgraph.executors import (
+    ExecutorKind,
+    ExecutorSettings,
+    make_executor,
+)
+from learnact_langgraph.executors.portable import portable
 from learnact_langgraph.graphs.resumable import (
     BENCH_CHECKPOINTS,
     remove_if_empty,
@@ -83,6 +99,10 @@ class BenchConfig:
     #: Keep learning runs' checkpoints in ``<out>/checkpoints.sqlite`` so that running
     #: the same command again resumes them (not part of the settings hash).
     checkpoint: bool = True
+    #: Where episodes run (not part of the settings hash: results are the same).
+    executor: ExecutorKind = "local"
+    ray_address: str | None = None
+    workers: int = 2
 
     def __post_init__(self) -> None:
         for name, minimum in _MINIMA.items():
@@ -103,6 +123,15 @@ class BenchConfig:
         check_methods(self.methods)
         expand_domains(self.domains)
         self.model_settings()
+        self.executor_settings()
+
+    def executor_settings(self) -> ExecutorSettings:
+        """Where episodes run, ``concurrency`` at a time."""
+        try:
+            return ExecutorSettings(self.executor, self.concurrency, self.ray_address, self.workers)
+        except SettingError as exc:
+            text = str(exc).replace("ExecutorSettings.kind", "BenchConfig.executor")
+            raise SettingError(text.replace("ExecutorSettings.", "BenchConfig.")) from None
 
     def model_settings(self) -> ModelSettings:
         """Output cap, timeout and endpoint for models given by name."""
@@ -135,17 +164,6 @@ _MINIMA = {
 }
 
 
-@dataclass
-class BenchSummary:
-    results_dir: str
-    settings_hash: str
-    planned: int
-    skipped: int
-    finished: int
-    failed: list[str] = field(default_factory=list)
-    interrupted: bool = False
-
-
 def expand_domains(names: Sequence[str]) -> list[str]:
     out: list[str] = []
     for name in names:
@@ -172,32 +190,6 @@ def plan_tasks(config: BenchConfig, domain: str) -> list[tuple[str, str]]:
     if config.tasks_per_domain is not None:
         tasks = tasks[: config.tasks_per_domain]
     return [(t.id, t.split) for t in tasks]
-
-
-def _record(
-    method: str, s: m.MethodSettings, task: tuple[str, str], repeat: int, shash: str, out: Any
-) -> dict[str, Any]:
-    traj, usage, extra = out
-    return {
-        "method": method,
-        "domain": s.domain,
-        "task_id": task[0],
-        "split": task[1],
-        "repeat": repeat,
-        "settings_hash": shash,
-        "success": bool(traj.success),
-        "progress": float(traj.progress),
-        "steps": len(traj.steps),
-        "valid_share": float(traj.valid_share),
-        "seconds": float(traj.seconds),
-        "usage": usage.to_dict(),
-        "extra": extra,
-        "trajectory": traj.to_dict(),
-    }
-
-
-class BenchStopped(LearnActError):
-    """The bench was asked to stop; the episode that saw it is not recorded."""
 
 
 class _StopCheck(BaseCallbackHandler):
@@ -258,6 +250,11 @@ def run_bench(
     """
     methods = check_methods(config.methods)
     domains = expand_domains(config.domains)
+    if recording is not None and config.executor != "local":
+        raise SettingError(
+            "A recorded or replayed bench runs on the local executor only (the recording "
+            "is one file here); leave --executor at local."
+        )
     agent, learner = resolve_roles(
         model,
         learner_model,
@@ -266,6 +263,10 @@ def run_bench(
         recording=recording,
     )
     tasks = {domain: plan_tasks(config, domain) for domain in domains}
+    if config.executor == "ray":  # an unreachable cluster fails before ``out`` is touched
+        from learnact_langgraph.executors.ray_backend import connect
+
+        connect(config.ray_address)
     store = ResultStore(out)
     store.check_writable()
     before = store.snapshot()
@@ -321,6 +322,9 @@ def _run(
     emit = on_event or (lambda e: None)
     stop = stop or threading.Event()
     hashed = config.hashed(model_id(agent), model_id(learner))
+    remote = config.executor != "local"
+    # Jobs sent to other processes carry portable models; a stop there ends submissions.
+    travelling = (portable(agent, "agent"), portable(learner, "learner")) if remote else None
     agent, learner = _stoppable(agent, stop), _stoppable(learner, stop)
     shash = settings_hash(hashed)
     provenance = {
@@ -354,6 +358,18 @@ def _run(
             learner_temperature=config.learner_temperature,
             checkpointer=saver,
             run_key=shash,
+            executor=config.executor_settings() if remote else None,
+        )
+
+    def job_settings(domain: str) -> m.MethodSettings:
+        if travelling is None:
+            return settings(domain)
+        return replace(
+            settings(domain),
+            model=travelling[0],
+            learner_model=travelling[1],
+            checkpointer=None,
+            executor=None,
         )
 
     done = store.episode_keys()
@@ -396,63 +412,23 @@ def _run(
             artifacts[unit] = rec
         emit({"type": "prepare_done", **rec})
 
-    def run(job: tuple[str, str, tuple[str, str], int]) -> None:
-        method, domain, task, repeat = job
-        emit({"type": "episode_start", "method": method, "task_id": task[0], "repeat": repeat})
-        s = settings(domain)
-        out_ = m.episode(method, s, task[0], artifacts.get((method, domain, repeat)))
-        rec = _record(method, s, task, repeat, shash, out_)
-        store.add_episode(rec)
-        with lock:
-            summary.finished += 1
-        emit({"type": "episode_done", **rec})
-
-    _pool(todo_units, prep, config.concurrency, stop, summary, "prepare")
+    pool(todo_units, prep, config.concurrency, stop, summary, "prepare")
     runnable = [j for j in jobs if j[0] not in m.PREPARED or (j[0], j[1], j[3]) in artifacts]
-    if not stop.is_set():
-        _pool(runnable, run, config.concurrency, stop, summary, "episode")
+
+    def planned_jobs() -> Iterator[EpisodeJob]:
+        for method, domain, task, repeat in runnable:
+            emit({"type": "episode_start", "method": method, "task_id": task[0], "repeat": repeat})
+            art = artifacts.get((method, domain, repeat))
+            yield EpisodeJob(method, job_settings(domain), task, repeat, shash, art)
+
+    if runnable and not stop.is_set():
+        with make_executor(config.executor_settings()) as executor:
+            for outcome in outcomes(executor, play_episode, planned_jobs(), stop, summary):
+                if failed(outcome, stop, summary, "episode"):
+                    continue
+                rec = outcome.value
+                store.add_episode(rec)
+                summary.finished += 1
+                emit({"type": "episode_done", **rec})
     emit({"type": "end", "summary": asdict(summary)})
     return summary
-
-
-def _pool(
-    items: Sequence[Any],
-    fn: Callable[[Any], None],
-    workers: int,
-    stop: threading.Event,
-    summary: BenchSummary,
-    what: str,
-) -> int:
-    """Run ``fn`` over ``items`` on ``workers`` threads; Ctrl-C finishes running ones only."""
-    if not items:
-        return 0
-    pending = list(items)
-    running: dict[Future[None], Any] = {}
-    ok = 0
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        try:
-            while (pending and not stop.is_set()) or running:
-                while pending and len(running) < max(1, workers) and not stop.is_set():
-                    item = pending.pop(0)
-                    running[pool.submit(fn, item)] = item
-                finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    item = running.pop(fut)
-                    exc = fut.exception()
-                    if exc is None:
-                        ok += 1
-                    elif isinstance(exc, BenchStopped):
-                        stop.set()
-                    elif isinstance(exc, LearnActError):
-                        summary.failed.append(f"{what} {item}: {exc}")
-                    else:
-                        raise exc
-        except KeyboardInterrupt:
-            stop.set()
-            summary.interrupted = True
-            for fut in running:
-                fut.cancel()
-            wait(list(running))
-    if stop.is_set():
-        summary.interrupted = True
-    return ok

@@ -28,7 +28,7 @@ from rich.progress import (
 from learnact_langgraph.bench.methods import METHODS
 from learnact_langgraph.bench.runner import BenchConfig, BenchSummary, run_bench
 from learnact_langgraph.bench.store import BenchError
-from learnact_langgraph.cli.options import choice, count_option, greater_than
+from learnact_langgraph.cli.options import choice, count_option, executor_options, greater_than
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.models import MODEL_ENV_VAR
 from learnact_langgraph.models import SCRIPTED as SCRIPTED_SPEC
@@ -151,6 +151,7 @@ _TASKS = typer.Option(
 )
 _DATA = typer.Option(None, "--data-dir", envvar="LEARNACT_DATA_DIR", help="Benchmark data.")
 _CONC = count_option(1, "--concurrency", "-j", help="Episodes run in parallel.")
+_EXECUTOR, _RAY_ADDRESS, _RAY_WORKERS = executor_options()
 _MAX_TOKENS = count_option(
     None,
     "--max-tokens",
@@ -293,6 +294,9 @@ def bench(
     tasks: str = _TASKS,
     data_dir: str | None = _DATA,
     concurrency: int = _CONC,
+    executor: str = _EXECUTOR,
+    ray_address: str | None = _RAY_ADDRESS,
+    ray_workers: int = _RAY_WORKERS,
     max_tokens: int | None = _MAX_TOKENS,
     timeout: float | None = _TIMEOUT,
     base_url: str | None = _BASE_URL,
@@ -332,6 +336,9 @@ def bench(
         base_url=base_url,
         on_error=on_error,
         checkpoint=checkpoint,
+        executor=executor,
+        ray_address=ray_address if executor == "ray" else None,
+        workers=ray_workers,
     )
     agent = _model(model, "agent", replay)
     learner = _model(learner_model, "learner") if learner_model else None

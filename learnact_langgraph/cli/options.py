@@ -99,3 +99,26 @@ def count_argument(
     return typer.Argument(
         default, help=_range_help(help, minimum, zero), callback=at_least(minimum), **kwargs
     )
+
+
+def executor_options() -> tuple[Any, Any, Any]:
+    """``--executor``, ``--ray-address`` and ``--ray-workers``, shared by ``bench`` and
+    ``learn`` (settings: ``$LEARNACT_EXECUTOR``, ``$RAY_ADDRESS``)."""
+    return (
+        typer.Option(
+            "local",
+            "--executor",
+            envvar="LEARNACT_EXECUTOR",
+            help="Where episodes run: local (threads here) or ray (actors of a Ray "
+            "cluster; needs the ray extra). See docs/scaling.md.",
+            callback=choice("local", "ray"),
+        ),
+        typer.Option(
+            None,
+            "--ray-address",
+            envvar="RAY_ADDRESS",
+            help="The Ray head for --executor ray: host:port, ray://host:10001 or auto "
+            "(default: a Ray instance started on this machine).",
+        ),
+        count_option(2, "--ray-workers", help="Ray actors, each with warm environments."),
+    )

@@ -3,12 +3,15 @@
 ``fan_out`` sends a branch for every (candidate, task) pair not evaluated yet in this
 round; ``act`` plays the episode in a sandbox with the text agent, or with the
 caller's tool-calling agent (``LearnerContext.tool_agent``), and records its
-trajectory under the pair's result key.
+trajectory under the pair's result key. With ``LearnerContext.executor="ray"`` the
+episode itself runs on a Ray actor (:mod:`learnact_langgraph.executors`); the branch
+waits for it and records it the same way.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.runnables import RunnableLambda
@@ -17,6 +20,9 @@ from langgraph.types import Send
 
 from learnact_langgraph.envs.defaults import pick
 from learnact_langgraph.episode import AgentSettings, run_episode
+from learnact_langgraph.errors import LearnActError
+from learnact_langgraph.executors import shared_executor
+from learnact_langgraph.executors.portable import PortableModel, portable
 from learnact_langgraph.graphs.candidates import load_failure, result_key
 from learnact_langgraph.graphs.durable import Durable, steps_can_be_durable
 from learnact_langgraph.graphs.learner_state import LearnerContext, LearnerState, models_for
@@ -27,7 +33,7 @@ from learnact_langgraph.models.tracing import trace_scope
 from learnact_langgraph.sandbox.types import LearnedCodeError
 from learnact_langgraph.tool_episode import run_tool_episode
 
-__all__ = ["act", "fan_out", "timed"]
+__all__ = ["act", "fan_out", "play", "play_remote", "remote_context", "timed"]
 
 
 def timed(node: str, start: float) -> dict[str, float]:
@@ -67,12 +73,63 @@ def act(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, 
 
 
 def _play(payload: dict[str, Any], runtime: Runtime[LearnerContext]) -> dict[str, Any]:
-    start = time.perf_counter()
+    """The episode, here or on the run's executor (``LearnerContext.executor``)."""
     ctx = runtime.context
+    if ctx.executor == "local":
+        return play(ctx, payload, steps_can_be_durable(int(payload.get("branches", 1))))
+    executor = shared_executor(ctx.executor_settings())
+    out: dict[str, Any] = executor.run(play_remote, (remote_context(ctx), payload))
+    return out
+
+
+def remote_context(ctx: LearnerContext) -> LearnerContext:
+    """``ctx`` as it travels to another process: models portable, no library (episodes
+    never publish), and what cannot be pickled refused with a sentence."""
+    import cloudpickle
+
+    for name in ("env_factory", "tool_agent"):
+        value = getattr(ctx, name)
+        if value is None:
+            continue
+        try:
+            cloudpickle.dumps(value)
+        except Exception as exc:
+            raise LearnActError(
+                f"LearnerContext.{name} cannot be sent to Ray workers ({type(exc).__name__}: "
+                f"{exc}); use a module-level function or the local executor."
+            ) from None
+    return replace(
+        ctx,
+        learner_model=portable(ctx.learner_model, "learner"),
+        agent_model=portable(ctx.agent_model, "agent"),
+        library=None,
+    )
+
+
+def play_remote(job: tuple[LearnerContext, dict[str, Any]]) -> dict[str, Any]:
+    """An evaluation episode in a worker process (steps are not durable one by one there:
+    the branch that waits for it keeps the whole episode)."""
+    ctx, payload = job
+    ctx = replace(
+        ctx,
+        learner_model=_built(ctx.learner_model),
+        agent_model=_built(ctx.agent_model),
+        executor="local",
+        ray_address=None,
+    )
+    return play(ctx, payload, durable_steps=False)
+
+
+def _built(model: Any) -> Any:
+    return model.build() if isinstance(model, PortableModel) else model
+
+
+def play(ctx: LearnerContext, payload: dict[str, Any], durable_steps: bool) -> dict[str, Any]:
+    """Play one candidate on one training task; the branch's state update."""
+    start = time.perf_counter()
     _, agent = models_for(ctx)
     cand = Candidate.from_dict(payload["candidate"])
     usage = Usage()
-    durable_steps = steps_can_be_durable(int(payload.get("branches", 1)))
     try:
         with open_session(ctx, sources=cand.sources(), pooled=True) as session:
             steps = pick(ctx.train_steps, session.env.defaults.train_steps)

@@ -14,6 +14,8 @@ from typing_extensions import TypedDict
 
 from learnact_langgraph.envs.defaults import ScoreTerm
 from learnact_langgraph.errors import GraphInputError
+from learnact_langgraph.executors import ExecutorSettings
+from learnact_langgraph.graphs.durable import RUN_THREADS
 from learnact_langgraph.models import (
     ChatModel,
     ModelSettings,
@@ -162,6 +164,14 @@ class LearnerContext:
     """Python only: the ActionLibrary to publish to (default: the graph's store)."""
     tool_agent: SkipJsonSchema[Callable[[list[Any]], Any] | None] = None
     """Python only: tools -> agent, to score candidates with a tool-calling agent."""
+    executor: Literal["local", "ray"] = "local"
+    """Where evaluation episodes run: "local" (this process's threads) or "ray" (actors
+    of a Ray cluster, docs/scaling.md)."""
+    ray_address: str | None = None
+    """The Ray head for executor="ray": host:port, ray://host:10001 or "auto" (default:
+    $RAY_ADDRESS, else a Ray instance started on this machine)."""
+    ray_workers: int = 2
+    """Ray actors that play evaluation episodes, each with warm environments."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form settings carried with the run."""
 
@@ -175,9 +185,19 @@ class LearnerContext:
         require_choice("LearnerContext", "tasks", self.tasks, ("benchmark", "generated"))
         require_choice("LearnerContext", "on_error", self.on_error, ON_ERROR_CHOICES)
         self.model_settings()
+        self.executor_settings()
 
     def model_settings(self) -> ModelSettings:
         return ModelSettings(self.max_tokens, self.timeout, self.base_url)
+
+    def executor_settings(self) -> ExecutorSettings:
+        """The executor of evaluation episodes; as many at once as the run has threads."""
+        try:
+            return ExecutorSettings(self.executor, RUN_THREADS, self.ray_address, self.ray_workers)
+        except SettingError as exc:
+            text = str(exc).replace("ExecutorSettings.kind", "LearnerContext.executor")
+            text = text.replace("ExecutorSettings.workers", "LearnerContext.ray_workers")
+            raise SettingError(text.replace("ExecutorSettings.", "LearnerContext.")) from None
 
 
 def with_context(fn: Callable[..., Any], bound: LearnerContext | None) -> Callable[..., Any]:
