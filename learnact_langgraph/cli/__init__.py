@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
     from click.exceptions import UsageError  # type: ignore[assignment]
 
 from learnact_langgraph import __version__
-from learnact_langgraph.cli import bench, data, demo, learn, library, local_model
+from learnact_langgraph.cli import bench, data, db, demo, learn, library, local_model
 from learnact_langgraph.errors import LearnActError
 
 #: Exit code of a command that failed with a :class:`LearnActError`.
@@ -129,6 +129,9 @@ def app_commands(ctx: typer.Context) -> list[str]:
 
 app.add_typer(data.app, name="data")
 app.add_typer(library.app, name="library")
+app.add_typer(
+    db.app, name="db", help="Set up a PostgreSQL database for shared libraries and run checkpoints."
+)
 app.add_typer(local_model.app, name="local-model")
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)

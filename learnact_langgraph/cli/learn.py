@@ -1,8 +1,10 @@
 """``learnact learn`` and ``learnact eval``: one learning run into a library, one evaluation.
 
 Both are thin: ``learn`` streams the learner graph into a SQLite (or PostgreSQL) action
-library, ``eval`` is a one-method bench (see :mod:`learnact_langgraph.cli.bench`) that
-can test a stored library's actions with the Act agent instead of learning.
+library, checkpointed in a SQLite file or a PostgreSQL database (see
+:mod:`learnact_langgraph.checkpoints`); ``eval`` is a one-method bench (see
+:mod:`learnact_langgraph.cli.bench`) that can test a stored library's actions with the
+Act agent instead of learning.
 """
 
 from __future__ import annotations
@@ -19,11 +21,18 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from learnact_langgraph.bench.methods import METHODS
+from learnact_langgraph.checkpoints import (
+    CHECKPOINTS_ENV_VAR,
+    describe_checkpoints,
+    is_checkpoint_url,
+    open_checkpointer,
+)
 from learnact_langgraph.cli.bench import (
     _BASE_URL,
     _CONC,
     _DATA,
     _DOMAIN,
+    _EXECUTOR,
     _K,
     _LEARNER,
     _MAX_STEPS,
@@ -31,6 +40,8 @@ from learnact_langgraph.cli.bench import (
     _MEMORY,
     _MODEL,
     _ON_ERROR,
+    _RAY_ADDRESS,
+    _RAY_WORKERS,
     _RECORD,
     _REPEATS,
     _REPLAY,
@@ -63,6 +74,7 @@ if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
 
     from learnact_langgraph.graphs.learner_state import LearnerState
+    from learnact_langgraph.graphs.resumable import RunState
 
 
 def _library_prefix(domains: list[str], prefix: str | None) -> str | None:
@@ -100,20 +112,33 @@ def learn(
     timeout: float | None = _TIMEOUT,
     base_url: str | None = _BASE_URL,
     on_error: str = on_error_option("restore"),
+    executor: str = _EXECUTOR,
+    ray_address: str | None = _RAY_ADDRESS,
+    ray_workers: int = _RAY_WORKERS,
     record: str | None = _RECORD,
     replay: str | None = _REPLAY,
     checkpoint: str | None = typer.Option(
         None,
         "--checkpoint",
-        help="SQLite file for the run's checkpoint (default: beside the library file, "
-        "<library>.checkpoints.sqlite). Running the same command again resumes an "
-        "unfinished run from it.",
+        envvar=CHECKPOINTS_ENV_VAR,
+        help="SQLite file or postgresql:// URL for the run's checkpoint (default: "
+        f"${CHECKPOINTS_ENV_VAR}, else <library>.checkpoints.sqlite beside the library "
+        "file). Running the same command again resumes an unfinished run from it; a "
+        "database needs `learnact db setup URL` once.",
+    ),
+    thread: str | None = typer.Option(
+        None,
+        "--thread",
+        help="Resume (or start) the run with this id instead of the one derived from the "
+        "settings, e.g. one that another machine started in a shared --checkpoint database.",
     ),
     no_checkpoint: bool = typer.Option(
         False, "--no-checkpoint", help="Keep no checkpoint: a stopped run starts over."
     ),
     fresh: bool = typer.Option(
-        False, "--fresh", help="Start over even if an unfinished run with these settings exists."
+        False,
+        "--fresh",
+        help="Start over even if an unfinished run with these settings (or --thread) exists.",
     ),
 ) -> None:
     """Learn actions on the domain's training tasks and publish them to a library.
@@ -123,20 +148,25 @@ def learn(
     missing data directory leaves nothing behind. The run is checkpointed (except with
     --record/--replay, which need whole runs): if it stops (a model still down after
     its retries, Ctrl-C, a killed process), the same command resumes it where it
-    stopped, and its release is published once.
+    stopped, and its release is published once. With a PostgreSQL --checkpoint, another
+    machine resumes it with the same --checkpoint and the --thread id printed at the start.
     """
     from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
     from learnact_langgraph.graphs.resumable import (
-        free_thread,
         has_checkpoints,
+        pick_thread,
         remove_if_empty,
-        sqlite_checkpointer,
         thread_for,
     )
     from learnact_langgraph.graphs.sessions import training_tasks
     from learnact_langgraph.models import model_id
 
     where = prefix or default_prefix(domain)
+    if executor != "local" and (record or replay):
+        raise LearnActError(
+            "A recorded or replayed run uses the local executor only (the recording is one "
+            "file here); leave --executor at local."
+        )
     agent = _model(model, "agent", replay)
     ctx = LearnerContext(
         env=domain,
@@ -151,6 +181,9 @@ def learn(
         timeout=timeout,
         base_url=base_url,
         on_error=on_error,  # type: ignore[arg-type]
+        executor=executor,  # type: ignore[arg-type]
+        ray_address=ray_address if executor == "ray" else None,
+        ray_workers=ray_workers,
     )
     agent_chat, learner_chat = resolve_roles(
         agent,
@@ -172,39 +205,36 @@ def learn(
             f.name: getattr(ctx, f.name)
             for f in fields(ctx)
             if isinstance(getattr(ctx, f.name), str | int | float | None)
+            and f.name not in _PLACEMENT
         },
     }
     saved = None if no_checkpoint or record or replay else (checkpoint or _beside(target))
+    if thread is not None and not saved:
+        raise LearnActError(
+            f"--thread {thread} names a checkpointed run, but this run keeps no checkpoint; "
+            "leave out --no-checkpoint (and --record/--replay) to use it."
+        )
     with open_library(store, where, "create") as library, ExitStack() as stack:
         ctx = replace(ctx, library=library)
         if saved:
             stack.callback(remove_if_empty, saved)  # runs after the saver is closed
-        saver = stack.enter_context(sqlite_checkpointer(saved)) if saved else None
+        saver = stack.enter_context(open_checkpointer(saved)) if saved else None
         graph = learner_graph(checkpointer=saver)
         config: RunnableConfig = {}
         start: LearnerState | None = {}
-        if saver is not None:
-            thread, state = free_thread(graph, thread_for("learn", settings))
-            if state.status == "unfinished" and fresh:
-                saver.delete_thread(thread)
-            elif state.status == "unfinished":
-                start = None
-                done = sum(1 for _ in state.values.get("results", {}))
-                pending = Counter(state.next_nodes)
-                nodes = ", ".join(f"{n} x{c}" if c > 1 else n for n, c in pending.items())
-                console.print(
-                    f"resuming the unfinished run {thread} from {saved} (stopped before "
-                    f"{nodes}; {done} training episodes done)"
-                )
-            config = {"configurable": {"thread_id": thread}}
+        if saver is not None and saved:
+            base, shown = thread_for("learn", settings), describe_checkpoints(saved)
+            run, state = pick_thread(graph, saver, base, thread, fresh=fresh, where=shown)
+            start = _announce(run, state, saved)
+            config = {"configurable": {"thread_id": run}}
         final: dict[str, Any] = {}
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
 
         def resume_hint() -> str:
             if saved and has_checkpoints(saved):
                 return (
-                    f"; the run's checkpoint is kept in {saved}: run the same command again "
-                    "to resume"
+                    f"; the run's checkpoint is kept in {describe_checkpoints(saved)}: run "
+                    "the same command again to resume"
                 )
             return "; nothing was published"
 
@@ -271,6 +301,27 @@ def learn(
         f"(release {release['library_generation']}); see them with "
         f"`learnact library ls {_store_flags(store, where, domain)}`"
     )
+
+
+#: Where episodes run: not part of a run's identity, so another executor may resume it.
+_PLACEMENT = ("executor", "ray_address", "ray_workers")
+
+
+def _announce(run: str, state: RunState, saved: str) -> LearnerState | None:
+    """Say which run goes on, and where; the input to stream (``None`` resumes)."""
+    where = describe_checkpoints(saved)
+    if state.status == "unfinished":
+        done = sum(1 for _ in state.values.get("results", {}))
+        pending = Counter(state.next_nodes)
+        nodes = ", ".join(f"{n} x{c}" if c > 1 else n for n, c in pending.items())
+        console.print(
+            f"resuming the unfinished run {run} from {where} (stopped before "
+            f"{nodes}; {done} training episodes done)"
+        )
+        return None
+    hint = f" (resume it elsewhere with --checkpoint {where} --thread {run})"
+    console.print(f"checkpointing run {run} in {where}{hint if is_checkpoint_url(saved) else ''}")
+    return {}
 
 
 def _beside(target: str) -> str:

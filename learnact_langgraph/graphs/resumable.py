@@ -1,9 +1,11 @@
-"""Runs that survive their process: a SQLite checkpoint per run, resumed by running again.
+"""Runs that survive their process: a checkpoint per run, resumed by running again.
 
 ``learnact learn`` and the bench's learning runs keep a LangGraph checkpoint in a SQLite
-file beside their results. A run's thread id is derived from its settings, so running
-the same command again finds the unfinished run and resumes it: finished nodes and
-episodes are not redone, and an interrupted episode goes on from its last finished
+file beside their results, or (``learnact learn --checkpoint URL``) in a PostgreSQL
+database that learners on other machines can resume from (see
+:mod:`learnact_langgraph.checkpoints`). A run's thread id is derived from its settings,
+so running the same command again finds the unfinished run and resumes it: finished
+nodes and episodes are not redone, and an interrupted episode goes on from its last finished
 step (:mod:`.durable`). Checkpoints are written before each step goes on
 (``durability="sync"``), so even a ``kill -9`` loses at most the step in flight.
 """
@@ -13,16 +15,17 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 
+from learnact_langgraph.checkpoints import is_checkpoint_url
+from learnact_langgraph.checkpoints import sqlite_checkpointer as sqlite_checkpointer
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.graphs.durable import RUN_THREADS
 
@@ -34,27 +37,6 @@ def thread_for(kind: str, settings: dict[str, Any]) -> str:
     """A thread id that the same settings always give (so a rerun finds its run)."""
     text = json.dumps(settings, sort_keys=True, default=str)
     return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
-
-
-@contextmanager
-def sqlite_checkpointer(path: str | Path) -> Iterator[SqliteSaver]:
-    """A ``SqliteSaver`` on ``path`` (created with its folder), closed on exit."""
-    where = Path(path).expanduser()
-    try:
-        where.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(where), check_same_thread=False, timeout=30.0)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        saver = SqliteSaver(conn)
-        saver.setup()
-    except (OSError, sqlite3.Error) as exc:
-        raise LearnActError(
-            f"Cannot keep checkpoints in {where} ({exc}); pass --checkpoint with a writable "
-            "file path, or --no-checkpoint."
-        ) from None
-    try:
-        yield saver
-    finally:
-        conn.close()
 
 
 @dataclass(frozen=True)
@@ -89,9 +71,39 @@ def free_thread(compiled: Any, base: str) -> tuple[str, RunState]:
         n += 1
 
 
+def pick_thread(
+    compiled: Any,
+    saver: BaseCheckpointSaver[Any],
+    base: str,
+    thread: str | None = None,
+    *,
+    fresh: bool = False,
+    where: str = "the checkpoint",
+) -> tuple[str, RunState]:
+    """The run to go on with: ``thread`` itself if given, else the free one for ``base``.
+
+    ``fresh`` deletes the run first so it starts over. A given ``thread`` that finished
+    is refused (unless ``fresh``): its release was published, and running it again
+    would publish another, which the caller should ask for on purpose.
+    """
+    if thread is None:
+        run, state = free_thread(compiled, base)
+    else:
+        run, state = thread, run_state(compiled, thread)
+        if state.status == "finished" and not fresh:
+            raise LearnActError(
+                f"The run {run} in {where} already finished; pass --fresh to run it again "
+                "from the start, or another --thread."
+            )
+    if fresh and state.status != "new":
+        saver.delete_thread(run)
+        state = run_state(compiled, run)
+    return run, state
+
+
 def invoke_resumable(
     builder: StateGraph[Any, Any, Any, Any],
-    checkpointer: SqliteSaver,
+    checkpointer: BaseCheckpointSaver[Any],
     thread_id: str,
     context: Any,
     inputs: dict[str, Any] | None = None,
@@ -113,7 +125,13 @@ def invoke_resumable(
 
 
 def has_checkpoints(path: str | Path) -> bool:
-    """Whether ``path`` holds any checkpoint (an empty file can be removed)."""
+    """Whether ``path`` holds any checkpoint (an empty file can be removed).
+
+    A PostgreSQL URL always counts as holding one: the database is shared and outlives
+    the run, and a run writes its first checkpoint before any node runs.
+    """
+    if is_checkpoint_url(path):
+        return True
     where = Path(path)
     if not where.is_file():
         return False
@@ -126,7 +144,10 @@ def has_checkpoints(path: str | Path) -> bool:
 
 
 def remove_if_empty(path: str | Path) -> None:
-    """Delete a checkpoint file (and its WAL files) that holds no checkpoint."""
+    """Delete a checkpoint file (and its WAL files) that holds no checkpoint; a PostgreSQL
+    database is left alone (a finished run deletes its own thread)."""
+    if is_checkpoint_url(path):
+        return
     where = Path(path)
     if where.is_file() and not has_checkpoints(where):
         for suffix in ("", "-wal", "-shm"):
