@@ -33,6 +33,7 @@ from learnact_langgraph.bench.jobs import (
     pool,
 )
 from learnact_langgraph.bench.store import ResultStore, environment_info, settings_hash
+from learnact_langgraph.checkpoints import open_checkpointer
 from learnact_langgraph.envs.registry import ALFWORLD, GROUPS, ROBOTIC_PLANNING
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.executors import (
@@ -43,8 +44,8 @@ from learnact_langgraph.executors import (
 from learnact_langgraph.executors.portable import portable
 from learnact_langgraph.graphs.resumable import (
     BENCH_CHECKPOINTS,
+    has_checkpoints,
     remove_if_empty,
-    sqlite_checkpointer,
 )
 from learnact_langgraph.models import (
     ChatModel,
@@ -99,6 +100,9 @@ class BenchConfig:
     #: Keep learning runs' checkpoints in ``<out>/checkpoints.sqlite`` so that running
     #: the same command again resumes them (not part of the settings hash).
     checkpoint: bool = True
+    #: Where those checkpoints go instead: a PostgreSQL URL (shared by benches on other
+    #: machines, which then resume each other's learning runs) or a SQLite file.
+    checkpoint_url: str | None = None
     #: Where episodes run (not part of the settings hash: results are the same).
     executor: ExecutorKind = "local"
     ray_address: str | None = None
@@ -270,10 +274,12 @@ def run_bench(
     store = ResultStore(out)
     store.check_writable()
     before = store.snapshot()
-    checkpoints = store.root / BENCH_CHECKPOINTS if config.checkpoint and not recording else None
+    checkpoints: Path | str | None = None
+    if config.checkpoint and not recording:
+        checkpoints = config.checkpoint_url or store.root / BENCH_CHECKPOINTS
     try:
         with ExitStack() as stack:
-            saver = stack.enter_context(sqlite_checkpointer(checkpoints)) if checkpoints else None
+            saver = stack.enter_context(open_checkpointer(checkpoints)) if checkpoints else None
             summary = _run(
                 config,
                 store,
@@ -297,12 +303,12 @@ def run_bench(
     return summary
 
 
-def _tidy(store: ResultStore, before: Any, checkpoints: Path | None) -> None:
+def _tidy(store: ResultStore, before: Any, checkpoints: Path | str | None) -> None:
     """After a failed run: keep what was recorded and any learning run's checkpoint (a
     rerun resumes it); a run that left neither leaves the folder as it found it."""
     if checkpoints is not None:
         remove_if_empty(checkpoints)
-    if checkpoints is None or not checkpoints.exists():
+    if checkpoints is None or not has_checkpoints(checkpoints):
         store.undo(before)
 
 

@@ -310,6 +310,14 @@ def bench(
         help="Checkpoint learning runs in <out>/checkpoints.sqlite, so that running the "
         "same command again resumes them where they stopped.",
     ),
+    checkpoint_url: str | None = typer.Option(
+        None,
+        "--checkpoint-url",
+        envvar="LEARNACT_CHECKPOINTS",
+        help="Keep those checkpoints in a postgresql:// database (set up once with "
+        "`learnact db setup URL`) or another SQLite file: a bench with the same settings "
+        "on another machine then resumes its learning runs.",
+    ),
 ) -> None:
     """Run methods x tasks x repeats on the paper's splits; resumes an interrupted bench.
 
@@ -336,6 +344,7 @@ def bench(
         base_url=base_url,
         on_error=on_error,
         checkpoint=checkpoint,
+        checkpoint_url=checkpoint_url,
         executor=executor,
         ray_address=ray_address if executor == "ray" else None,
         workers=ray_workers,

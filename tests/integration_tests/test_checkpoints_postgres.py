@@ -201,3 +201,24 @@ def test_a_run_is_resumed_by_thread_id_with_another_store(db_url: str, tmp_path:
     assert f"resuming the unfinished run my-run from {db_url}" in out
     assert _published(there)[0] == 1
     assert _steps(db_url) == {}
+
+
+def test_a_bench_keeps_its_learning_runs_on_postgresql(db_url: str, tmp_path: Path) -> None:
+    """``bench --checkpoint-url`` checkpoints its learning runs there, not in its folder,
+    and a finished bench leaves no thread behind."""
+    import psycopg
+
+    args = ["bench", "--method", "learnact", "--domain", "gripper", "--tasks", "generated"]
+    args += ["--tasks-per-domain", "1", "--model", "scripted", "--k", "2", "--rounds", "1"]
+    args += ["--no-report", "--out", "out", "--checkpoint-url", db_url]
+    refused = _run(args, tmp_path)  # the database is used: it has no tables yet
+    assert refused.returncode == 2 and "learnact db setup" in refused.stderr + refused.stdout
+    assert _run(["db", "setup", db_url], tmp_path).returncode == 0
+    done = _run(args, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (tmp_path / "out" / "checkpoints.sqlite").exists()
+    with psycopg.connect(db_url) as conn:
+        written = conn.execute("SELECT count(*) FROM checkpoint_migrations").fetchone()
+        left = conn.execute("SELECT count(*) FROM checkpoints").fetchone()
+    assert written and written[0] > 0
+    assert left == (0,)  # the learning run finished and deleted its thread
