@@ -27,8 +27,9 @@ def _approx_tokens(text: str) -> int:
 class ScriptedChatModel(BaseChatModel):
     """A chat model whose reply is ``respond(messages)``.
 
-    ``bind_tools`` is accepted (and remembered in ``bound_tools``) so the model works
-    inside ``create_agent`` and ``ToolNode`` graphs; the responder decides whether to
+    ``bind_tools`` returns a copy with the tools in ``bound_tools`` (the model itself
+    is left as it was, like a real chat model), so it works inside ``create_agent``
+    and ``ToolNode`` graphs; the responder decides whether to
     return tool calls. Token usage is estimated (4 characters a token) so cost
     accounting has numbers to add up. ``calls`` records every prompt it was sent (a copy
     sent to another process, a Ray worker say, starts with none). ``latency`` seconds are
@@ -41,6 +42,8 @@ class ScriptedChatModel(BaseChatModel):
     model_name: str = "scripted"
     bound_tools: list[Any] = Field(default_factory=list)
     calls: list[list[BaseMessage]] = Field(default_factory=list)
+    #: Every tool list bound to it (shared with its bound copies), for tests to read.
+    bindings: list[list[Any]] = Field(default_factory=list)
     latency: float = 0.0
 
     @property
@@ -52,12 +55,14 @@ class ScriptedChatModel(BaseChatModel):
         return {"model_name": self.model_name}
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
-        self.bound_tools = list(tools)
-        return self
+        """A copy with ``tools`` bound; it records its calls in this model's ``calls`` and
+        the binding in its ``bindings``."""
+        self.bindings.append(list(tools))
+        return self.model_copy(update={"bound_tools": list(tools)})
 
     def __getstate__(self) -> dict[Any, Any]:
         state: dict[Any, Any] = super().__getstate__()
-        state["__dict__"] = {**state["__dict__"], "calls": []}
+        state["__dict__"] = {**state["__dict__"], "calls": [], "bindings": []}
         return state
 
     def reply(self, messages: list[BaseMessage]) -> str | AIMessage:

@@ -139,7 +139,7 @@ def test_scripted_model_stop_and_tools_record_and_replay(tmp_path: Path) -> None
     cut = recording.wrap(plain, "learner").invoke(prompt, stop=["STOP"])
     assert cut.content == "abc "
     first = model.bind_tools([double]).invoke(prompt)
-    assert inner.bound_tools and first.tool_calls[0]["name"] == "double"  # inner got the tools
+    assert inner.bindings and first.tool_calls[0]["name"] == "double"  # inner got the tools
 
     replay = Recording.replay(_path(tmp_path))
     assert replay.wrap(None, "learner").invoke(prompt, stop=["STOP"]).content == "abc "

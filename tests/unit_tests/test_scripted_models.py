@@ -98,3 +98,24 @@ def test_the_tool_role_calls_bound_tools_by_their_parameter_names() -> None:
         [HumanMessage(goal), ToolMessage("The goal is satisfied.", tool_call_id="y")]
     )
     assert not done.tool_calls  # type: ignore[union-attr]
+
+
+def test_binding_tools_leaves_the_model_itself_untouched() -> None:
+    """One stand-in plays every role: a tool-calling agent binding its tools must not
+    turn the learner's text replies into tool calls (it used to bind in place)."""
+
+    @tool
+    def move(room1: str, room2: str) -> str:
+        """Move Robby."""
+        return ""
+
+    model = scripted_model()
+    bound = model.bind_tools([move])
+    assert bound is not model and model.bound_tools == [] and model.bindings == [[move]]
+    goal = (
+        "The goal is to satisfy the following conditions: ball1 is in roomb.\n"
+        "Ball1 is in rooma. Robby is in roomb. Gripper left is free."
+    )
+    assert bound.invoke([HumanMessage(goal)]).tool_calls  # the bound copy calls tools
+    assert not model.invoke([HumanMessage(goal)]).tool_calls  # the model still writes text
+    assert len(model.calls) == 2  # both calls recorded on the model

@@ -159,7 +159,7 @@ def test_create_agent_calls_a_learned_tool_on_a_real_pddl_env(
     assert tool_msgs[0].artifact["ok"] is True
     assert _place(env, "ball2") == "Ball2 is in roomb"
     assert out["messages"][-1].content.startswith("Done: ")
-    assert {t.name for t in model.bound_tools} >= {"carry", "carry_two", "move"}
+    assert {t.name for t in model.bindings[-1]} >= {"carry", "carry_two", "move"}
 
 
 def test_tool_node_runs_learned_tools(

@@ -81,7 +81,7 @@ def test_a_release_published_during_a_run_is_offered_at_the_next_model_call() ->
     seen: list[list[str]] = []
 
     def respond(messages: list[BaseMessage]) -> AIMessage:
-        names = [t.name for t in model.bound_tools]
+        names = [t.name for t in model.bindings[-1]]
         seen.append(names)
         if len(seen) == 1:
             library.add(CARRY_BALL, name="carry_ball", description="Carry a ball.")
@@ -270,7 +270,7 @@ def test_an_agents_own_tool_with_a_base_actions_name_is_kept_and_recorded() -> N
     model = ScriptedChatModel(respond=respond)
     out = create_agent(model, tools=[move], middleware=[learn]).invoke(ask(env))
     assert calls == ["roomb->rooma"]  # the agent's own tool ran, not ours
-    assert [t.name for t in model.bound_tools].count("move") == 1
+    assert [t.name for t in model.bindings[-1]].count("move") == 1
     assert tool_messages(out)[0].status == "success"
     [step] = learn.trajectories[-1].steps
     assert step.action == "move('roomb', 'rooma')" and step.valid and step.kind == "base"
