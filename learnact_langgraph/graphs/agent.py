@@ -53,6 +53,7 @@ __all__ = [
     "SESSIONS",
     "AgentContext",
     "AgentGraph",
+    "AgentInput",
     "AgentState",
     "_Sessions",
     "agent_graph",
@@ -75,6 +76,12 @@ class AgentState(TypedDict, total=False):
     #: The learned actions this run offers (from the context, else the store's newest
     #: release), fixed at its start so a resumed run rebuilds the same session.
     actions: list[dict[str, Any]]
+
+
+class AgentInput(TypedDict):
+    """What a run is asked to do (Studio's input form): the task id to play."""
+
+    task: str
 
 
 @dataclass
@@ -286,7 +293,9 @@ def build_agent_graph(
     (for example a deployment's model). ``review=True`` runs each line in an
     ``execute`` superstep of its own (see the module's docstring).
     """
-    g = AgentGraph(AgentState, context_schema=context_schema)
+    g = AgentGraph(
+        AgentState, context_schema=context_schema, input_schema=AgentInput, output_schema=AgentState
+    )
     g.review = review
     g.add_node("start", start)
     g.add_node("decide", _closing(_decide(review)))

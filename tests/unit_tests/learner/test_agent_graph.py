@@ -127,3 +127,10 @@ def test_without_actions_a_run_uses_the_newest_release_in_the_graphs_store() -> 
         ),
     )
     assert [a["name"] for a in given["actions"]] == ["carry_ball"]
+
+
+def test_studio_input_form_asks_only_for_the_task() -> None:
+    """The run's working keys (session, steps, pending line) are not input fields."""
+    graph = build_agent_graph().compile()
+    assert list(graph.get_input_jsonschema()["properties"]) == ["task"]
+    assert {"steps", "success", "progress"} <= set(graph.get_output_jsonschema()["properties"])
