@@ -11,8 +11,8 @@ work as a step of :func:`~learnact_langgraph.episode.run_episode`. To look at (o
 edit, through ``pending``) each line before it runs, compile with
 ``interrupt_before=["execute"]`` (or ``interrupt_after=["decide"]``), or build with
 ``review=True``: ``decide`` then only asks, and ``execute`` runs the line in a
-superstep of its own. (An interrupt on ``execute`` given only when the run is
-invoked finds no ``execute`` to stop before in the one-superstep layout.) Routing is by
+superstep of its own; a run invoked with that interrupt (as Studio sends it) runs
+in the review layout too. Routing is by
 edges on the state (no ``Command``), so ``update_state`` as a node goes on where that
 node's edges lead.
 
@@ -272,9 +272,12 @@ class AgentGraph(StateGraph[Any, Any, Any, Any]):
         before, after = kwargs.get("interrupt_before"), kwargs.get("interrupt_after")
         pauses = before == "*" or after == "*" or "execute" in _names(before)
         if self.review or not (pauses or "decide" in _names(after)):
-            return super().compile(*args, **kwargs)
-        branches = {node: len(paths) for node, paths in self.branches.items()}
-        if set(self.nodes) != set(_NODES) or (set(self.edges), branches) != _LAYOUT:
+            compiled = super().compile(*args, **kwargs)
+            if not self.review and self._is_built_layout():
+                compiled.__class__ = _PauseAware
+                compiled._review_kwargs = (self.context_schema or AgentContext, kwargs)  # type: ignore[attr-defined]
+            return compiled
+        if not self._is_built_layout():
             raise GraphInputError(
                 "This agent graph was changed after build_agent_graph(), so it cannot be "
                 "switched to review when compiled with an interrupt on execute: build it "
@@ -282,6 +285,44 @@ class AgentGraph(StateGraph[Any, Any, Any, Any]):
             )
         graph = build_agent_graph(self.context_schema or AgentContext, review=True)
         return graph.compile(*args, **kwargs)
+
+    def _is_built_layout(self) -> bool:
+        branches = {node: len(paths) for node, paths in self.branches.items()}
+        return set(self.nodes) == set(_NODES) and (set(self.edges), branches) == _LAYOUT
+
+
+class _PauseAware(CompiledStateGraph[Any, Any, Any, Any]):
+    """The one-superstep agent graph, which runs as the review layout when a run asks
+    for a pause before ``execute`` (or after ``decide``) only when it is invoked, as
+    Studio does: the one-superstep layout has no ``execute`` to stop before. Both
+    layouts read each other's checkpoints."""
+
+    _review_kwargs: tuple[type[AgentContext], dict[str, Any]]
+
+    def __init__(self, *args: Any, _review_kwargs: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._review_kwargs = _review_kwargs
+
+    def _runner(self, kwargs: dict[str, Any]) -> CompiledStateGraph[Any, Any, Any, Any] | None:
+        before, after = kwargs.get("interrupt_before"), kwargs.get("interrupt_after")
+        if not (before == "*" or after == "*" or "execute" in _names(before)):
+            if "decide" not in _names(after):
+                return None
+        schema, compile_kwargs = self._review_kwargs
+        review = build_agent_graph(schema, review=True).compile(**compile_kwargs)
+        return review.with_config(self.config) if self.config else review
+
+    def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        review = self._runner(kwargs)
+        if review is None:
+            return super().stream(input, config, **kwargs)
+        return review.stream(input, config, **kwargs)
+
+    def astream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        review = self._runner(kwargs)
+        if review is None:
+            return super().astream(input, config, **kwargs)
+        return review.astream(input, config, **kwargs)
 
 
 def build_agent_graph(

@@ -169,3 +169,24 @@ def test_a_changed_builder_is_not_switched_to_review_silently() -> None:
     builder.add_node("extra", lambda state: {})
     with pytest.raises(GraphInputError, match="review=True"):
         builder.compile(checkpointer=InMemorySaver(), interrupt_before=["execute"])
+
+
+def test_an_interrupt_given_at_invoke_time_pauses_before_each_line() -> None:
+    """Studio sends its interrupts with the run, not when the graph is compiled."""
+    graph = build_agent_graph().compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "per-run"}}
+    ctx = context()
+    state = graph.invoke(
+        {"task": "gripper/gen-4-3-1"}, config=config, context=ctx, interrupt_before=["execute"]
+    )
+    assert graph.get_state(config).next == ("execute",) and state["pending"]
+    assert state.get("steps", []) == []  # the line waits for a look before it runs
+    state = graph.invoke(None, config=config, context=ctx, interrupt_before=["execute"])
+    assert len(state["steps"]) == 1 and graph.get_state(config).next == ("execute",)
+    out = graph.invoke(None, config=config, context=ctx)  # no interrupt: runs to the end
+    assert out["success"] is True and len(out["steps"]) > 1
+    assert len(SESSIONS) == 0
+    copy = graph.with_config(max_concurrency=4)  # a copy keeps the behaviour
+    fresh: Any = {"configurable": {"thread_id": "per-run-2"}}
+    copy.invoke({"task": "gripper/gen-4-3-1"}, fresh, context=ctx, interrupt_after=["decide"])
+    assert copy.get_state(fresh).next == ("execute",)
