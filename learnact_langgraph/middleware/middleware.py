@@ -155,8 +155,10 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             session=self.session,
             include_base=base_tools,
             raise_failures=True,
-            on_result=self.recorder.on_result,
+            on_result=self._on_result,
         )
+        #: The last failed attempt of each call in flight (its message has the artifact).
+        self._failed: dict[str, ToolMessage] = {}
         self.tools: list[BaseTool] = self.toolkit.base_tools()
         self._async_store = isinstance(library.store, AsyncBatchedBaseStore)
         self.outcomes: list[LearningOutcome] = []
@@ -241,6 +243,21 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         )
         return True
 
+    def _on_result(self, message: ToolMessage) -> None:
+        if message.status == "error":
+            self._failed[str(message.tool_call_id)] = message
+        self.recorder.on_result(message)
+
+    def _with_artifact(self, result: Any) -> Any:
+        """An error answer made by middleware after this one (``ToolRetryMiddleware``
+        giving up) gets the last attempt's structured result as its artifact."""
+        if not isinstance(result, ToolMessage) or result.status != "error":
+            return result
+        last = self._failed.get(str(result.tool_call_id))
+        if result.artifact is not None or last is None:
+            return result
+        return result.model_copy(update={"artifact": last.artifact})
+
     def _record_theirs(self, result: Any) -> None:
         if isinstance(result, ToolMessage):
             self.recorder.on_result(result)
@@ -264,10 +281,11 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             self._after_call()
             return result
         try:
-            return handler(ours)
+            return self._with_artifact(handler(ours))
         except ActionFailed as exc:
             return exc.message
         finally:
+            self._failed.pop(str(request.tool_call["id"]), None)
             self._after_call()
 
     async def awrap_tool_call(
@@ -287,10 +305,11 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             self._after_call()
             return result
         try:
-            return await handler(ours)
+            return self._with_artifact(await handler(ours))
         except ActionFailed as exc:
             return exc.message
         finally:
+            self._failed.pop(str(request.tool_call["id"]), None)
             self._after_call()
 
     # ----- runs -------------------------------------------------------------------------

@@ -106,6 +106,8 @@ def test_a_failed_learned_call_is_an_error_message_that_retry_middleware_sees() 
     message = tool_messages(out)[0]
     assert message.name == "carry_ball" and message.status == "error"
     assert "failed after 2 attempts" in str(message.content)
+    # The retry middleware's answer carries the last attempt's structured result.
+    assert message.artifact["ok"] is False and message.artifact["substeps"][-1]["valid"] is False
     # Both attempts ran in the sandbox, and both are in the trajectory, with the
     # structured failure the learner revises from.
     steps = learn.trajectories[-1].steps
