@@ -29,10 +29,12 @@ __all__ = [
     "ExecutorSettings",
     "LocalExecutor",
     "Outcome",
+    "stream_jobs",
 ]
 
 T = TypeVar("T")
 R = TypeVar("R")
+H = TypeVar("H")
 ExecutorKind = Literal["local", "ray"]
 EXECUTORS: tuple[ExecutorKind, ...] = ("local", "ray")
 #: Seconds between looks at ``stop`` while waiting for results.
@@ -138,29 +140,59 @@ class LocalExecutor(Executor):
         *,
         stop: threading.Event | None = None,
     ) -> Iterator[Outcome]:
-        stop = stop or threading.Event()
-        pending = iter(items)
-        running: dict[Future[Any], Any] = {}
-        exhausted = False
+        def done(futures: list[Future[Any]]) -> Iterable[Future[Any]]:
+            return wait(futures, timeout=POLL_S, return_when=FIRST_COMPLETED)[0]
+
+        def collect(fut: Future[Any]) -> tuple[Any, BaseException | None]:
+            error = fut.exception()
+            return (None if error else fut.result()), error
+
         with ContextThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            try:
-                while True:
-                    while not exhausted and len(running) < self.concurrency and not stop.is_set():
-                        item = next(pending, _END)
-                        if item is _END:
-                            exhausted = True
-                            break
-                        running[pool.submit(fn, item)] = item
-                    if not running:
-                        return
-                    done, _ = wait(list(running), timeout=POLL_S, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        item = running.pop(fut)
-                        error = fut.exception()
-                        yield Outcome(item, None if error else fut.result(), error)
-            finally:
-                for fut in running:
-                    fut.cancel()
+            yield from stream_jobs(
+                items,
+                self.concurrency,
+                stop,
+                submit=lambda item: pool.submit(fn, item),
+                done=done,
+                collect=collect,
+                cancel=lambda fut: fut.cancel(),
+            )
+
+
+def stream_jobs(
+    items: Iterable[Any],
+    limit: int,
+    stop: threading.Event | None,
+    *,
+    submit: Callable[[Any], H],
+    done: Callable[[list[H]], Iterable[H]],
+    collect: Callable[[H], tuple[Any, BaseException | None]],
+    cancel: Callable[[H], object],
+) -> Iterator[Outcome]:
+    """The loop every backend's ``map`` shares: keep up to ``limit`` jobs running (none
+    started once ``stop`` is set), yield each as it finishes, cancel what is left if the
+    caller stops reading. ``done`` waits a while (``POLL_S``) for finished handles."""
+    stop = stop or threading.Event()
+    pending = iter(items)
+    running: dict[H, Any] = {}
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(running) < limit and not stop.is_set():
+                item = next(pending, _END)
+                if item is _END:
+                    exhausted = True
+                    break
+                running[submit(item)] = item
+            if not running:
+                return
+            for handle in done(list(running)):
+                item = running.pop(handle)
+                value, error = collect(handle)
+                yield Outcome(item, value, error)
+    finally:
+        for handle in running:
+            cancel(handle)
 
 
 _END = object()

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from learnact_langgraph.errors import LearnActError
-from learnact_langgraph.executors.base import POLL_S, Executor, Outcome
+from learnact_langgraph.executors.base import POLL_S, Executor, Outcome, stream_jobs
 
 __all__ = ["RayExecutor", "RayError"]
 
@@ -202,29 +202,26 @@ class RayExecutor(Executor):
         *,
         stop: threading.Event | None = None,
     ) -> Iterator[Outcome]:
-        stop = stop or threading.Event()
-        pending = iter(items)
-        running: dict[Any, tuple[Any, int]] = {}
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(running) < self.concurrency and not stop.is_set():
-                    item = next(pending, _END)
-                    if item is _END:
-                        exhausted = True
-                        break
-                    ref, index = self._submit(fn, item)
-                    running[ref] = (item, index)
-                if not running:
-                    return
-                ready, _ = self._ray.wait(list(running), num_returns=1, timeout=POLL_S)
-                for ref in ready:
-                    item, index = running.pop(ref)
-                    value, error = self._finish(ref, index)
-                    yield Outcome(item, value, error)
-        finally:
-            for ref in running:
-                self._ray.cancel(ref)
+        actors: dict[Any, int] = {}
+
+        def submit(item: Any) -> Any:
+            ref, index = self._submit(fn, item)
+            actors[ref] = index
+            return ref
+
+        def done(refs: list[Any]) -> list[Any]:
+            ready, _ = self._ray.wait(refs, num_returns=1, timeout=POLL_S)
+            return list(ready)
+
+        yield from stream_jobs(
+            items,
+            self.concurrency,
+            stop,
+            submit=submit,
+            done=done,
+            collect=lambda ref: self._finish(ref, actors.pop(ref)),
+            cancel=self._ray.cancel,
+        )
 
     # ----- workers ----------------------------------------------------------------------
     def worker_pids(self) -> list[int]:
@@ -240,6 +237,3 @@ class RayExecutor(Executor):
                 self._ray.kill(actor)
             except Exception:
                 pass
-
-
-_END = object()

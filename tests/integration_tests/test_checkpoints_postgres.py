@@ -32,17 +32,6 @@ LEARN += ["--k", "2", "--rounds", "1"]
 WAIT_S = 180
 
 
-@pytest.fixture(scope="module")
-def pg_url() -> str:
-    url = os.environ.get("LEARNACT_TEST_PG_URL")
-    if not url:
-        reason = "LEARNACT_TEST_PG_URL is not set; `source .ci/setup-postgres` starts a server"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI must run these tests)")
-        pytest.skip(reason)
-    return url
-
-
 @pytest.fixture
 def db_url(pg_url: str) -> Iterator[str]:
     """A URL to a new, empty database on the test server, dropped after the test."""

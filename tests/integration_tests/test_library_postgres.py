@@ -7,7 +7,6 @@ Two processes revising one action lose nothing (compare-and-set under
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,17 +19,6 @@ from learnact_langgraph.library import ActionLibrary
 pytestmark = pytest.mark.integration
 
 ROUNDS = 30
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> str:
-    url = os.environ.get("LEARNACT_TEST_PG_URL")
-    if not url:
-        reason = "LEARNACT_TEST_PG_URL is not set; `source .ci/setup-postgres` starts a server"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI must run these tests)")
-        pytest.skip(reason)
-    return url
 
 
 @pytest.fixture
