@@ -4,7 +4,7 @@ collects outcomes as they finish (a stop request, a failed job, Ctrl-C)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -81,21 +81,30 @@ def _built(model: Any) -> Any:
     return model.build() if isinstance(model, PortableModel) else model
 
 
-def outcomes(
+def drain(
     executor: Executor,
     fn: Callable[[Any], Any],
     items: Iterable[Any],
     stop: threading.Event,
     summary: BenchSummary,
-) -> Iterator[Outcome]:
-    """``executor.map`` with Ctrl-C: running jobs finish, the rest are skipped."""
+    what: str,
+    keep: Callable[[Any], None] = lambda value: None,
+) -> int:
+    """Run ``fn`` over ``items`` and ``keep`` each value as its job finishes (here, on
+    this thread); returns how many succeeded. Ctrl-C, wherever it lands (a job's wait,
+    or keeping a value), lets running jobs finish and skips the rest."""
+    ok = 0
     try:
-        yield from executor.map(fn, items, stop=stop)
+        for outcome in executor.map(fn, items, stop=stop):
+            if not failed(outcome, stop, summary, what):
+                keep(outcome.value)
+                ok += 1
     except KeyboardInterrupt:
         stop.set()
         summary.interrupted = True
     if stop.is_set():
         summary.interrupted = True
+    return ok
 
 
 def failed(outcome: Outcome, stop: threading.Event, summary: BenchSummary, what: str) -> bool:
@@ -124,7 +133,4 @@ def pool(
     """Run ``fn`` over ``items`` on ``workers`` threads; Ctrl-C finishes running ones only."""
     if not items:
         return 0
-    ok = 0
-    for outcome in outcomes(LocalExecutor(workers), fn, items, stop, summary):
-        ok += not failed(outcome, stop, summary, what)
-    return ok
+    return drain(LocalExecutor(workers), fn, items, stop, summary, what)

@@ -27,8 +27,7 @@ from learnact_langgraph.bench.jobs import (
     BenchStopped,
     BenchSummary,
     EpisodeJob,
-    failed,
-    outcomes,
+    drain,
     play_episode,
     pool,
 )
@@ -428,13 +427,13 @@ def _run(
             yield EpisodeJob(method, job_settings(domain), task, repeat, shash, art)
 
     if runnable and not stop.is_set():
+
+        def keep(rec: dict[str, Any]) -> None:
+            store.add_episode(rec)
+            summary.finished += 1
+            emit({"type": "episode_done", **rec})
+
         with make_executor(config.executor_settings()) as executor:
-            for outcome in outcomes(executor, play_episode, planned_jobs(), stop, summary):
-                if failed(outcome, stop, summary, "episode"):
-                    continue
-                rec = outcome.value
-                store.add_episode(rec)
-                summary.finished += 1
-                emit({"type": "episode_done", **rec})
+            drain(executor, play_episode, planned_jobs(), stop, summary, "episode", keep)
     emit({"type": "end", "summary": asdict(summary)})
     return summary
