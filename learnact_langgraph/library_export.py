@@ -17,6 +17,8 @@ records, so none of them parses an action's source again: linear in the library.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -30,14 +32,37 @@ from learnact_langgraph.library_release import check_publishable, get_many, gkey
 from learnact_langgraph.library_snapshot import full_snapshot_ops
 from learnact_langgraph.tools.schema import SCHEMA_FORMAT
 
-__all__ = ["export_manifest", "export_openai", "export_python", "import_manifest"]
+__all__ = [
+    "dumps_indented",
+    "export_manifest",
+    "export_openai",
+    "export_python",
+    "import_manifest",
+]
 
 FORMAT = "learnact-library"
 
 
-def _dumps(value: Any) -> str:
-    """Indented, key-sorted JSON with non-ASCII kept."""
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def dumps_indented(value: Any, *, ensure_ascii: bool = False) -> str:
+    """Indented, key-sorted JSON and a newline: ``json.dumps``'s text.
+
+    ``json.dumps`` with an indent collects every piece the encoder yields (millions at
+    10,000 actions, tens of megabytes of small strings) before joining them; joining
+    them a few thousand at a time gives the same text while the pieces are still in
+    the CPU caches.
+    """
+    pieces = _ENCODERS[ensure_ascii].iterencode(value)
+    blocks = []
+    while block := list(islice(pieces, 4096)):
+        blocks.append("".join(block))
+    blocks.append("\n")
+    return "".join(blocks)
+
+
+_ENCODERS = {
+    ascii_only: json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=ascii_only)
+    for ascii_only in (False, True)
+}
 
 
 _RECORD_KEYS = frozenset(LearnedAction.model_fields) | {"signature"}
@@ -91,7 +116,7 @@ def manifest(lib: ActionLibrary) -> dict[str, Any]:
 def export_manifest(lib: ActionLibrary) -> str:
     """The whole library, history included, as stable JSON text."""
     with gc_paused():
-        return _dumps(manifest(lib))
+        return dumps_indented(manifest(lib))
 
 
 def import_manifest(lib: ActionLibrary, text: str, *, replace: bool = False) -> None:
@@ -235,17 +260,35 @@ def export_python(
 
 
 def _python_module(lib: ActionLibrary, gen: int, module: str) -> str:
+    """The module's text, in one pass over the released versions, joined once.
+
+    Each version's function, ``LEARNED_ACTIONS`` entry and ``__all__`` name are written
+    while its record is at hand (the text ``repr`` gives for the whole dict and list):
+    at 10,000 actions the records no longer fit the CPU caches, and a second and third
+    pass over them (``repr`` of the table, then of the names) cost as much as the first.
+    """
     view = lib.release_view(gen)
+    rows: Iterable[tuple[str, int, str, str, str]]
     if view is not None:
-        records = [view.entry(n)["record"] for n in view.names]
-        rows = [
+        rows = (
             (r["name"], r["version"], r["signature"], r["description"], r["source"])
-            for r in records
-        ]
+            for r in view.records()
+        )
     else:
-        rows = [(a.name, a.version, a.signature, a.description, a.source) for a in lib.actions(gen)]
+        rows = ((a.name, a.version, a.signature, a.description, a.source) for a in lib.actions(gen))
+    functions: list[str] = []
+    table: list[str] = []
+    learned: list[str] = []
+    example = "some_action(...)"
+    for name, version, signature, description, source in rows:
+        sep = ", " if table else ""
+        if not table:
+            example = signature
+        header = f"# {name} v{version}: {description}".rstrip()
+        functions.append(f"\n\n{header}\n{source}")
+        table.append(f"{sep}{name!r}: {{'version': {version!r}, 'signature': {signature!r}}}")
+        learned.append(f", {name!r}")
     base = lib.base_actions
-    example = rows[0][2] if rows else "some_action(...)"
     parts = [
         _MODULE_HEAD.format(where="/".join(lib.prefix), gen=gen, module=module, example=example)
     ]
@@ -255,14 +298,11 @@ def _python_module(lib: ActionLibrary, gen: int, module: str) -> str:
         parts.append(
             f"\n\ndef {b.name}({names}):\n    {b.description!r}\n    return _call({forward})\n"
         )
-    for name, version, _signature, description, source in rows:
-        header = f"# {name} v{version}: {description}".rstrip()
-        parts.append(f"\n\n{header}\n{source}")
-    table = {name: {"version": version, "signature": sig} for name, version, sig, _, _ in rows}
+    parts += functions
     parts.append(f"\n\nBASE_ACTIONS = {tuple(b.name for b in base)!r}\n")
-    parts.append(f"LEARNED_ACTIONS = {table!r}\n")
-    exported = ["bind", "Observation", *(b.name for b in base), *(r[0] for r in rows)]
-    parts.append(f"__all__ = {exported!r}\n")
+    parts += ["LEARNED_ACTIONS = {", *table, "}\n"]
+    fixed = ", ".join(repr(n) for n in ("bind", "Observation", *(b.name for b in base)))
+    parts += [f"__all__ = [{fixed}", *learned, "]\n"]
     return "".join(parts)
 
 
@@ -278,8 +318,7 @@ def openai_tools(lib: ActionLibrary, *, include_base: bool = True) -> list[dict[
         return [convert_to_openai_tool(t) for t in lib.as_tools(None, include_base=include_base)]
     base = lib.as_tools(None, include_base=True, names=[]) if include_base else []
     out = [convert_to_openai_tool(t) for t in base]
-    for name in view.names:
-        entry = view.entry(name)
+    for name, entry in view.entries():
         if entry.get("schema_format") != SCHEMA_FORMAT or not entry["described"]:
             out += [convert_to_openai_tool(t) for t in lib.as_tools(None, names=[name])[-1:]]
             continue
@@ -307,4 +346,4 @@ def _no_titles(schema: dict[str, Any], parent: str = "") -> dict[str, Any]:
 
 def export_openai(lib: ActionLibrary, *, include_base: bool = True) -> str:
     with gc_paused():
-        return _dumps(openai_tools(lib, include_base=include_base))
+        return dumps_indented(openai_tools(lib, include_base=include_base))

@@ -61,7 +61,7 @@ def _specs(functions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def mcp_manifest(lib: ActionLibrary, *, env: str | None = None) -> str:
     """An MCP-ready manifest of the current release: the tools and how to serve them."""
     name = env or (lib.prefix[-1] if lib.prefix else "gripper")
-    from learnact_langgraph.library_export import openai_tools
+    from learnact_langgraph.library_export import dumps_indented, openai_tools
 
     tools = _specs(t["function"] for t in openai_tools(lib))  # from the release's schemas
     data = {
@@ -74,7 +74,7 @@ def mcp_manifest(lib: ActionLibrary, *, env: str | None = None) -> str:
         "generation": lib.generation,
         "tools": tools,
     }
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    return dumps_indented(data, ensure_ascii=True)
 
 
 def build_mcp_server(toolkit: LearnedToolkit, env: Environment) -> Server:
