@@ -56,7 +56,7 @@ BASE = [
 VERBS = ["carry", "stack", "fetch", "deliver", "clear", "sort", "swap", "collect", "inspect"]
 THINGS = ["ball", "block", "cup", "tyre", "shaker", "room", "gripper", "tower", "glass"]
 QUERIES = ["carry a ball to a room", "stack blocks into a tower", "clean the shaker", "swap cups"]
-REPEATS = {"add": 20, "get": 200, "search": 20, "tools": 3, "export": 2}
+REPEATS = {"add": 20, "get": 200, "search": 20, "tools": 7, "export": 5}
 TARGETS_MS = {
     "search p50": 10.0,
     "as_tools warm": 200.0,
