@@ -4,13 +4,16 @@ A job sent to a Ray worker is pickled, and so is every model in it. A scripted m
 pickles as it is; a client model (``ChatOpenAI``) holds locks and sockets and does not.
 Those travel as LangChain's own serialised form (``dumpd``), with API keys left out:
 the worker reads them from its own environment, which is where a cluster keeps its
-secrets. Callbacks bound to a model stay behind. A model that travels neither way is
-refused before any job starts, with a sentence that says what to pass instead.
+secrets (a key it lacks is a placeholder, as for a model named here: an
+OpenAI-compatible server needs none). Callbacks bound to a model stay behind. A model
+that travels neither way is refused before any job starts, with a sentence that says
+what to pass instead.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import threading
 import warnings
@@ -99,8 +102,25 @@ def _has_unloadable(data: Any) -> bool:
 
 
 def _load(data: Any) -> Any:
+    """The model ``data`` describes, its secrets read from this process's environment.
+
+    A secret the environment lacks gets a placeholder, as a model named by a string
+    does here: an OpenAI-compatible server (the local model, vLLM) needs none, and a
+    provider that does answers the first call with an authentication error.
+    """
     from langchain_core.load import load
 
+    secrets = {key: os.environ.get(key) or "not-needed" for key in _secret_ids(data)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return load(data, secrets_from_env=True, allowed_objects="all")
+        return load(data, secrets_map=secrets, allowed_objects="all")
+
+
+def _secret_ids(data: Any) -> set[str]:
+    if isinstance(data, dict):
+        if data.get("type") == "secret":
+            return {str(i) for i in data.get("id", [])}
+        return set().union(*(_secret_ids(v) for v in data.values()))
+    if isinstance(data, list):
+        return set().union(*(_secret_ids(v) for v in data))
+    return set()

@@ -255,3 +255,13 @@ def test_resolving_a_scripted_spec_with_a_wait() -> None:
     assert model.latency == pytest.approx(0.15)  # type: ignore[union-attr]
     with pytest.raises(LearnActError, match="'scripted:200ms' or 'scripted:1.5s'"):
         resolve_model("scripted:soon")
+
+
+def test_a_compatible_server_model_travels_without_any_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local model server (and vLLM) take no key: a worker without one still builds
+    the model, with the same placeholder a model named here gets."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    model = resolve_model("openai:qwen@http://127.0.0.1:9/v1")
+    copy = pickle.loads(pickle.dumps(portable(model, "agent"))).build()
+    assert copy.openai_api_base == "http://127.0.0.1:9/v1"
+    assert copy.openai_api_key.get_secret_value() == "not-needed"
