@@ -15,9 +15,9 @@ from typing import Any
 from learnact_langgraph.episode import AgentSettings, SimpleAction, Trajectory, run_episode
 from learnact_langgraph.executors import ExecutorSettings
 from learnact_langgraph.graphs.resumable import invoke_resumable
+from learnact_langgraph.graphs.session_pool import POOL, Held
 from learnact_langgraph.graphs.sessions import examples_for
 from learnact_langgraph.models import ChatModel, Usage, model_id
-from learnact_langgraph.sandbox import Sandbox
 from learnact_langgraph.sandbox.types import OnError
 
 #: Bench methods in the order of the paper's tables.
@@ -93,6 +93,13 @@ def _executor_fields(settings: ExecutorSettings | None) -> dict[str, Any]:
         "ray_address": settings.ray_address,
         "ray_workers": settings.workers,
     }
+
+
+def _pool_key(s: MethodSettings) -> Any:
+    """The session pool's key for the method's environment: its settings, and the
+    function that makes it (held, so its id is not reused while sessions are idle)."""
+    make = type(s).make_env
+    return ("bench", s.domain, s.tasks, str(s.data_dir), id(make), Held(make))
 
 
 def thread_of(method: str, s: MethodSettings, repeat: int) -> str:
@@ -200,11 +207,14 @@ def episode(
         )
         for a in art.get("actions", {}).values()
     ]
-    env = s.make_env()
     settings = AgentSettings(s.max_steps, s.memory_steps, react=method.startswith("react"))
-    with Sandbox(env, on_error=s.on_error) as sandbox:
-        if actions:
-            sandbox.load({a.name: a.source for a in actions})
+    sources = {a.name: a.source for a in actions}
+    # A warm environment and sandbox from this process's pool (a Ray actor's, when the
+    # bench runs there): reset to the task and holding exactly this method's actions.
+    with POOL.session(_pool_key(s), s.make_env, on_error=s.on_error, sources=sources) as (
+        env,
+        sandbox,
+    ):
         traj = run_episode(
             env,
             sandbox,

@@ -146,7 +146,7 @@ def context_key(ctx: Any) -> Hashable:
     """
     factory = getattr(ctx, "env_factory", None)
     if factory is not None:
-        return ("factory", id(factory), _Held(factory))
+        return ("factory", id(factory), Held(factory))
     return (
         "named",
         str(ctx.env),
@@ -155,7 +155,7 @@ def context_key(ctx: Any) -> Hashable:
     )
 
 
-class _Held:
+class Held:
     """Holds an object in a key without taking part in equality or hashing."""
 
     __slots__ = ("obj",)
@@ -164,7 +164,7 @@ class _Held:
         self.obj = obj
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Held)
+        return isinstance(other, Held)
 
     def __hash__(self) -> int:
         return 0
