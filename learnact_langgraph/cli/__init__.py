@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
     from click.exceptions import UsageError  # type: ignore[assignment]
 
 from learnact_langgraph import __version__
-from learnact_langgraph.cli import bench, data, db, demo, learn, library, local_model
+from learnact_langgraph.cli import bench, data, db, demo, evaluate, learn, library, local_model
 from learnact_langgraph.errors import LearnActError
 
 #: Exit code of a command that failed with a :class:`LearnActError`.
@@ -137,7 +137,7 @@ app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
 app.command("report")(bench.report)
 app.command("learn")(learn.learn)
-app.command("eval")(learn.eval_)
+app.command("eval")(evaluate.eval_)
 
 
 def main() -> None:
