@@ -57,7 +57,7 @@ def portable(model: Any, role: str) -> Any:
         import cloudpickle
 
         return PortableModel(pickled=cloudpickle.dumps(model))
-    except Exception as exc:
+    except Exception as exc:  # whatever pickling raised, the next way may still work
         reason = f"{type(exc).__name__}: {exc}"
     try:
         from langchain_core.load import dumpd
@@ -67,7 +67,7 @@ def portable(model: Any, role: str) -> Any:
             raise ValueError("parts of it are not serialisable")
         _load(data)
         return PortableModel(serialised=data)
-    except Exception as exc:
+    except Exception as exc:  # refused below, with both reasons
         reason = f"{reason}; {type(exc).__name__}: {exc}"
     raise LearnActError(
         f"The {role} model ({type(model).__name__}) cannot be sent to Ray workers ({reason}); "

@@ -47,9 +47,6 @@ class _Worker:
     def call(self, fn: Callable[[Any], Any], item: Any) -> Any:
         return fn(item)
 
-    def pid(self) -> int:
-        return os.getpid()
-
 
 def _import_ray() -> Any:
     try:
@@ -224,10 +221,6 @@ class RayExecutor(Executor):
         )
 
     # ----- workers ----------------------------------------------------------------------
-    def worker_pids(self) -> list[int]:
-        """Process ids of the actors (a restarted actor has a new one)."""
-        return [int(p) for p in self._ray.get([a.pid.remote() for a in self._actors])]
-
     def close(self) -> None:
         actors, self._actors = self._actors, []
         if not self._ray.is_initialized():
@@ -235,5 +228,5 @@ class RayExecutor(Executor):
         for actor in actors:
             try:
                 self._ray.kill(actor)
-            except Exception:
+            except self._ray.exceptions.RayError:  # a session already gone took it along
                 pass

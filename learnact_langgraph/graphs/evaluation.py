@@ -93,7 +93,7 @@ def remote_context(ctx: LearnerContext) -> LearnerContext:
             continue
         try:
             cloudpickle.dumps(value)
-        except Exception as exc:
+        except Exception as exc:  # whatever pickling raised, the answer is the same
             raise LearnActError(
                 f"LearnerContext.{name} cannot be sent to Ray workers ({type(exc).__name__}: "
                 f"{exc}); use a module-level function or the local executor."
