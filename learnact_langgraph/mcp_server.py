@@ -61,20 +61,22 @@ def _specs(functions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def mcp_manifest(lib: ActionLibrary, *, env: str | None = None) -> str:
     """An MCP-ready manifest of the current release: the tools and how to serve them."""
     name = env or (lib.prefix[-1] if lib.prefix else "gripper")
+    from learnact_langgraph.library_cache import gc_paused
     from learnact_langgraph.library_export import dumps_indented, openai_tools
 
-    tools = _specs(t["function"] for t in openai_tools(lib))  # from the release's schemas
-    data = {
-        "format": MCP_FORMAT,
-        "server": {
-            "command": "learnact",
-            "args": ["library", "serve-mcp", "--prefix", "/".join(lib.prefix), "--env", name],
-            "transports": ["stdio", "streamable-http"],
-        },
-        "generation": lib.generation,
-        "tools": tools,
-    }
-    return dumps_indented(data, ensure_ascii=True)
+    with gc_paused():  # thousands of acyclic dicts are made here (see gc_paused)
+        tools = _specs(t["function"] for t in openai_tools(lib))  # the release's schemas
+        data = {
+            "format": MCP_FORMAT,
+            "server": {
+                "command": "learnact",
+                "args": ["library", "serve-mcp", "--prefix", "/".join(lib.prefix), "--env", name],
+                "transports": ["stdio", "streamable-http"],
+            },
+            "generation": lib.generation,
+            "tools": tools,
+        }
+        return dumps_indented(data, ensure_ascii=True)
 
 
 def build_mcp_server(toolkit: LearnedToolkit, env: Environment) -> Server:
