@@ -53,6 +53,16 @@ def bm25_idf(df: Mapping[str, int], n_docs: int) -> dict[str, float]:
     return {w: math.log(1.0 + (n_docs - df[w] + 0.5) / (df[w] + 0.5)) for w in df}
 
 
+def bm25_norm(length: int, avg: float) -> float:
+    """The length part of a document's score, the same for each of its words."""
+    return _K1 * (1 - _B + _B * length / avg)
+
+
+def bm25_term(idf: float, count: int, norm: float) -> float:
+    """One word's share of a document's score."""
+    return idf * count * (_K1 + 1) / (count + norm)
+
+
 def bm25_score(
     wanted: set[str],
     counts: Mapping[str, int],
@@ -61,9 +71,15 @@ def bm25_score(
     avg: float,
 ) -> float:
     """One document's score; ``wanted`` is iterated as given, so every caller that
-    passes the same set object adds the same terms in the same order (same float)."""
-    norm = _K1 * (1 - _B + _B * length / avg)
-    return sum(idf[w] * counts[w] * (_K1 + 1) / (counts[w] + norm) for w in wanted if counts.get(w))
+    passes the same set object adds the same terms in the same order (same float).
+    The terms are added one by one, as the inverted index adds them word by word
+    (``sum`` may round differently on newer Pythons)."""
+    norm = bm25_norm(length, avg)
+    score = 0.0
+    for w in wanted:
+        if counts.get(w):
+            score += bm25_term(idf[w], counts[w], norm)
+    return score
 
 
 def keyword_rank(query: str, docs: Mapping[str, str | Counter[str]]) -> list[str]:

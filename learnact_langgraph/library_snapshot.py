@@ -46,7 +46,7 @@ from langgraph.store.base import GetOp, Item, PutOp
 from learnact_langgraph.actions import LearnedAction
 from learnact_langgraph.library_cache import entry_of, from_entry, gc_paused
 from learnact_langgraph.library_release import get_many, gkey
-from learnact_langgraph.library_search import bm25_idf, bm25_score, tokens
+from learnact_langgraph.library_search import bm25_idf, bm25_norm, bm25_term, tokens
 
 if TYPE_CHECKING:
     from learnact_langgraph.library import ActionLibrary
@@ -180,18 +180,24 @@ class ReleaseView:
         wanted = set(tokens(query))
         if not wanted or not self.doc_count or k <= 0:
             return []
-        lists = {w: [p for s in self.shards if (p := s.postings.get(w))] for w in wanted}
-        df = Counter({w: sum(len(p) for p in ps) for w, ps in lists.items() if ps})
+        lists = {w: [s for s in self.shards if s.postings.get(w)] for w in wanted}
+        df = Counter({w: sum(len(s.postings[w]) for s in ss) for w, ss in lists.items() if ss})
         idf = bm25_idf(df, self.doc_count)
         avg = max(1.0, self.total_length / self.doc_count)
-        candidates = {n for ps in lists.values() for p in ps for n in p}
+        # Word by word over the postings, in bm25_score's order, so each document's
+        # score is the same float as keyword_rank's.
         scores: dict[str, float] = {}
-        for name in candidates:
-            shard = self._where[name]
-            counts = {w: shard.postings.get(w, {}).get(name, 0) for w in wanted}
-            score = bm25_score(wanted, counts, idf, shard.lengths[name], avg)
-            if score > 0:
-                scores[name] = score
+        norms: dict[str, float] = {}
+        for w in wanted:
+            for shard in lists[w]:
+                lengths = shard.lengths
+                for name, count in shard.postings[w].items():
+                    if not count:
+                        continue
+                    norm = norms.get(name)
+                    if norm is None:
+                        norm = norms[name] = bm25_norm(lengths[name], avg)
+                    scores[name] = scores.get(name, 0.0) + bm25_term(idf[w], count, norm)
         return heapq.nsmallest(k, scores, key=lambda n: (-scores[n], n))
 
 
