@@ -18,6 +18,7 @@ later changes it makes are beyond the sandbox's reach.
 from __future__ import annotations
 
 import contextvars
+import os
 import queue
 import threading
 import time
@@ -62,14 +63,19 @@ class _Task:
 
 
 class _Helper:
-    """A daemon thread that runs tasks one at a time until it is told to stop."""
+    """A daemon thread that runs tasks one at a time until it is told to stop; it
+    stays on ``cpu`` (see :class:`BaseActionRunner`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpu: int | None) -> None:
         self.tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
-        thread = threading.Thread(target=self._loop, name="learnact-base-actions", daemon=True)
+        thread = threading.Thread(
+            target=self._loop, args=(cpu,), name="learnact-base-actions", daemon=True
+        )
         thread.start()
 
-    def _loop(self) -> None:
+    def _loop(self, cpu: int | None) -> None:
+        if cpu is not None:
+            _set_cpus({cpu})
         while (task := self.tasks.get()) is not None:
             try:
                 task.result = task.context.run(task.fn)
@@ -110,15 +116,22 @@ class CallGuard:
 
 
 class BaseActionRunner:
-    """Runs base actions with a deadline and turns every misbehaviour into a fault."""
+    """Runs base actions with a deadline and turns every misbehaviour into a fault.
 
-    def __init__(self) -> None:
+    ``cpu`` is the CPU the sandbox's worker runs on: the helper thread stays there, and
+    a caller waiting for a whole call (:meth:`run_call`) moves there while it waits, so
+    handing the call over and back is a switch on one CPU, not a wake-up of another
+    (on the 2-vCPU VM: 29 us against 104 us per hand-over, measured side by side).
+    """
+
+    def __init__(self, cpu: int | None = None) -> None:
         self._helper: _Helper | None = None
+        self.cpu = cpu
 
     def _submit(self, fn: Callable[[], Any]) -> _Task:
         helper = self._helper
         if helper is None:
-            helper = self._helper = _Helper()
+            helper = self._helper = _Helper(self.cpu)
             weakref.finalize(self, helper.tasks.put, None)  # no idle thread outlives us
         task = _Task(fn)
         helper.tasks.put(task)
@@ -166,13 +179,18 @@ class BaseActionRunner:
         still running past ``deadline``, the caller gives up on it and returns
         ``on_hang(name, args)``; a fresh helper serves later calls.
         """
-        task = self._submit(fn)
-        while not task.done.acquire(timeout=max(deadline - time.perf_counter(), 0.001)):
-            stuck = guard.give_up()
-            if stuck is not None:
-                self._retire_helper()
-                return on_hang(*stuck)
-            deadline = time.perf_counter() + 0.05
+        previous = _join_cpu(self.cpu)
+        try:
+            task = self._submit(fn)
+            while not task.done.acquire(timeout=max(deadline - time.perf_counter(), 0.001)):
+                stuck = guard.give_up()
+                if stuck is not None:
+                    self._retire_helper()
+                    return on_hang(*stuck)
+                deadline = time.perf_counter() + 0.05
+        finally:
+            if previous is not None:
+                _set_cpus(previous)
         if task.error is not None:
             raise task.error
         result: T = task.result
@@ -180,6 +198,27 @@ class BaseActionRunner:
 
     def close(self) -> None:
         self._retire_helper()
+
+
+def _set_cpus(cpus: set[int]) -> bool:
+    try:
+        os.sched_setaffinity(0, cpus)
+    except (AttributeError, OSError):  # not Linux, or a CPU taken away meanwhile
+        return False
+    return True
+
+
+def _join_cpu(cpu: int | None) -> set[int] | None:
+    """Move the calling thread to ``cpu``; the CPUs to give back, or ``None``."""
+    if cpu is None:
+        return None
+    try:
+        previous = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        return None
+    if cpu not in previous or previous == {cpu}:
+        return None
+    return previous if _set_cpus({cpu}) else None
 
 
 def checked(env: Environment, name: str, args: tuple[Any, ...], result: Any) -> StepResult:

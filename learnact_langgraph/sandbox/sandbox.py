@@ -87,7 +87,7 @@ class Sandbox:
             raise SandboxError(f"Unknown sandbox backend {backend!r}; choose one of: {known}.")
         self._sources: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._base_actions = BaseActionRunner()
+        self._base_actions = BaseActionRunner(getattr(self.backend, "cpu", None))
 
     # ----- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> Sandbox:
