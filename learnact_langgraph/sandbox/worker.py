@@ -33,6 +33,7 @@ from typing import Any
 _IN, _OUT = 0, 1
 _buffer = bytearray()
 _MARGIN_FRAMES = 8  # frames of a base call's pipe round trip
+_COMPILED_KEPT = 256
 
 
 class LimitExceeded(BaseException):
@@ -148,6 +149,9 @@ class Worker:
         self.base_names: list[str] = list(config["base"])
         self.limits: dict[str, Any] = dict(config["limits"])
         self.seq = 0
+        #: The agent's recent lines, compiled (a learned action is called by the same
+        #: line again and again; code objects never change).
+        self.compiled: dict[tuple[str, str | None], tuple[Any, Any, bool]] = {}
         self.loading = False
         self.out_of_memory = False
         self.out: list[str] = []
@@ -161,6 +165,7 @@ class Worker:
             known,
             _replies.remember,
             _replies.forget,
+            frozenset(proxies),
         )
         for name in self.base_names:
             self.library.add_builtin(name, self._make_base(name))
@@ -255,24 +260,34 @@ class Worker:
         value: Any = None
         kind = message = tb = None
         self.out_of_memory = False
-        if self.random is not None:
-            self.random.seed(self.random_seed)
         shared = self.library.shared
+        # Code that names no module cannot reach what the modules share between calls
+        # (or the random generator): nothing to reset before it or to put back after.
+        touched = True
         self._arm_limits()
         try:
+            call = request.get("call")
+            code = None if call is not None else self._compile_request(request)
+            touched = self.library.uses_modules or (code is not None and code[2])
+            if touched and self.random is not None:
+                self.random.seed(self.random_seed)
             if self.library.stateful:
                 self.library.before_call(self._define)
-            call = request.get("call")
+            namespace = {"__builtins__": shared}
             if call is not None:
                 value = shared[call[0]](*call[1])
-            else:
-                value = self._run_code(request, {"__builtins__": shared})
+            elif code is not None:
+                body, expr, _ = code
+                if body is not None:
+                    exec(body, namespace)
+                if expr is not None:
+                    value = eval(expr, namespace)
         except BaseException as exc:
             kind, message = self._classify(exc)
             tb = _replies.learned_traceback(exc)
         finally:
             self._disarm_limits()
-            self._restore_shared_state()
+            self._restore_shared_state(modules=touched)
         reply: dict[str, Any] = {"op": "done", "ok": kind is None, "cpu_used_s": _cpu_used()}
         if kind is not None:
             reply.update(error_kind=kind, message=message or "", traceback=tb or "")
@@ -284,14 +299,24 @@ class Worker:
         reply.update(_replies.encode_value(value))
         return reply
 
-    def _run_code(self, request: dict[str, Any], namespace: dict[str, Any]) -> Any:
+    def _compile_request(self, request: dict[str, Any]) -> tuple[Any, Any, bool]:
+        """The agent's statements and final expression, compiled (either may be
+        ``None``), and whether they name a module."""
         body, expr = request.get("code", ""), request.get("expr")
         _replies.remember("<action>", request.get("source", body))
-        if body.strip():
-            exec(_compile(body, "<action>", "exec"), namespace)
-        if expr:
-            return eval(_compile(expr, "<action>", "eval"), namespace)
-        return None
+        key = (body, expr)
+        code = self.compiled.get(key)
+        if code is None:
+            parts = (
+                _compile(body, "<action>", "exec") if body.strip() else None,
+                _compile(expr, "<action>", "eval") if expr else None,
+            )
+            modules = self.library.modules
+            code = (*parts, any(_library.mentions(c, modules) for c in parts if c is not None))
+            if len(self.compiled) >= _COMPILED_KEPT:
+                self.compiled.clear()
+            self.compiled[key] = code
+        return code
 
     def _classify(self, exc: BaseException) -> tuple[str, str]:
         lim = self.limits
@@ -330,10 +355,11 @@ class Worker:
         except (ValueError, OSError):
             pass
 
-    def _restore_shared_state(self) -> None:
+    def _restore_shared_state(self, modules: bool = True) -> None:
         try:
             self.library.after_call()
-            self.guard.restore()
+            if modules:
+                self.guard.restore()
         except BaseException:  # a limit signal mid-restore: the next call restores again
             pass
 

@@ -33,6 +33,14 @@ def compile_learned(source: str, filename: str, mode: str) -> Any:
     return compile(source, filename, mode, flags=flags, dont_inherit=True)
 
 
+def mentions(code: Any, names: frozenset[str]) -> bool:
+    """Whether ``code``, or code nested in it, names one of ``names`` (a global, an
+    import or an attribute: a superset of the ways it could reach a module)."""
+    if not names.isdisjoint(code.co_names):
+        return True
+    return any(isinstance(c, types.CodeType) and mentions(c, names) for c in code.co_consts)
+
+
 def _frozen(value: Any, depth: int = 0) -> bool:
     if isinstance(value, _IMMUTABLE):
         return True
@@ -44,11 +52,12 @@ def _frozen(value: Any, depth: int = 0) -> bool:
 class Action:
     """One loaded action: its code, its namespace and what that held right after loading."""
 
-    __slots__ = ("code", "functions", "name", "namespace", "stateful")
+    __slots__ = ("code", "functions", "name", "namespace", "stateful", "uses_modules")
 
-    def __init__(self, name: str, code: Any) -> None:
+    def __init__(self, name: str, code: Any, modules: frozenset[str]) -> None:
         self.name = name
         self.code = code
+        self.uses_modules = mentions(code, modules)
         self.namespace: dict[str, Any] = {}
         self.functions: list[Any] = []
         self.stateful = False
@@ -63,8 +72,14 @@ class Library:
         known: set[int],
         remember: Callable[[str, str], None],
         forget: Callable[[str], None],
+        modules: frozenset[str] = frozenset(),
     ) -> None:
         self.base_builtins = builtins
+        #: The names of the module proxies (see :attr:`uses_modules`).
+        self.modules = modules
+        #: Whether a loaded action names a module: only then can a call reach the
+        #: objects the modules share between calls (or the random generator).
+        self.uses_modules = False
         self.shared: dict[str, Any] = dict(builtins)
         self.saved: dict[str, Any] = dict(builtins)
         self.actions: dict[str, Action] = {}
@@ -87,7 +102,8 @@ class Library:
         for name, source in sources.items():
             filename = f"<learned:{name}>"
             try:
-                compiled.append(Action(name, compile_learned(source, filename, "exec")))
+                code = compile_learned(source, filename, "exec")
+                compiled.append(Action(name, code, self.modules))
             except BaseException as exc:  # SyntaxError, MemoryError, RecursionError, ...
                 why = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
                 raise LoadRefused(f"{filename}: {why}") from None
@@ -104,6 +120,7 @@ class Library:
             self._classify(action)
             self._publish(action)
         self.stateful = [a for a in self.actions.values() if a.stateful]
+        self.uses_modules = any(a.uses_modules for a in self.actions.values())
         self.functions = [f for a in self.actions.values() for f in a.functions]
         self.saved = dict(self.shared)
 

@@ -132,10 +132,7 @@ class WorkerProcess:
             raise ProtocolError(msg, "limit") from None
 
     def recv(self, deadline: float) -> dict[str, Any]:
-        size = int.from_bytes(self._read(4, deadline), "big")
-        if size > MAX_FRAME:
-            raise ProtocolError(f"the worker sent a {size}-byte frame (limit {MAX_FRAME})")
-        data = self._read(size, deadline)
+        data = self._frame(deadline)
         if data[:1] == b"C":
             return _call(data)
         try:
@@ -146,15 +143,22 @@ class WorkerProcess:
             raise ProtocolError("the worker sent a frame that is not an object")
         return message
 
-    def _read(self, n: int, deadline: float) -> bytes:
-        while len(self.buf) < n:
+    def _frame(self, deadline: float) -> bytes:
+        """The next frame's payload; reads as little and as few times as it can."""
+        buf = self.buf
+        while True:
+            if len(buf) >= 4:
+                size = int.from_bytes(buf[:4], "big")
+                if size > MAX_FRAME:
+                    raise ProtocolError(f"the worker sent a {size}-byte frame (limit {MAX_FRAME})")
+                if len(buf) >= 4 + size:
+                    data = bytes(buf[4 : 4 + size])
+                    del buf[: 4 + size]
+                    return data
             chunk = self._read_some(deadline)
             if not chunk:
                 raise ProtocolError(self._death(), kind="limit")
-            self.buf.extend(chunk)
-        data = bytes(self.buf[:n])
-        del self.buf[:n]
-        return data
+            buf += chunk
 
     def _read_some(self, deadline: float) -> bytes:
         left = deadline - time.monotonic()

@@ -139,6 +139,28 @@ def test_random_is_seeded_per_call(sb: Sandbox) -> None:
     assert_next_call_works(sb)
 
 
+def test_state_is_undone_when_only_a_loaded_action_names_the_module(sb: Sandbox) -> None:
+    """A line that names no module skips the module reset only while no loaded action
+    names one: here the action does, so its change is undone all the same."""
+    sb.load({"poison": "def poison():\n    json.JSONEncoder.item_separator = ';'\n"})
+    assert sb.run("poison()").ok
+    sb.unload("poison")
+    result = sb.run("json.dumps([1, 2])")
+    assert result.ok and result.value == "[1, 2]", result
+    assert_next_call_works(sb)
+
+
+def test_lines_without_modules_leave_the_random_sequence_alone(sb: Sandbox) -> None:
+    line = "[random.random(), random.random()]"
+    first = sb.run(line)
+    assert sb.run("sorted([3, 1, 2])").value == [1, 2, 3]
+    assert sb.run(line).value == first.value
+    sb.load({"roll": "def roll():\n    return random.random()\n"})
+    assert sb.run("[1, 2]").ok  # seeded again: the library names random now
+    assert sb.call("roll").value == sb.call("roll").value == first.value[0]
+    sb.unload("roll")
+
+
 # ----- below the policy: the worker's own guards --------------------------------------------
 @pytest.mark.parametrize("module", ALLOWED_MODULES)
 def test_without_policy_a_proxy_lists_exactly_the_public_api(

@@ -1,0 +1,101 @@
+"""The cheap parts of a call's path: the CPU the hand-over happens on, what the worker
+skips when a call names no module, and the agent's recent lines kept compiled."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from learnact_langgraph.sandbox import Sandbox
+from learnact_langgraph.sandbox.env_boundary import BaseActionRunner, CallGuard
+from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
+from learnact_langgraph.sandbox.worker_library import Library, compile_learned, mentions
+
+MODULES = frozenset(ALLOWED_MODULES)
+CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+@pytest.mark.skipif(len(CPUS) < 2, reason="needs two CPUs to tell them apart")
+def test_the_waiting_caller_shares_the_helpers_cpu_and_gets_its_own_back() -> None:
+    cpu = CPUS[-1]
+    runner = BaseActionRunner(cpu)
+    before = os.sched_getaffinity(0)
+    seen: dict[str, object] = {}
+
+    def job() -> int:
+        seen["helper"] = os.sched_getaffinity(0)
+        seen["thread"] = threading.current_thread().name
+        return 7
+
+    try:
+        assert runner.run_call(job, time.perf_counter() + 5, CallGuard(), lambda *_: 0) == 7
+        assert seen == {"helper": {cpu}, "thread": "learnact-base-actions"}
+        assert os.sched_getaffinity(0) == before
+    finally:
+        runner.close()
+        os.sched_setaffinity(0, before)
+
+
+def test_a_runner_without_a_cpu_moves_nobody() -> None:
+    runner = BaseActionRunner()
+    before = os.sched_getaffinity(0) if CPUS else None
+    try:
+        seen = runner.run_call(
+            lambda: os.sched_getaffinity(0) if CPUS else None,
+            time.perf_counter() + 5,
+            CallGuard(),
+            lambda *_: None,
+        )
+        assert seen == before
+    finally:
+        runner.close()
+
+
+@pytest.mark.parametrize(
+    ("source", "names_one"),
+    [
+        ("def f():\n    return 1\n", False),
+        ("def f(xs):\n    return sorted(xs)\n", False),
+        ("def f():\n    return json.dumps([1])\n", True),
+        ("import re\ndef f(s):\n    return s\n", True),
+        ("from collections import Counter\ndef f(s):\n    return Counter(s)\n", True),
+        ("def f(xs):\n    return [math.floor(x) for x in xs]\n", True),  # nested code
+        ("def f(o):\n    return o.random\n", True),  # an attribute: a safe superset
+    ],
+)
+def test_mentions_finds_every_way_code_names_a_module(source: str, names_one: bool) -> None:
+    assert mentions(compile_learned(source, "<t>", "exec"), MODULES) is names_one
+
+
+def test_the_library_knows_whether_any_loaded_action_names_a_module() -> None:
+    lib = Library({}, set(), lambda *_: None, lambda *_: None, MODULES)
+
+    def define(action: object) -> None:
+        pass
+
+    lib.load({"plain": "def plain():\n    return 1\n"}, [], define)
+    assert lib.uses_modules is False
+    lib.load({"dice": "def dice():\n    return random.random()\n"}, [], define)
+    assert lib.uses_modules is True
+    lib.load({}, ["dice"], define)
+    assert lib.uses_modules is False
+
+
+def test_a_line_run_again_is_the_same_line(sb: Sandbox) -> None:
+    """Recent lines are kept compiled: the names in them are still looked up at run
+    time, and an error still points at the line."""
+    sb.load({"grab": "def grab():\n    return 1\n"})
+    assert sb.run("grab() + 1").value == 2
+    sb.load({"grab": "def grab():\n    return 5\n"})
+    assert sb.run("grab() + 1").value == 6
+    for _ in range(2):
+        failed = sb.run("x = 1\nmissing_name + x")
+        assert failed.error_kind == "python_exception" and "missing_name" in failed.message
+        assert "line 2" in failed.traceback
+    for _ in range(2):
+        broken = sb.run("def (:")
+        assert not broken.ok
+    sb.unload("grab")
