@@ -28,6 +28,12 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from learnact_langgraph.errors import LearnActError
+from learnact_langgraph.store_urls import (
+    error_reason,
+    is_postgres,
+    redact_url,
+    with_connect_timeout,
+)
 
 __all__ = [
     "CHECKPOINTS_ENV_VAR",
@@ -55,14 +61,12 @@ class CheckpointSchemaError(CheckpointError):
 
 def is_checkpoint_url(target: str | Path) -> bool:
     """Whether ``target`` names a PostgreSQL database rather than a SQLite file."""
-    return isinstance(target, str) and target.startswith(("postgres://", "postgresql://"))
+    return isinstance(target, str) and is_postgres(target)
 
 
 def describe_checkpoints(target: str | Path) -> str:
     """How messages name a checkpoint place: a URL without its password, or the file path."""
     if is_checkpoint_url(target):
-        from learnact_langgraph.cli.stores import redact_url
-
         return redact_url(str(target))
     return str(Path(target).expanduser())
 
@@ -135,8 +139,6 @@ def sqlite_checkpointer(path: str | Path, *, create: bool = True) -> Iterator[Sq
 def _postgres_saver(url: str, *, check: bool = True) -> Iterator[Any]:
     """A ``PostgresSaver`` on one connection to ``url``; its tables checked unless ``check``
     is off. A database error while it is in use is one sentence too."""
-    from learnact_langgraph.cli.stores import _reason, _with_timeout
-
     shown = describe_checkpoints(url)
     try:
         import psycopg
@@ -146,12 +148,12 @@ def _postgres_saver(url: str, *, check: bool = True) -> Iterator[Any]:
         raise CheckpointError(f"PostgreSQL checkpoints need the postgres extra: {_EXTRA}.") from exc
     try:
         conn = psycopg.Connection.connect(
-            _with_timeout(url), autocommit=True, prepare_threshold=0, row_factory=dict_row
+            with_connect_timeout(url), autocommit=True, prepare_threshold=0, row_factory=dict_row
         )
     except psycopg.Error as exc:
         raise CheckpointError(
             f"Cannot connect to the PostgreSQL checkpoint database {shown} "
-            f"({_reason(exc, url)}); check that the server is running and the URL, user "
+            f"({error_reason(exc, url)}); check that the server is running and the URL, user "
             "and password are right."
         ) from None
     try:
@@ -160,7 +162,7 @@ def _postgres_saver(url: str, *, check: bool = True) -> Iterator[Any]:
         yield PostgresSaver(conn)
     except psycopg.Error as exc:
         raise CheckpointError(
-            f"The PostgreSQL checkpoint database {shown} failed ({_reason(exc, url)}); check "
+            f"The PostgreSQL checkpoint database {shown} failed ({error_reason(exc, url)}); check "
             "the server, then run the same command again to resume."
         ) from exc
     finally:

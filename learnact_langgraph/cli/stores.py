@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote
 
 from langgraph.store.base import BaseStore
 from platformdirs import user_data_dir
@@ -45,6 +45,12 @@ from learnact_langgraph.errors import LibraryError
 from learnact_langgraph.library import ActionLibrary, parse_prefix
 from learnact_langgraph.library_locks import FileLocker, ReadOnlyLocker
 from learnact_langgraph.sqlite_retry import RetryingSqliteStore, enable_wal, is_busy, retry_busy
+from learnact_langgraph.store_urls import (
+    error_reason,
+    is_postgres,
+    redact_url,
+    with_connect_timeout,
+)
 
 __all__ = [
     "Mode",
@@ -60,8 +66,6 @@ __all__ = [
 
 Mode = Literal["read", "write", "create"]
 STORE_ENV_VAR = "LEARNACT_LIBRARY"
-#: Seconds to wait for a PostgreSQL server unless the URL sets ``connect_timeout``.
-CONNECT_TIMEOUT = 10
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _SIDE_FILES = ("-journal", "-wal", "-shm", ".lock")
 #: The ``flock`` key that serialises ``setup()`` of one SQLite file across processes.
@@ -81,34 +85,9 @@ def default_store() -> str:
     )
 
 
-def is_postgres(target: str) -> bool:
-    return target.startswith(("postgres://", "postgresql://"))
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the password (in the user part or a ``password=`` parameter) hidden."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    userinfo, at, hostinfo = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.split(':', 1)[0]}:***@{hostinfo}"
-    query = parts.query
-    if "password" in query.lower():
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs])
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
 def describe_store(target: str) -> str:
     """How messages name a store: the URL with its password hidden, or the file path."""
     return redact_url(target) if is_postgres(target) else str(Path(target).expanduser())
-
-
-def _reason(exc: BaseException, target: str = "") -> str:
-    """An exception's text on one line, without a password it might quote."""
-    text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
-    password = urlsplit(target).password if is_postgres(target) else None
-    return text.replace(password, "***") if password else text
 
 
 def _missing(where: str) -> StoreError:
@@ -155,7 +134,7 @@ def _check_file(path: Path, mode: Mode) -> None:
 
 
 def _damaged(path: Path, exc: BaseException | str) -> StoreError:
-    reason = exc if isinstance(exc, str) else _reason(exc)
+    reason = exc if isinstance(exc, str) else error_reason(exc)
     return StoreError(
         f"The library file {path} is damaged or unusable ({reason}); restore it from a "
         "copy or pass another --store."
@@ -307,7 +286,7 @@ def _connect(path: Path, mode: Mode) -> sqlite3.Connection:
         )
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(
-            f"Cannot open {path} ({_reason(exc)}); check the path and its permissions."
+            f"Cannot open {path} ({error_reason(exc)}); check the path and its permissions."
         ) from exc
 
 
@@ -333,17 +312,6 @@ def _open_sqlite(path: Path, mode: Mode) -> Iterator[BaseStore]:
 
 
 # ----- PostgreSQL -----------------------------------------------------------------------
-def _with_timeout(url: str) -> str:
-    """``url`` with ``connect_timeout`` set, so a silent host fails in seconds, not minutes."""
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if any(k == "connect_timeout" for k, _ in pairs):
-        return url
-    return urlunsplit(
-        parts._replace(query=urlencode([*pairs, ("connect_timeout", str(CONNECT_TIMEOUT))]))
-    )
-
-
 @contextmanager
 def _open_postgres(url: str, mode: Mode) -> Iterator[BaseStore]:
     shown = redact_url(url)
@@ -356,10 +324,10 @@ def _open_postgres(url: str, mode: Mode) -> Iterator[BaseStore]:
         ) from exc
     with ExitStack() as stack:
         try:
-            pg: Any = stack.enter_context(PostgresStore.from_conn_string(_with_timeout(url)))
+            pg: Any = stack.enter_context(PostgresStore.from_conn_string(with_connect_timeout(url)))
         except psycopg.Error as exc:
             raise StoreError(
-                f"Cannot connect to the PostgreSQL store {shown} ({_reason(exc, url)}); "
+                f"Cannot connect to the PostgreSQL store {shown} ({error_reason(exc, url)}); "
                 "check that the server is running and the URL is right."
             ) from exc
         try:
@@ -374,7 +342,7 @@ def _open_postgres(url: str, mode: Mode) -> Iterator[BaseStore]:
             yield pg
         except psycopg.Error as exc:
             raise StoreError(
-                f"The PostgreSQL store {shown} failed ({_reason(exc, url)}); check the "
+                f"The PostgreSQL store {shown} failed ({error_reason(exc, url)}); check the "
                 "server and the URL, then run the command again."
             ) from exc
 
