@@ -28,7 +28,13 @@ from rich.progress import (
 from learnact_langgraph.bench.methods import METHODS
 from learnact_langgraph.bench.runner import BenchConfig, BenchSummary, run_bench
 from learnact_langgraph.bench.store import BenchError
-from learnact_langgraph.cli.options import choice, count_option, executor_options, greater_than
+from learnact_langgraph.cli.options import (
+    choice,
+    count_option,
+    executor_options,
+    greater_than,
+    ray_address_for,
+)
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.models import MODEL_ENV_VAR
 from learnact_langgraph.models import SCRIPTED as SCRIPTED_SPEC
@@ -277,6 +283,7 @@ def _config(**kw: Any) -> BenchConfig:
 
 
 def bench(
+    typer_ctx: typer.Context,
     model: str = _MODEL,
     learner_model: str = _LEARNER,
     method: list[str] = _METHODS,
@@ -346,7 +353,7 @@ def bench(
         checkpoint=checkpoint,
         checkpoint_url=checkpoint_url,
         executor=executor,
-        ray_address=ray_address if executor == "ray" else None,
+        ray_address=ray_address_for(typer_ctx, executor, ray_address),
         workers=ray_workers,
     )
     agent = _model(model, "agent", replay)

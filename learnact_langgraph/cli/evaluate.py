@@ -40,6 +40,7 @@ from learnact_langgraph.cli.bench import (
     run_with_progress,
 )
 from learnact_langgraph.cli.library import PREFIX_OPTION as _PREFIX
+from learnact_langgraph.cli.options import ray_address_for
 from learnact_langgraph.cli.stores import describe_store, open_library
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.library import default_prefix
@@ -95,6 +96,7 @@ def _preset(
 
 
 def eval_(
+    typer_ctx: typer.Context,
     model: str = _MODEL,
     method: str | None = typer.Option(
         None,
@@ -156,7 +158,7 @@ def eval_(
         base_url=base_url,
         on_error=on_error,
         executor=executor,
-        ray_address=ray_address if executor == "ray" else None,
+        ray_address=ray_address_for(typer_ctx, executor, ray_address),
         workers=ray_workers,
     )
     summary = run_with_progress(

@@ -49,6 +49,7 @@ from learnact_langgraph.cli.bench import (
     on_error_option,
 )
 from learnact_langgraph.cli.library import PREFIX_OPTION as _PREFIX
+from learnact_langgraph.cli.options import ray_address_for
 from learnact_langgraph.cli.stores import default_store, describe_store, open_library
 from learnact_langgraph.errors import LearnActError
 from learnact_langgraph.library import default_prefix
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
 
 
 def learn(
+    typer_ctx: typer.Context,
     domain: str = typer.Option("gripper", "--domain", "-d", help="Domain to learn actions for."),
     model: str = _MODEL,
     learner_model: str = _LEARNER,
@@ -157,7 +159,7 @@ def learn(
         base_url=base_url,
         on_error=on_error,  # type: ignore[arg-type]
         executor=executor,  # type: ignore[arg-type]
-        ray_address=ray_address if executor == "ray" else None,
+        ray_address=ray_address_for(typer_ctx, executor, ray_address),
         ray_workers=ray_workers,
     )
     agent_chat, learner_chat = resolve_roles(

@@ -17,7 +17,15 @@ from typing import Any, cast
 
 import typer
 
-__all__ = ["at_least", "choice", "count_argument", "count_option", "greater_than"]
+__all__ = [
+    "at_least",
+    "choice",
+    "count_argument",
+    "count_option",
+    "executor_options",
+    "greater_than",
+    "ray_address_for",
+]
 
 Check = Callable[[typer.Context, typer.CallbackParam, Any], Any]
 
@@ -122,3 +130,23 @@ def executor_options() -> tuple[Any, Any, Any]:
         ),
         count_option(2, "--ray-workers", help="Ray actors, each with warm environments."),
     )
+
+
+def ray_address_for(ctx: typer.Context, executor: str, ray_address: str | None) -> str | None:
+    """The Ray head to use: ``ray_address`` with ``--executor ray``, else ``None``.
+
+    ``--ray-address`` or ``--ray-workers`` typed with the local executor is refused
+    (the user meant Ray, and a run on local threads would not say so); an address that
+    comes from ``$RAY_ADDRESS`` only matters once Ray is chosen.
+    """
+    if executor == "ray":
+        return ray_address
+    for name, flag in (("ray_address", "--ray-address"), ("ray_workers", "--ray-workers")):
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name == "COMMANDLINE":
+            raise typer.BadParameter(
+                f"only applies with --executor ray; add --executor ray or drop {flag}",
+                ctx=ctx,
+                param_hint=f"'{flag}'",
+            )
+    return None

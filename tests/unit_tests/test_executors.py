@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import cloudpickle
@@ -198,6 +199,36 @@ def test_cli_rejects_an_unknown_executor() -> None:
     assert result.exit_code == 2
     assert "local" in result.output and "ray" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["bench", "learn", "eval"])
+@pytest.mark.parametrize(
+    "flags",
+    [["--ray-address", "127.0.0.1:6379"], ["--ray-workers", "4"]],
+    ids=["address", "workers"],
+)
+def test_ray_flags_typed_with_the_local_executor_are_refused(
+    command: str, flags: list[str], tmp_path: Path
+) -> None:
+    args = [command, "--model", "scripted", "--tasks", "generated", "--domain", "gripper", *flags]
+    env = {"RAY_ADDRESS": None, "LEARNACT_EXECUTOR": None, "XDG_DATA_HOME": str(tmp_path)}
+    result = CliRunner().invoke(app, args, env=env)  # a run that went ahead stays in tmp
+    assert result.exit_code == 2, result.output
+    assert f"only applies with --executor ray; add --executor ray or drop {flags[0]}" in (
+        " ".join(result.output.split())
+    )
+    assert "Traceback" not in result.output
+
+
+def test_ray_address_from_the_environment_is_left_alone_by_the_local_executor(
+    tmp_path: Path,
+) -> None:
+    """``$RAY_ADDRESS`` set for other tools does not stop a local run."""
+    args = ["bench", "--model", "scripted", "--tasks", "generated", "--domain", "gripper"]
+    args += ["--tasks-per-domain", "1", "--max-steps", "2", "--out", str(tmp_path / "out")]
+    env = {"RAY_ADDRESS": "127.0.0.1:1", "LEARNACT_EXECUTOR": None}
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
 
 
 class _Pickling(LocalExecutor):
