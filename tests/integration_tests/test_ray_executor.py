@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -64,11 +65,60 @@ def ray_head() -> Iterator[str]:
         f"--temp-dir={temp}",
     ]
     done = subprocess.run(start, env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout + done.stderr
+    _HEAD.update(temp=temp, port=port)
     try:
+        assert done.returncode == 0, done.stdout + done.stderr
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([str(ray), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        _stop(_head_processes())  # not `ray stop`, which stops every Ray of this user
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+#: The temp dir and port of the head this module started.
+_HEAD: dict[str, Any] = {}
+
+
+def _head_processes() -> set[int]:
+    """The processes of this module's head and their descendants (workers included):
+    every Ray process names the head's temp dir or its port on its command line."""
+    table: dict[int, tuple[str, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (
+                (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            )
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        table[int(entry.name)] = (command, ppid)
+    marks = (str(_HEAD["temp"]), f":{_HEAD['port']} ")
+    ours = {pid for pid, (cmd, _) in table.items() if any(m in cmd + " " for m in marks)}
+    while grown := {pid for pid, (_, ppid) in table.items() if ppid in ours} - ours:
+        ours |= grown
+    ours.discard(os.getpid())
+    return ours
+
+
+def _stop(pids: set[int]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while (pids := {p for p in pids if _running(p)}) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (one whose parent never reaps it stays listed)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _learnact(args: list[str], cwd: Path, **kw: Any) -> subprocess.Popen[str]:
@@ -141,8 +191,10 @@ def test_a_bench_through_ray_gives_the_local_results(ray_head: str, tmp_path: Pa
 
 
 def _workers() -> list[int]:
+    """The ``_Worker`` actors of this module's head (not of any other Ray here)."""
     found = subprocess.run(["pgrep", "-f", "ray::_Worker"], capture_output=True, text=True)
-    return [int(p) for p in found.stdout.split()]
+    ours = _head_processes()
+    return [int(p) for p in found.stdout.split() if int(p) in ours]
 
 
 def test_killing_a_worker_mid_bench_loses_no_finished_episode(
