@@ -2,7 +2,7 @@
 
 A count such as ``k=0`` or ``max_steps=-5`` does not fail loudly further down: Python
 slices and ``range`` quietly accept it and a run "succeeds" with nothing done. Settings
-objects (:class:`~learnact_langgraph.bench.runner.BenchConfig`,
+objects (:class:`~learnact_langgraph.bench.config.BenchConfig`,
 :class:`~learnact_langgraph.graphs.learner_state.LearnerContext`) therefore check their
 numbers when they are made, with one sentence that names the field and its range.
 """

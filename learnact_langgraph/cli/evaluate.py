@@ -51,7 +51,7 @@ __all__ = ["eval_"]
 
 def _library_prefix(domains: list[str], prefix: str | None) -> str | None:
     """The ``--prefix`` given, refused when it would name one library for several domains."""
-    from learnact_langgraph.bench.runner import expand_domains
+    from learnact_langgraph.bench.config import expand_domains
 
     if prefix is not None and len(expand_domains(domains)) > 1:
         raise LearnActError(
@@ -68,7 +68,7 @@ def _preset(
 
     The store is only read (``read`` mode): evaluating never creates or changes it.
     """
-    from learnact_langgraph.bench.runner import expand_domains
+    from learnact_langgraph.bench.config import expand_domains
 
     preset: dict[str, dict[str, Any]] = {}
     tags = []
