@@ -17,12 +17,14 @@ import argparse
 import os
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from learnact_langgraph.envs.base import Environment, StepResult, Task, base_action
-from learnact_langgraph.sandbox import Limits, Sandbox, SandboxError, SubprocessBackend
+from pingpong import LIMITS, PingPong
+from sandbox_attacks import security
+
+from learnact_langgraph.sandbox import Sandbox, SandboxError, SubprocessBackend
 
 TRIVIAL = "def trivial():\n    return 1\n"
 WALK = (
@@ -34,61 +36,6 @@ WALK = (
 )
 BLOCK = 25
 CASES = {"(a) trivial": "trivial()", "(b) 20 base calls": "walk20()"}
-
-#: Attack snippets for --security (each must be stopped with an error).
-ATTACKS: dict[str, str] = {
-    "open read": "open('/etc/passwd').read()",
-    "open write": "open('pwned.txt', 'w').write('x')",
-    "import os": "import os\nos.listdir('/')",
-    "import subprocess": "import subprocess\nsubprocess.run(['id'])",
-    "import socket": "import socket\nsocket.socket()",
-    "import ctypes": "import ctypes",
-    "__import__": "__import__('os').getcwd()",
-    "eval": "eval('1 + 1')",
-    "exec": "exec('x = 1')",
-    "compile": "compile('1', 'f', 'eval')",
-    "dunder walk": "().__class__.__mro__[1].__subclasses__()",
-    "format walk": "'{0.__class__.__mro__}'.format(())",
-    "gi_frame": "(x for x in [1]).gi_frame.f_back",
-    "globals()": "globals()",
-    "vars()": "vars()",
-    "builtins tamper": "__builtins__['len'] = None",
-    "env object": "env.state",
-    "func globals": "move.__globals__",
-    "infinite loop": "while True:\n    pass",
-    "memory bomb": "x = 'a' * (10 ** 10)",
-    "deep recursion": "def f(n):\n    return f(n + 1)\nf(0)",
-    "huge output": "while True:\n    print('spam' * 100)",
-    "sys.exit": "import sys\nsys.exit(1)",
-    "os._exit": "import os\nos._exit(1)",
-    "fork": "import os\nos.fork()",
-    "base-action loop": "while True:\n    move('a', 'b')",
-}
-LIMITS = Limits(wall_time_s=1.0, cpu_time_s=1.0, memory_mb=256, output_chars=2000, base_calls=50)
-
-
-class PingPong(Environment):
-    """Two rooms; ``move`` is as cheap as an environment step gets."""
-
-    name = "pingpong"
-
-    def tasks(self) -> Sequence[Task]:
-        return [Task(id="pingpong/0", domain="pingpong", index=0)]
-
-    def _reset(self, task: Task) -> str:
-        self.state = {"at": "a"}
-        return "You are in a."
-
-    def goal_progress(self) -> float:
-        return 0.0
-
-    @base_action
-    def move(self, src: str, dst: str) -> StepResult:
-        """Move from src to dst."""
-        if self.state["at"] != src:
-            return self.refuse(f"move({src!r}, {dst!r})", "precondition")
-        self.state["at"] = dst
-        return self.ok(f"move({src!r}, {dst!r})", f"You are in {dst}.")
 
 
 def _nothing() -> None:
@@ -247,83 +194,6 @@ def latency(n: int) -> None:
         for case in CASES:
             p50, p99 = percentiles(samples[(name, case)])
             print(f"{name:30} {case:20} {p50:8.1f} {p99:8.1f} {p50 / floor[case]:11.1f}x")
-
-
-# ----- security ------------------------------------------------------------------------------
-def security_subprocess() -> dict[str, str]:
-    env = PingPong()
-    env.reset(0)
-    out = {}
-    with Sandbox(env, limits=LIMITS) as sb:
-        for name, code in ATTACKS.items():
-            result = sb.run(code)
-            after = sb.run("move('a', 'b')")
-            env.reset(0)
-            verdict = f"stopped: {result.error_kind}" if not result.ok else "NOT STOPPED"
-            out[name] = verdict + ("" if after.ok else " (next call FAILED)")
-    return out
-
-
-def security_monty() -> dict[str, str]:
-    import pydantic_monty as pm
-
-    env = PingPong()
-    env.reset(0)
-    out = {}
-    lookup = {"move": lambda *a: env.call("move", *a).observation}
-    limits: Any = {
-        "max_feed_duration_secs": LIMITS.wall_time_s,
-        "max_memory": LIMITS.memory_mb * 2**20,
-        "max_recursion_depth": LIMITS.recursion_depth,
-        "max_suspensions": LIMITS.base_calls,
-    }
-    with pm.Monty(min_processes=1) as pool:
-        for name, code in ATTACKS.items():
-            with pool.checkout(limits=limits) as session:
-                try:
-                    value = session.feed_run(
-                        code,
-                        external_lookup=lookup,
-                        print_callback=pm.CollectString(max_bytes=LIMITS.output_chars),
-                    )
-                    out[name] = f"NOT STOPPED (returned {str(value)[:30]!r})"
-                except pm.MontyError as exc:
-                    first = str(exc).strip().splitlines()[-1][:50]
-                    out[name] = f"stopped: {type(exc).__name__}: {first}"
-            env.reset(0)
-    return out
-
-
-def security_restricted() -> dict[str, str]:
-    import warnings
-
-    from RestrictedPython import compile_restricted
-
-    warnings.simplefilter("ignore", SyntaxWarning)
-    out = {}
-    for name, code in ATTACKS.items():
-        try:
-            compile_restricted(code, "<action>", "exec")
-            out[name] = "compiles (needs a worker's limits/guards at run time)"
-        except SyntaxError as exc:
-            out[name] = f"refused at compile: {str(exc).splitlines()[0][:50]}"
-    return out
-
-
-def security() -> None:
-    columns = {"subprocess (default)": security_subprocess()}
-    for name, fn in (("pydantic-monty", security_monty), ("RestrictedPython", security_restricted)):
-        try:
-            columns[name] = fn()
-        except ImportError as exc:
-            print(f"{name}: skipped ({exc})")
-    print("\nattack coverage")
-    for col, verdicts in columns.items():
-        stopped = sum(1 for v in verdicts.values() if v.startswith(("stopped", "refused")))
-        print(f"  {col}: {stopped}/{len(ATTACKS)} stopped or refused")
-    print()
-    for attack in ATTACKS:
-        print(f"{attack:18} " + " | ".join(f"{columns[c][attack]:48.48}" for c in columns))
 
 
 # ----- issue 16 targets: each against a baseline measured in this same run ------------------
