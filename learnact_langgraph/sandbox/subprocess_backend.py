@@ -30,7 +30,7 @@ from learnact_langgraph.sandbox.backend import (
 )
 from learnact_langgraph.sandbox.env_boundary import Abandoned
 from learnact_langgraph.sandbox.host_paths import WORKDIR_PREFIX, scrub
-from learnact_langgraph.sandbox.policy import SAFE_BUILTINS
+from learnact_langgraph.sandbox.policy import FORBIDDEN_ATTRS, FORMAT_ATTRS, SAFE_BUILTINS
 from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
 from learnact_langgraph.sandbox.types import ErrorKind, LearnedCodeError, Limits, SandboxError
 from learnact_langgraph.sandbox.worker_process import (
@@ -91,6 +91,7 @@ class SubprocessBackend(SandboxBackend):
             "limits": limits.to_dict(),
             "builtins": sorted(SAFE_BUILTINS),
             "modules": list(ALLOWED_MODULES),
+            "reaching": sorted(FORBIDDEN_ATTRS | FORMAT_ATTRS),
             "cpu_lifetime_s": self.cpu_lifetime_s,
         }
         if drop_privileges and os.getuid() == 0:

@@ -165,7 +165,7 @@ class Worker:
             known,
             _replies.remember,
             _replies.forget,
-            frozenset(proxies),
+            frozenset(proxies) | frozenset(config.get("reaching", ())),
         )
         for name in self.base_names:
             self.library.add_builtin(name, self._make_base(name))

@@ -34,9 +34,10 @@ def compile_learned(source: str, filename: str, mode: str) -> Any:
 
 
 def mentions(code: Any, names: frozenset[str]) -> bool:
-    """Whether ``code``, or code nested in it, names one of ``names`` (a global, an
-    import or an attribute: a superset of the ways it could reach a module)."""
-    if not names.isdisjoint(code.co_names):
+    """Whether ``code``, or code nested in it, names one of ``names`` or any name that
+    starts with ``_`` (a global, an import or an attribute: a superset of the ways it
+    could reach a module or the builtins dict, should the policy ever miss one)."""
+    if not names.isdisjoint(code.co_names) or any(n[:1] == "_" for n in code.co_names):
         return True
     return any(isinstance(c, types.CodeType) and mentions(c, names) for c in code.co_consts)
 
@@ -75,7 +76,8 @@ class Library:
         modules: frozenset[str] = frozenset(),
     ) -> None:
         self.base_builtins = builtins
-        #: The names of the module proxies (see :attr:`uses_modules`).
+        #: The names of the module proxies, and of the attributes that walk from any
+        #: object to others (frames, ``format``), see :func:`mentions`.
         self.modules = modules
         #: Whether a loaded action names a module: only then can a call reach the
         #: objects the modules share between calls (or the random generator).

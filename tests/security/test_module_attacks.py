@@ -162,6 +162,24 @@ def test_lines_without_modules_leave_the_random_sequence_alone(sb: Sandbox) -> N
 
 
 # ----- below the policy: the worker's own guards --------------------------------------------
+@pytest.mark.parametrize(
+    "poison",
+    [
+        "__builtins__['json'].JSONEncoder.item_separator = ';'",
+        "g = (x for x in [1])\ng.gi_frame.f_builtins['json'].JSONEncoder.item_separator = ';'",
+    ],
+    ids=["builtins-dict", "frame-walk"],
+)
+def test_without_policy_a_module_reached_without_its_name_is_still_put_back(
+    backend: SubprocessBackend, poison: str
+) -> None:
+    """A call that names no module skips the module reset; code that reaches a module
+    through the builtins dict or a frame (which the policy refuses) does not."""
+    assert backend.execute(Job(source=poison), answer_move).ok
+    outcome = backend.execute(Job(source="json.dumps([1, 2])"), answer_move)
+    assert outcome.ok and outcome.value == "[1, 2]", outcome
+
+
 @pytest.mark.parametrize("module", ALLOWED_MODULES)
 def test_without_policy_a_proxy_lists_exactly_the_public_api(
     backend: SubprocessBackend, module: str

@@ -64,6 +64,8 @@ def test_a_runner_without_a_cpu_moves_nobody() -> None:
         ("from collections import Counter\ndef f(s):\n    return Counter(s)\n", True),
         ("def f(xs):\n    return [math.floor(x) for x in xs]\n", True),  # nested code
         ("def f(o):\n    return o.random\n", True),  # an attribute: a safe superset
+        ("def f(o):\n    return o._cache\n", True),  # any name starting with _
+        ("def f():\n    return __builtins__\n", True),
     ],
 )
 def test_mentions_finds_every_way_code_names_a_module(source: str, names_one: bool) -> None:
