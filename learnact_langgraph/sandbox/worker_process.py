@@ -144,7 +144,7 @@ class WorkerProcess:
         return message
 
     def _frame(self, deadline: float) -> bytes:
-        """The next frame's payload; reads as little and as few times as it can."""
+        """The next frame's payload; its length is checked before the payload is awaited."""
         buf = self.buf
         while True:
             if len(buf) >= 4:
