@@ -330,6 +330,14 @@ class Environment(ABC):
         known = ", ".join(a.name for a in self.base_actions())
         raise EnvironmentError_(f"{self.name} has no base action {name!r}; it has: {known}.")
 
+    def _spec(self, name: str) -> BaseAction | None:
+        """The base action called ``name``; a dict lookup where the base actions are
+        the class's ``@base_action`` methods (learned code calls them in a loop)."""
+        if type(self).base_actions is Environment.base_actions:
+            found = self._decorated_actions().get(name)
+            return None if found is None else found[0]
+        return next((a for a in self.base_actions() if a.name == name), None)
+
     def _execute(self, name: str, args: tuple[Any, ...]) -> StepResult | str:
         """Run a base action whose name and arity are already checked."""
         return self._decorated_actions()[name][1](self, *args)
@@ -343,7 +351,7 @@ class Environment(ABC):
         """
         self.task  # noqa: B018 - raises a clear error before reset()
         text = format_call(name, args)
-        spec = next((a for a in self.base_actions() if a.name == name), None)
+        spec = self._spec(name)
         if spec is None:
             result: StepResult | str = self.refuse(text, "unknown_action")
         elif len(args) != spec.arity:

@@ -11,14 +11,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from learnact_langgraph.sandbox.types import ErrorKind, Limits
 
 
-@dataclass(frozen=True)
-class BaseReply:
-    """What the host answers to one base-action call."""
+class BaseReply(NamedTuple):
+    """What the host answers to one base-action call (a named tuple: one is made per
+    base call, and a frozen dataclass took as long to build as the frame to send)."""
 
     observation: str
     valid: bool
