@@ -13,6 +13,7 @@ import functools
 import itertools
 import os
 import tempfile
+import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,7 @@ from learnact_langgraph.sandbox.policy import FORBIDDEN_ATTRS, FORMAT_ATTRS, SAF
 from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
 from learnact_langgraph.sandbox.types import ErrorKind, LearnedCodeError, Limits, SandboxError
 from learnact_langgraph.sandbox.worker_process import (
+    BaseCall,
     ProtocolError,
     WorkerProcess,
     WorkerTimeout,
@@ -50,6 +52,12 @@ SPAWN_ATTEMPTS = 10
 #: (it normally needs microseconds); an innocent worker is not killed for the time
 #: the host itself spent on the base action.
 ABORT_GRACE_S = 1.0
+#: See :mod:`.spin`: a few times what the host takes to answer a cheap base action,
+#: so a cheap one is caught while polling and a slow one costs little.
+DEFAULT_SPIN_US = 100
+#: The base calls a call makes on one shared CPU before its two sides move apart and
+#: poll (see :attr:`SubprocessBackend.cpu`).
+SPLIT_AFTER = 3
 
 
 class SubprocessBackend(SandboxBackend):
@@ -65,19 +73,35 @@ class SubprocessBackend(SandboxBackend):
         drop_privileges: bool = True,
         pin_cpu: bool = True,
         zygote: bool = True,
+        spin_us: int = DEFAULT_SPIN_US,
     ) -> None:
         """``zygote=False`` starts each worker as a new interpreter instead of forking
         it from the zygote (slower; for comparison). ``pin_cpu=False`` lets the
-        scheduler place the worker and the calling thread (see :attr:`cpu`)."""
+        scheduler place the worker and the calling thread (see :attr:`cpu`).
+        ``spin_us``: how long each side of a call polls for the other's answer before
+        it sleeps, once the call has made :data:`SPLIT_AFTER` base calls (see
+        :mod:`.spin`); ``0`` never polls."""
         super().__init__(base_actions, limits)
+        if isinstance(spin_us, bool) or not isinstance(spin_us, int) or spin_us < 0:
+            raise ValueError(
+                f"spin_us must be a whole number of microseconds, 0 or more (got {spin_us!r}); "
+                "use 0 to turn polling off."
+            )
         self.zygote = zygote
-        #: During a call the calling thread and the worker take turns, each waking the
-        #: other twice per base action. On a VM a wake-up on another, idle CPU costs
-        #: tens of microseconds (measured: 20 base calls 3.5 ms unpinned vs 1.35 ms on
-        #: one CPU on an idle 2-vCPU VM; on a busy one the two are equal), so both run
-        #: on one CPU per sandbox, spread over the CPUs; the caller's own CPU mask is
+        #: During a call the calling thread and the worker take turns, twice per base
+        #: action. The worker runs on :attr:`cpu`, and so does the call's host side:
+        #: on a VM a wake-up of another, idle CPU costs tens of microseconds
+        #: (measured on an idle 2-vCPU VM: 20 base calls 3.5 ms unpinned against 1.35
+        #: ms on one CPU), while a turn on one CPU is a switch. A call that goes on
+        #: making base calls (:data:`SPLIT_AFTER`) moves its worker, asleep waiting
+        #: for an answer, to :attr:`split_cpu`, and from then on both sides poll for
+        #: each other's answers (``spin_us``) instead of sleeping: no turn waits for a
+        #: wake-up or a switch, and neither side evicts the other's caches. The
+        #: worker is moved back before the next call; the caller's own CPU mask is
         #: restored when the call returns.
         self.cpu: int | None = _pick_cpu(next(_CPU_TICKETS)) if pin_cpu else None
+        self.split_cpu = _other_cpu(self.cpu) if self.cpu is not None and spin_us > 0 else None
+        self.spin_s = spin_us / 1e6 if self.split_cpu is not None else 0.0
         if zygote:
             zygote_client.prestart()  # boots while the caller prepares its first call
         #: Total CPU seconds one worker may use (kernel hard limit); the host starts a
@@ -93,12 +117,15 @@ class SubprocessBackend(SandboxBackend):
             "modules": list(ALLOWED_MODULES),
             "reaching": sorted(FORBIDDEN_ATTRS | FORMAT_ATTRS),
             "cpu_lifetime_s": self.cpu_lifetime_s,
+            "spin_s": self.spin_s,
         }
         if drop_privileges and os.getuid() == 0:
             self._config.update(uid=NOBODY, gid=NOBODY)
         self._finalizer = weakref.finalize(self, kill_all, self._state)
         self._closed = False
         self._started = False
+        #: The call running now has moved its worker to :attr:`split_cpu` and polls.
+        self._split = False
         #: The worker and sequence number of the base call being answered now.
         self._pending: tuple[WorkerProcess, Any] | None = None
         self.restarts = 0
@@ -119,7 +146,7 @@ class SubprocessBackend(SandboxBackend):
             try:
                 os.sched_setaffinity(proc.pid, {self.cpu})
             except OSError:
-                self.cpu = None
+                self.cpu = self.split_cpu = None
         if self._sources:
             try:
                 proc.send({"op": "load", "sources": self._sources})
@@ -235,15 +262,20 @@ class SubprocessBackend(SandboxBackend):
 
     def execute(self, job: Job, on_call: OnCall) -> RawOutcome:
         proc = self._ready()
+        if proc.moved and self.cpu is not None:  # asleep between calls: a cheap move
+            proc.moved = not _set_cpus({self.cpu}, proc.pid)
         previous = self._pin_caller()
+        _IN_FLIGHT.enter()
         try:
             return self._execute(proc, job, on_call)
         finally:
+            _IN_FLIGHT.leave()
+            self._split = False
             if previous is not None:
-                os.sched_setaffinity(0, previous)
+                _set_cpus(previous)
 
     def _pin_caller(self) -> set[int] | None:
-        """Move the calling thread to the worker's CPU; returns the mask to restore."""
+        """Move the calling thread to :attr:`cpu`; returns the mask to restore."""
         if self.cpu is None:
             return None
         try:
@@ -252,9 +284,18 @@ class SubprocessBackend(SandboxBackend):
                 return None
             os.sched_setaffinity(0, {self.cpu})
         except OSError:
-            self.cpu = None
+            self.cpu = self.split_cpu = None
             return None
         return previous
+
+    def _move_apart(self, proc: WorkerProcess, calls: int) -> bool:
+        """Whether the call, after ``calls`` base calls, polls from now on: its worker,
+        asleep until it gets this answer, moved to :attr:`split_cpu` (only a call alone
+        in the process does, see :class:`_InFlight`)."""
+        if calls != SPLIT_AFTER or self.split_cpu is None or _IN_FLIGHT.count != 1:
+            return False
+        self._split = proc.moved = _set_cpus({self.split_cpu}, proc.pid)
+        return self._split
 
     def _execute(self, proc: WorkerProcess, job: Job, on_call: OnCall) -> RawOutcome:
         limits = job.limits or self.limits
@@ -265,10 +306,20 @@ class SubprocessBackend(SandboxBackend):
             request.update(_split_source(job.source))  # a fresh dict each time
         deadline = time.monotonic() + limits.wall_time_s
         stopped: str | None = None
+        calls = 0
         try:
             proc.send(request)
             while True:
-                message = proc.recv(deadline)
+                message = proc.next(deadline, self._split and _IN_FLIGHT.count == 1)
+                if isinstance(message, BaseCall):
+                    calls += 1
+                    split = not self._split and self._move_apart(proc, calls)
+                    reply, stop = self._answer(message, on_call, stopped, split)
+                    if stop is not None:
+                        deadline = max(deadline, time.monotonic() + ABORT_GRACE_S)
+                    stopped = stopped or stop
+                    proc.send(reply)
+                    continue
                 op = message.get("op")
                 if op == "done":
                     used = message.get("cpu_used_s")
@@ -281,7 +332,10 @@ class SubprocessBackend(SandboxBackend):
                     return _outcome(message, stopped, self._state["workdir"])
                 if op != "call":
                     raise ProtocolError(f"unexpected frame {op!r} during a call")
-                reply, stop = self._answer(message, on_call, stopped)
+                call = _json_call(message)
+                calls += 1
+                split = not self._split and self._move_apart(proc, calls)
+                reply, stop = self._answer(call, on_call, stopped, split)
                 if stop is not None:
                     deadline = max(deadline, time.monotonic() + ABORT_GRACE_S)
                 stopped = stopped or stop
@@ -304,24 +358,25 @@ class SubprocessBackend(SandboxBackend):
             raise
 
     def _answer(
-        self, message: dict[str, Any], on_call: OnCall, stopped: str | None
+        self, call: BaseCall, on_call: OnCall, stopped: str | None, split: bool = False
     ) -> tuple[dict[str, Any] | bytes, str | None]:
-        name, args, seq = message.get("name"), message.get("args"), message.get("seq")
-        if name not in self.base_actions or not isinstance(args, list):
+        """The reply to a base call and, if the host stopped the call, why; ``split``
+        tells the worker to poll for the answers from now on."""
+        seq, name = call.seq, call.name
+        if name not in self.base_actions:
             raise ProtocolError(f"the worker asked for an unknown base action {name!r}")
         if stopped is not None:
             return {"op": "abort", "seq": seq, "message": stopped}, None
         mine = self._pending = (self._state["proc"], seq)
         try:
-            reply: BaseReply = on_call(name, tuple(args))
+            reply: BaseReply = on_call(name, call.args)
         except StopCall as stop:
             return {"op": "abort", "seq": seq, "message": str(stop)}, str(stop)
         finally:
             if self._pending is mine:  # a call abandoned long ago must not clear a new one
                 self._pending = None
-        if not isinstance(seq, int):
-            raise ProtocolError("the worker sent a base call without a sequence number")
-        return ret_frame(seq, str(reply.observation), reply.valid, reply.done), None
+        obs = str(reply.observation)
+        return ret_frame(seq, obs, reply.valid, reply.done, poll=split), None
 
     def abort_pending(self, message: str) -> RawOutcome:
         """End the call whose base action the host stopped waiting for (on another
@@ -355,12 +410,61 @@ class SubprocessBackend(SandboxBackend):
 _CPU_TICKETS = itertools.count()
 
 
+class _InFlight:
+    """Calls running now in this process, over all its sandboxes. Polling pays only
+    for a call that has the process to itself: with several at once, the polling
+    threads would take turns at the GIL and the CPUs the other calls' workers need."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def enter(self) -> None:
+        with self.lock:
+            self.count += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.count -= 1
+
+
+_IN_FLIGHT = _InFlight()
+
+
 def _pick_cpu(index: int) -> int | None:
     """A CPU for a new sandbox, spreading sandboxes over the CPUs this process may use."""
     if not hasattr(os, "sched_getaffinity"):
         return None
     allowed = sorted(os.sched_getaffinity(0))
     return allowed[index % len(allowed)] if len(allowed) > 1 else None
+
+
+def _json_call(message: dict[str, Any]) -> BaseCall:
+    """A base call the worker sent as JSON (an argument that is not a plain string)."""
+    seq, name, args = message.get("seq"), message.get("name"), message.get("args")
+    if not isinstance(name, str) or not isinstance(args, list):
+        raise ProtocolError(f"the worker asked for an unknown base action {name!r}")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise ProtocolError("the worker sent a base call without a sequence number")
+    return BaseCall(seq, name, tuple(args))
+
+
+def _set_cpus(cpus: set[int], pid: int = 0) -> bool:
+    """Pin process (or thread) ``pid`` (``0``: the calling thread); whether it worked."""
+    try:
+        os.sched_setaffinity(pid, cpus)
+    except OSError:  # a CPU taken away meanwhile, or the worker gone
+        return False
+    return True
+
+
+def _other_cpu(cpu: int) -> int | None:
+    """A CPU this process may use other than ``cpu`` (the caller's, while the worker
+    runs on ``cpu``), or ``None`` where there is only the one."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if cpu not in allowed or len(allowed) < 2:
+        return None
+    return allowed[(allowed.index(cpu) + 1) % len(allowed)]
 
 
 def _split_source(source: str) -> dict[str, Any]:

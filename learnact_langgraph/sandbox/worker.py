@@ -32,6 +32,9 @@ from typing import Any
 
 _IN, _OUT = 0, 1
 _buffer = bytearray()
+#: Polls for a base call's answer before sleeping (see ``spin.py``); set by ``main``
+#: where the host asks for it.
+_answers: Any = None
 _MARGIN_FRAMES = 8  # frames of a base call's pipe round trip
 _COMPILED_KEPT = 256
 
@@ -60,27 +63,31 @@ class Observation(str):
     done: bool
 
 
-def _fill(n: int) -> None:
+def _fill(n: int, spinner: Any = None) -> None:
     while len(_buffer) < n:
+        if spinner is not None:
+            spinner.wait()
         chunk = os.read(_IN, max(65536, n - len(_buffer)))
         if not chunk:
             os._exit(0)
         _buffer.extend(chunk)
 
 
-def recv() -> dict[str, Any]:
+def recv(spinner: Any = None) -> dict[str, Any]:
     """Read one frame; bytes leave the buffer only once the whole frame is there, so
-    a limit signal arriving midway cannot desynchronise the stream."""
-    _fill(4)
+    a limit signal arriving midway cannot desynchronise the stream. ``spinner``
+    polls for the frame before sleeping."""
+    _fill(4, spinner)
     size = int.from_bytes(_buffer[:4], "big")
-    _fill(4 + size)
+    _fill(4 + size, spinner)
     data = bytes(_buffer[4 : 4 + size])
     del _buffer[: 4 + size]
     if data[:1] == b"R":  # a base call's answer: tag, seq, flags, observation
         flags = data[5]
         obs = data[6:].decode("utf-8", "surrogatepass")
         return {"op": "ret", "seq": int.from_bytes(data[1:5], "big"), "obs": obs,
-                "valid": bool(flags & 1), "done": bool(flags & 2)}  # fmt: skip
+                "valid": bool(flags & 1), "done": bool(flags & 2),
+                "poll": bool(flags & 4)}  # fmt: skip
     message: dict[str, Any] = json.loads(data)
     return message
 
@@ -138,6 +145,7 @@ def prepare(modules: tuple[str, ...]) -> None:
 
     _proxies(tuple(modules))
     _sibling("worker_lockdown")
+    _sibling("spin")
     _replies.learned_traceback(ValueError("warm up lazy imports"))
     _compile("def warm(x: int) -> int:\n    return x\n", "<warm>", "exec")
 
@@ -149,6 +157,7 @@ class Worker:
         self.base_names: list[str] = list(config["base"])
         self.limits: dict[str, Any] = dict(config["limits"])
         self.seq = 0
+        self.spin = False
         #: The agent's recent lines, compiled (a learned action is called by the same
         #: line again and again; code objects never change).
         self.compiled: dict[tuple[str, str | None], tuple[Any, Any, bool]] = {}
@@ -211,11 +220,13 @@ class Worker:
                     f"{name}() arguments must be strings, numbers, booleans or None"
                 ) from None
             while True:
-                reply = recv()
+                reply = recv(_answers if self.spin else None)
                 if reply.get("seq") == seq:
                     break
             if reply["op"] == "abort":
                 raise BaseCallLimit(reply["message"])
+            if reply["poll"]:  # the host moved to another CPU and polls from now on
+                self.spin = True
             obs = Observation(reply["obs"])
             obs.valid = bool(reply["valid"])
             obs.done = bool(reply["done"])
@@ -255,6 +266,7 @@ class Worker:
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         self.limits.update(request.get("limits", {}))
+        self.spin = False  # until the host says it polls (a flag on an answer)
         self.out, self.out_len = [], 0
         started = time.perf_counter()
         value: Any = None
@@ -402,6 +414,9 @@ def _on_xcpu(signum: int, frame: Any) -> None:
 def main() -> None:
     sys.stdout = sys.stderr = _Null()
     config = recv()
+    global _answers
+    if float(config.get("spin_s") or 0) > 0:
+        _answers = _sibling("spin").Spinner(_IN, float(config["spin_s"]))
     signal.signal(signal.SIGXCPU, _on_xcpu)
     prepare(tuple(config.get("modules", ())))
     worker = Worker(config)

@@ -16,9 +16,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from learnact_langgraph.sandbox import zygote_client
+from learnact_langgraph.sandbox.spin import Spinner
 from learnact_langgraph.sandbox.types import ErrorKind
 from learnact_langgraph.sandbox.zygote_client import ForkedWorker
 
@@ -103,6 +104,10 @@ class WorkerProcess:
         self.ready = False
         self.pending_load = False
         self.closed = False
+        #: Moved off the sandbox's CPU by a long call (see ``SubprocessBackend.cpu``).
+        self.moved = False
+        spin_s = float(config.get("spin_s") or 0)
+        self.spinner = Spinner(self.rfd, spin_s) if spin_s > 0 else None
         try:
             self.send(config)
         except ProtocolError:
@@ -132,9 +137,18 @@ class WorkerProcess:
             raise ProtocolError(msg, "limit") from None
 
     def recv(self, deadline: float) -> dict[str, Any]:
-        data = self._frame(deadline)
+        """The next frame as a JSON object (a base call as ``{"op": "call", ...}``)."""
+        found = self.next(deadline)
+        if isinstance(found, BaseCall):
+            return {"op": "call", "seq": found.seq, "name": found.name, "args": found.args}
+        return found
+
+    def next(self, deadline: float, spin: bool = False) -> BaseCall | dict[str, Any]:
+        """The next frame: a base call, or else a JSON object. ``spin``: it is due
+        soon, during a call (polled for before sleeping, see :mod:`.spin`)."""
+        data = self._frame(deadline, spin)
         if data[:1] == b"C":
-            return _call(data)
+            return parse_call(data)
         try:
             message = json.loads(data)
         except (ValueError, RecursionError) as exc:
@@ -143,7 +157,7 @@ class WorkerProcess:
             raise ProtocolError("the worker sent a frame that is not an object")
         return message
 
-    def _frame(self, deadline: float) -> bytes:
+    def _frame(self, deadline: float, spin: bool = False) -> bytes:
         """The next frame's payload; its length is checked before the payload is awaited."""
         buf = self.buf
         while True:
@@ -155,15 +169,19 @@ class WorkerProcess:
                     data = bytes(buf[4 : 4 + size])
                     del buf[: 4 + size]
                     return data
-            chunk = self._read_some(deadline)
+            ready = spin and self.spinner is not None and self.spinner.wait()
+            chunk = self._read_some(deadline, ready)
             if not chunk:
                 raise ProtocolError(self._death(), kind="limit")
             buf += chunk
 
-    def _read_some(self, deadline: float) -> bytes:
-        left = deadline - time.monotonic()
-        if left <= 0 or not self.poll.poll(left * 1000.0):
-            raise WorkerTimeout
+    def _read_some(self, deadline: float, ready: bool = False) -> bytes:
+        """What the worker sent next, waiting at most until ``deadline``; ``ready``:
+        the pipe is known to be readable."""
+        if not ready:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.poll.poll(left * 1000.0):
+                raise WorkerTimeout
         try:
             return os.read(self.rfd, 1 << 16)
         except OSError:  # closed under us (the backend was closed from another thread)
@@ -189,27 +207,30 @@ class WorkerProcess:
             os.close(self.rfd)
 
 
-def _call(data: bytes) -> dict[str, Any]:
-    """A base call frame: tag, seq, then length-prefixed UTF-8 fields (name, args)."""
-    seq, pos, end, fields = int.from_bytes(data[1:5], "big"), 5, len(data), []
-    while pos < end:
-        size = int.from_bytes(data[pos : pos + 4], "big")
-        pos += 4
-        if pos + size > end:
-            raise ProtocolError("the worker sent a malformed base call frame")
-        try:
-            fields.append(data[pos : pos + size].decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ProtocolError("the worker sent a base call that is not UTF-8") from None
-        pos += size
-    if not fields:
-        raise ProtocolError("the worker sent a base call without a name")
-    return {"op": "call", "seq": seq, "name": fields[0], "args": fields[1:]}
+class BaseCall(NamedTuple):
+    """A base call the worker asks the host to make."""
+
+    seq: int
+    name: str
+    args: tuple[str, ...]
 
 
-def ret_frame(seq: int, observation: str, valid: bool, done: bool) -> bytes:
-    """The answer to a base call: tag, seq, flags, the observation (no JSON)."""
-    flags = (1 if valid else 0) | (2 if done else 0)
+def parse_call(data: bytes) -> BaseCall:
+    """A base call frame: tag, seq, then the UTF-8 name and arguments separated by NUL
+    (see ``worker_replies.call_frame``)."""
+    if len(data) < 5:
+        raise ProtocolError("the worker sent a truncated base call frame")
+    try:
+        name, *args = data[5:].decode("utf-8").split("\x00")
+    except UnicodeDecodeError:
+        raise ProtocolError("the worker sent a base call that is not UTF-8") from None
+    return BaseCall(int.from_bytes(data[1:5], "big"), name, tuple(args))
+
+
+def ret_frame(seq: int, observation: str, valid: bool, done: bool, poll: bool = False) -> bytes:
+    """The answer to a base call: tag, seq, flags, the observation (no JSON). ``poll``
+    asks the worker to poll for the call's later answers (see :mod:`.spin`)."""
+    flags = (1 if valid else 0) | (2 if done else 0) | (4 if poll else 0)
     head = b"R" + (seq & 0xFFFFFFFF).to_bytes(4, "big") + bytes((flags,))
     return head + observation.encode("utf-8", "surrogatepass")
 

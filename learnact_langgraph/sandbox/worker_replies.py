@@ -60,15 +60,13 @@ def encode_value(value: Any) -> dict[str, Any]:
     return {"value": None, "value_repr": text[:2000]}
 
 
-def _field(text: str) -> bytes:
-    data = text.encode("utf-8", "replace")
-    return len(data).to_bytes(4, "big") + data
-
-
 def call_frame(seq: int, name: str, args: tuple[Any, ...]) -> bytes | None:
     """A base call with string arguments (nearly all of them) in a frame the host
-    splits without a JSON parser: tag, seq, then length-prefixed UTF-8 fields."""
+    splits without a JSON parser: tag, seq, then the name and the arguments in UTF-8,
+    separated by NUL; ``None`` (send JSON) when an argument is not a string or holds
+    a NUL."""
     for arg in args:
-        if type(arg) is not str:
+        if type(arg) is not str or "\x00" in arg:
             return None
-    return b"".join([b"C", seq.to_bytes(4, "big"), _field(name), *map(_field, args)])
+    text = "\x00".join((name, *args)) if args else name
+    return b"C" + seq.to_bytes(4, "big") + text.encode("utf-8", "replace")

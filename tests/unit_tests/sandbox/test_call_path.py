@@ -1,5 +1,6 @@
 """The cheap parts of a call's path: the CPU the hand-over happens on, what the worker
-skips when a call names no module, and the agent's recent lines kept compiled."""
+skips when a call names no module, the agent's recent lines kept compiled, and base
+calls framed without JSON."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from learnact_langgraph.sandbox import Sandbox
 from learnact_langgraph.sandbox.env_boundary import BaseActionRunner, CallGuard
 from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
 from learnact_langgraph.sandbox.worker_library import Library, compile_learned, mentions
+from learnact_langgraph.sandbox.worker_process import BaseCall, ProtocolError, parse_call
+from learnact_langgraph.sandbox.worker_replies import call_frame
+from tests.unit_tests.sandbox.toy_env import fresh_env
 
 MODULES = frozenset(ALLOWED_MODULES)
 CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
@@ -101,3 +105,27 @@ def test_a_line_run_again_is_the_same_line(sb: Sandbox) -> None:
         broken = sb.run("def (:")
         assert not broken.ok
     sb.unload("grab")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("a", "b"), ("", "b"), ("ä€😀", "b"), ("a\x00b", "b"), ("a\nb", "\x01")],
+    ids=["plain", "empty", "non-ascii", "nul", "control"],
+)
+def test_base_call_arguments_reach_the_host_exactly(args: tuple[str, str]) -> None:
+    """Arguments cross as NUL-separated UTF-8, or as JSON when one holds a NUL."""
+    with Sandbox(fresh_env()) as sb:
+        result = sb.run(f"move({args[0]!r}, {args[1]!r})")
+    assert [s.args for s in result.substeps] == [args]
+
+
+def test_a_base_call_frame_is_split_without_trusting_it() -> None:
+    frame = call_frame(7, "move", ("a", "b"))
+    assert frame is not None and parse_call(frame) == BaseCall(7, "move", ("a", "b"))
+    assert parse_call(call_frame(8, "look", ()) or b"") == BaseCall(8, "look", ())
+    assert call_frame(9, "move", ("a\x00", "b")) is None  # sent as JSON instead
+    assert call_frame(9, "move", (1, "b")) is None
+    with pytest.raises(ProtocolError, match="truncated"):
+        parse_call(b"C\x00\x00")
+    with pytest.raises(ProtocolError, match="not UTF-8"):
+        parse_call(b"C\x00\x00\x00\x01move\x00\xff")

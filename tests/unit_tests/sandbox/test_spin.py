@@ -1,0 +1,218 @@
+"""Polling for the other side's answer during a call (``spin.py``), and where the two
+sides of a call run while they poll."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from learnact_langgraph.envs.base import StepResult, Task, base_action
+from learnact_langgraph.sandbox import Limits, Sandbox, SubprocessBackend
+from learnact_langgraph.sandbox.spin import MAX_SKIP, Spinner
+from learnact_langgraph.sandbox.subprocess_backend import SPLIT_AFTER
+from learnact_langgraph.sandbox.worker_process import WorkerProcess
+from tests.unit_tests.sandbox.toy_env import CARRY, Rooms, fresh_env
+
+CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+TWO_CPUS = pytest.mark.skipif(len(CPUS) < 2, reason="needs two CPUs to tell them apart")
+LIMITS = Limits(wall_time_s=5.0, memory_mb=256)
+#: Back and forth between rooms a and b: 20 base calls in one call.
+WALK = (
+    "def walk(n):\n"
+    "    seen = []\n"
+    "    for _ in range(n):\n"
+    "        seen.append(move('a', 'b'))\n"
+    "        seen.append(move('b', 'a'))\n"
+    "    return [str(s) for s in seen]\n"
+)
+
+
+@pytest.fixture
+def pipe() -> Iterator[tuple[int, int]]:
+    read, write = os.pipe()
+    yield read, write
+    os.close(read)
+    os.close(write)
+
+
+def test_data_already_there_is_seen_at_once(pipe: tuple[int, int]) -> None:
+    read, write = pipe
+    os.write(write, b"x")
+    spinner = Spinner(read, 10.0)  # a budget it must not need
+    start = time.perf_counter()
+    assert spinner.wait() is True
+    assert time.perf_counter() - start < 1.0
+    assert spinner.misses == 0 and spinner.skip == 0
+
+
+def test_misses_make_the_next_waits_sleep_at_once_for_longer_and_longer(
+    pipe: tuple[int, int],
+) -> None:
+    read, _ = pipe
+    spinner = Spinner(read, 0.0005)
+    skips = []
+    for _ in range(9):
+        assert spinner.wait() is False  # nothing ever arrives
+        skips.append(spinner.skip)
+        while spinner.skip:  # the skipped waits return at once, without polling
+            start = time.perf_counter()
+            assert spinner.wait() is False
+            assert time.perf_counter() - start < 0.0005
+    assert skips == [1, 2, 4, 8, 16, 32, 64, 64, 64]
+    assert MAX_SKIP == 64
+
+
+def test_a_hit_forgets_the_misses(pipe: tuple[int, int]) -> None:
+    read, write = pipe
+    spinner = Spinner(read, 0.0005)
+    assert spinner.wait() is False
+    assert spinner.wait() is False  # skipped
+    os.write(write, b"x")
+    assert spinner.wait() is True
+    assert spinner.misses == 0 and spinner.skip == 0
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "100", None])
+def test_a_bad_spin_budget_is_refused_in_one_sentence(bad: object) -> None:
+    with pytest.raises(ValueError, match="spin_us must be a whole number of microseconds"):
+        SubprocessBackend(["move"], LIMITS, spin_us=bad)  # type: ignore[arg-type]
+
+
+@TWO_CPUS
+def test_with_polling_a_long_call_moves_its_host_side_to_another_cpu() -> None:
+    backend = SubprocessBackend(["move", "pick", "drop"], LIMITS, spin_us=100)
+    assert backend.cpu is not None and backend.split_cpu is not None
+    assert backend.cpu != backend.split_cpu
+    with Sandbox(fresh_env(), backend=backend, limits=LIMITS) as sb:
+        assert sb.run("1").ok
+        assert backend.pid is not None
+        assert os.sched_getaffinity(backend.pid) == {backend.cpu}
+        assert sb.backend._state["proc"].spinner is not None  # type: ignore[attr-defined]
+
+
+@TWO_CPUS
+def test_without_polling_both_sides_share_one_cpu() -> None:
+    backend = SubprocessBackend(["move", "pick", "drop"], LIMITS, spin_us=0)
+    assert backend.cpu is not None and backend.split_cpu is None and backend.spin_s == 0
+    with Sandbox(fresh_env(), backend=backend, limits=LIMITS) as sb:
+        assert sb.run("carry('a', 'b', 'b1')").ok is False  # carry is not loaded
+        sb.load({"carry": CARRY})
+        assert sb.run("carry('a', 'b', 'b1')").ok
+        assert sb.backend._state["proc"].spinner is None  # type: ignore[attr-defined]
+
+
+class Where(Rooms):
+    """Rooms whose ``move`` notes the CPUs of the thread that runs it (the host side
+    of the call), and can be slowed down."""
+
+    delay = 0.0
+
+    def _reset(self, task: Task) -> str:
+        self.seen: list[set[int]] = []
+        return super()._reset(task)
+
+    @base_action
+    def move(self, src: str, dst: str) -> StepResult:
+        """Move from room src to room dst."""
+        self.seen.append(os.sched_getaffinity(0))
+        if self.delay:
+            time.sleep(self.delay)
+        return super().move(src, dst)
+
+
+@TWO_CPUS
+def test_a_long_call_moves_its_worker_apart_and_the_next_call_brings_it_back() -> None:
+    """Base actions run on the sandbox's CPU, in the caller's process; the worker
+    shares that CPU until a call has made ``SPLIT_AFTER`` base calls, then moves to
+    the other CPU for the rest of the call, and is back before the next call."""
+    env = Where()
+    env.reset(0)
+    backend = SubprocessBackend(["move", "pick", "drop"], LIMITS, spin_us=100)
+    before = os.sched_getaffinity(0)
+    shared, apart = {backend.cpu}, {backend.split_cpu}
+    with Sandbox(env, backend=backend, limits=LIMITS) as sb:
+        sb.load({"walk": WALK})
+        pid = backend.pid
+        assert pid is not None
+        for _ in range(2):
+            env.seen.clear()
+            result = sb.run("walk(3)")
+            assert result.ok and len(result.substeps) == 6
+            assert env.seen == [shared] * 6
+            assert os.sched_getaffinity(pid) == apart
+            assert os.sched_getaffinity(0) == before
+        env.seen.clear()
+        assert sb.run(f"walk({SPLIT_AFTER // 2})").ok  # too short to move apart
+        assert os.sched_getaffinity(pid) == shared
+        assert backend.pid == pid
+
+
+@pytest.mark.parametrize("spin_us", [0, 100])
+@pytest.mark.parametrize("delay", [0.0, 0.003])
+def test_polling_changes_no_result(spin_us: int, delay: float) -> None:
+    """The same call gives the same value and sub-steps with and without polling, with
+    cheap base actions and with ones slower than the polling budget (which then
+    sleep as before)."""
+    env = Where()
+    env.reset(0)
+    env.delay = delay
+    backend = SubprocessBackend(["move", "pick", "drop"], LIMITS, spin_us=spin_us)
+    with Sandbox(env, backend=backend, limits=LIMITS) as sb:
+        sb.load({"walk": WALK})
+        for _ in range(3):
+            result = sb.run("walk(5)")
+            assert result.ok, result.message
+            assert result.value == ["You are in b.", "You are in a."] * 5
+            assert [s.name for s in result.substeps] == ["move"] * 10
+        assert sb.run("move('a', 'c')").ok  # a base call typed by the agent
+        assert env.state["at"] == "c"
+
+
+def test_only_a_call_alone_in_the_process_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While one sandbox's call is in flight, another sandbox's call does not move
+    apart and poll (the two would take turns at the GIL and at the CPUs the workers
+    need)."""
+    sent: list[bool] = []
+    original = WorkerProcess.send
+
+    def noting(self: WorkerProcess, message: dict[str, Any] | bytes) -> None:
+        if isinstance(message, bytes) and message[:1] == b"R":
+            sent.append(bool(message[5] & 4))
+        original(self, message)
+
+    monkeypatch.setattr(WorkerProcess, "send", noting)
+    inside, release = threading.Event(), threading.Event()
+
+    class Held(Where):
+        @base_action
+        def move(self, src: str, dst: str) -> StepResult:
+            """Move from room src to room dst."""
+            inside.set()
+            release.wait(5)
+            return super().move(src, dst)
+
+    held_env, other_env = Held(), Where()
+    held_env.reset(0)
+    other_env.reset(0)
+    names = ["move", "pick", "drop"]
+    with (
+        Sandbox(held_env, backend=SubprocessBackend(names, LIMITS), limits=LIMITS) as held,
+        Sandbox(other_env, backend=SubprocessBackend(names, LIMITS), limits=LIMITS) as other,
+    ):
+        other.load({"walk": WALK})
+        thread = threading.Thread(target=held.run, args=("move('a', 'b')",))
+        thread.start()
+        assert inside.wait(5)
+        assert other.run("walk(2)").ok  # while the held call is in flight
+        release.set()
+        thread.join(5)
+        busy, sent[:] = list(sent), []
+        assert other.run("walk(2)").ok  # alone again
+    assert len(busy) == 5 and not any(busy)  # walk(2), and the held call's answer
+    polls = bool(SubprocessBackend(names, LIMITS).spin_s)
+    assert sent == [False, False, polls, False]
