@@ -23,8 +23,9 @@ the next one, that is running the previous reply as a line in the sandbox (or
 bookkeeping, channel writes, the superstep loop, checkpoints). An episode's first
 step (before its first model call) and last step (after its last one) are not in the
 per-step figures; they are in "incl. setup" (ms), the episode's wall time over its
-steps, where the graph also pays for opening its run's session (environment, sandbox
-worker, learned actions loaded) while ``run_episode`` here reuses one sandbox. Every
+steps, where the graph also pays for taking its run's session (environment, sandbox
+worker, learned actions loaded) from the process's pool, warm after the first run,
+while ``run_episode`` here reuses one sandbox. Every
 path offers the same learned action (``carry_ball``, never called), so every prompt
 is the same; the graph's ``max_steps`` is the episodes' (60).
 Episodes are interleaved (episode i on every path, the order rotating), so machine
@@ -50,6 +51,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -166,10 +168,12 @@ def graph_path(
     """A compiled agent graph played with ``context(...)`` (a thread per episode with
     ``threads``, for a checkpointer)."""
 
+    factory = partial(tasks, episodes, size)  # one per lane, as an app has one context
+
     def play(clock: Clock, i: int) -> int:
         ctx = context(
             model=clock.model,
-            env_factory=lambda: tasks(episodes, size),
+            env_factory=factory,
             max_steps=MAX_STEPS,
             actions=[ACTION.__dict__],
         )

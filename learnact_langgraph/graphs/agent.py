@@ -18,7 +18,9 @@ node's edges lead.
 
 The environment session is kept per run in this process (``agent_sessions.py``, with
 the run's typed trajectory); a run resumed elsewhere rebuilds it by replaying its
-recorded steps, so the graph state holds only plain data.
+recorded steps, so the graph state holds only plain data. A finished run hands its
+environment and sandbox to the process's session pool (``session_pool.py``), so the
+next run with the same settings starts warm; a failed run's are closed.
 """
 
 from __future__ import annotations
@@ -130,7 +132,8 @@ Node = Callable[..., dict[str, Any]]
 
 
 def _closing(node: Node) -> Node:
-    """``node`` that closes its run's session when it fails, so no worker is left."""
+    """``node`` that closes its run's session when it fails, so no worker is left (a
+    finished run's session goes back to the process's pool instead)."""
 
     @functools.wraps(node)
     def run(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -138,7 +141,7 @@ def _closing(node: Node) -> Node:
             return node(state, runtime)
         except BaseException:
             if state.get("session_id"):
-                SESSIONS.close(state["session_id"])
+                SESSIONS.close(state["session_id"], failed=True)
             raise
 
     return run
@@ -177,7 +180,7 @@ def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             "progress": env.progress,
         }
     except BaseException:
-        SESSIONS.close(sid)
+        SESSIONS.close(sid, failed=True)
         raise
     if env.done:
         SESSIONS.close(sid)

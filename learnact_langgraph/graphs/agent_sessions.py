@@ -6,6 +6,10 @@ prompt is laid out from, the learned actions' views, the resolved model) live he
 in this process. A run resumed elsewhere, or forked from an earlier checkpoint, finds
 no entry (or one whose steps differ from its state) and gets a fresh one, rebuilt by
 replaying its recorded steps.
+
+Sessions come from the process's pool (``session_pool.py``): the environment is reset
+to the run's task and the sandbox holds exactly the run's actions, as for learning
+episodes. A finished run hands its session back; a failed one closes it.
 """
 
 from __future__ import annotations
@@ -82,8 +86,14 @@ class LiveRun:
             return False
         return not mine or mine[-1].action == steps[-1].get("action")
 
-    def close(self) -> None:
-        self.manager.__exit__(None, None, None)
+    def close(self, failed: bool = False) -> None:
+        """End the run's use of its session: a finished run hands the environment and
+        sandbox back to the process's pool for the next run; a failed one closes them."""
+        if failed:
+            error = RuntimeError("the agent run failed")
+            self.manager.__exit__(RuntimeError, error, None)
+        else:
+            self.manager.__exit__(None, None, None)
 
 
 class Sessions:
@@ -134,7 +144,7 @@ class Sessions:
     ) -> LiveRun:
         raw = state["actions"] if "actions" in state else getattr(ctx, "actions", [])
         actions = action_views(raw)
-        manager = open_session(ctx, sources={a.name: a.source for a in actions})
+        manager = open_session(ctx, sources={a.name: a.source for a in actions}, pooled=True)
         session = manager.__enter__()
         try:
             env = session.env
@@ -145,8 +155,8 @@ class Sessions:
                 if replay and step.kind not in ("think", "unparsable"):
                     session.sandbox.run(step.action)
                 trajectory.steps.append(step)
-        except BaseException:
-            manager.__exit__(None, None, None)
+        except BaseException as exc:
+            manager.__exit__(type(exc), exc, exc.__traceback__)  # closed, never pooled
             raise
         return LiveRun(manager, session, actions, {a.name for a in actions}, trajectory)
 
@@ -157,11 +167,12 @@ class Sessions:
         for sid in idle:
             self.close(sid)
 
-    def close(self, sid: str) -> None:
+    def close(self, sid: str, failed: bool = False) -> None:
+        """End run ``sid``'s session (see :meth:`LiveRun.close`)."""
         with self._lock:
             run = self._open.pop(sid, None)
         if run is not None:
-            run.close()
+            run.close(failed)
 
 
 SESSIONS = Sessions()

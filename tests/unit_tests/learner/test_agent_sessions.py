@@ -1,4 +1,5 @@
-"""The agent graph leaves no sandbox worker behind, whatever way a run ends."""
+"""The agent graph leaves no sandbox worker behind, whatever way a run ends: a failed
+run's is closed, and a finished run's waits in the process's pool for the next run."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from langchain_core.messages import BaseMessage
 
 from learnact_langgraph.envs.pddl import load_env
 from learnact_langgraph.graphs.agent import SESSIONS, AgentContext, _Sessions, agent_graph
+from learnact_langgraph.graphs.session_pool import POOL
 from learnact_langgraph.sandbox import zygote_client
 from learnact_langgraph.testing import scripted
 
@@ -38,6 +40,11 @@ def broken(messages: list[BaseMessage]) -> str:
     raise RuntimeError("the model server went away")
 
 
+@pytest.fixture(autouse=True)
+def _no_idle_sessions() -> None:
+    POOL.close_idle()
+
+
 def test_twenty_failing_runs_leave_no_worker_and_no_session() -> None:
     before = workers()
     ctx = AgentContext(model=scripted(broken), env_factory=gripper_env)
@@ -56,7 +63,33 @@ def test_a_bad_task_and_a_finished_run_leave_no_worker_either() -> None:
         agent_graph().invoke({"task": "gripper/no-such-task"}, context=ctx)
     out = agent_graph().invoke({"task": 0}, context=ctx)
     assert out["success"] is True
-    assert len(SESSIONS) == 0 and workers() == before
+    assert len(SESSIONS) == 0 and workers() == before + 1  # the finished run's, pooled
+    assert POOL.close_idle() == 1
+    assert workers() == before
+
+
+def test_the_next_run_takes_the_finished_runs_session_with_only_its_own_actions() -> None:
+    seen: list[dict[str, str]] = []
+
+    def noting(messages: list[BaseMessage]) -> str:
+        run = next(iter(SESSIONS._open.values()))
+        seen.append(dict(run.session.sandbox.sources))
+        return agent(messages)
+
+    helper = {
+        "name": "helper",
+        "source": "def helper():\n    return 1\n",
+        "signature": "helper()",
+        "description": "Returns 1.",
+    }
+    first = AgentContext(model=scripted(noting), env_factory=gripper_env, actions=[helper])
+    second = AgentContext(model=scripted(noting), env_factory=gripper_env)
+    reused = POOL.reused
+    assert agent_graph().invoke({"task": 0}, context=first)["success"] is True
+    assert seen[-1] == {"helper": helper["source"]}
+    assert agent_graph().invoke({"task": 1}, context=second)["success"] is True
+    assert POOL.reused == reused + 1
+    assert seen[-1] == {}  # the first run's action is gone from the shared worker
 
 
 def test_sessions_of_abandoned_runs_are_closed_once_idle() -> None:
