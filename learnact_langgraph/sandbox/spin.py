@@ -7,8 +7,9 @@ wake-up of another CPU), and running both sides on one CPU (which turns the wake
 into a switch) makes them evict each other's caches. So once a call has made a few
 base calls, its worker moves to another CPU and each side polls the pipe for a short
 budget before it sleeps (``SubprocessBackend.cpu`` says when). Measured on the
-2-vCPU VM, side by side in one process: a learned action making 20 base calls took
-1.3 ms with polling against 1.9 ms without (``docs/performance.md``).
+2-vCPU VM, side by side in one process over four runs: a learned action making 20
+base calls took 1.1–1.4 ms with polling against 1.3–1.9 ms without
+(``docs/performance.md``).
 
 Polling burns the CPU it runs on, so it is bounded and adaptive: a wait that
 outlasts the budget (a slow environment, learned code computing between its calls,
