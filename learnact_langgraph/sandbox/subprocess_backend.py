@@ -124,8 +124,6 @@ class SubprocessBackend(SandboxBackend):
         self._finalizer = weakref.finalize(self, kill_all, self._state)
         self._closed = False
         self._started = False
-        #: The call running now has moved its worker to :attr:`split_cpu` and polls.
-        self._split = False
         #: The worker and sequence number of the base call being answered now.
         self._pending: tuple[WorkerProcess, Any] | None = None
         self.restarts = 0
@@ -270,7 +268,6 @@ class SubprocessBackend(SandboxBackend):
             return self._execute(proc, job, on_call)
         finally:
             _IN_FLIGHT.leave()
-            self._split = False
             if previous is not None:
                 _set_cpus(previous)
 
@@ -294,8 +291,8 @@ class SubprocessBackend(SandboxBackend):
         in the process does, see :class:`_InFlight`)."""
         if calls != SPLIT_AFTER or self.split_cpu is None or _IN_FLIGHT.count != 1:
             return False
-        self._split = proc.moved = _set_cpus({self.split_cpu}, proc.pid)
-        return self._split
+        proc.moved = _set_cpus({self.split_cpu}, proc.pid)
+        return proc.moved
 
     def _execute(self, proc: WorkerProcess, job: Job, on_call: OnCall) -> RawOutcome:
         limits = job.limits or self.limits
@@ -306,14 +303,15 @@ class SubprocessBackend(SandboxBackend):
             request.update(_split_source(job.source))  # a fresh dict each time
         deadline = time.monotonic() + limits.wall_time_s
         stopped: str | None = None
-        calls = 0
+        calls, apart = 0, False
         try:
             proc.send(request)
             while True:
-                message = proc.next(deadline, self._split and _IN_FLIGHT.count == 1)
+                message = proc.next(deadline, apart and _IN_FLIGHT.count == 1)
                 if isinstance(message, BaseCall):
                     calls += 1
-                    split = not self._split and self._move_apart(proc, calls)
+                    split = not apart and self._move_apart(proc, calls)
+                    apart = apart or split
                     reply, stop = self._answer(message, on_call, stopped, split)
                     if stop is not None:
                         deadline = max(deadline, time.monotonic() + ABORT_GRACE_S)
@@ -334,7 +332,8 @@ class SubprocessBackend(SandboxBackend):
                     raise ProtocolError(f"unexpected frame {op!r} during a call")
                 call = _json_call(message)
                 calls += 1
-                split = not self._split and self._move_apart(proc, calls)
+                split = not apart and self._move_apart(proc, calls)
+                apart = apart or split
                 reply, stop = self._answer(call, on_call, stopped, split)
                 if stop is not None:
                     deadline = max(deadline, time.monotonic() + ABORT_GRACE_S)
@@ -413,7 +412,8 @@ _CPU_TICKETS = itertools.count()
 class _InFlight:
     """Calls running now in this process, over all its sandboxes. Polling pays only
     for a call that has the process to itself: with several at once, the polling
-    threads would take turns at the GIL and the CPUs the other calls' workers need."""
+    threads would take turns at the GIL and the CPUs the other calls' workers need.
+    (A call whose base action never returns stays counted, and turns polling off.)"""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
