@@ -308,33 +308,24 @@ class SubprocessBackend(SandboxBackend):
             proc.send(request)
             while True:
                 message = proc.next(deadline, apart and _IN_FLIGHT.count == 1)
-                if isinstance(message, BaseCall):
-                    calls += 1
-                    split = not apart and self._move_apart(proc, calls)
-                    apart = apart or split
-                    reply, stop = self._answer(message, on_call, stopped, split)
-                    if stop is not None:
-                        deadline = max(deadline, time.monotonic() + ABORT_GRACE_S)
-                    stopped = stopped or stop
-                    proc.send(reply)
-                    continue
-                op = message.get("op")
-                if op == "done":
-                    used = message.get("cpu_used_s")
-                    if not isinstance(used, int | float):
-                        used = 0.0
-                    if message.get("recycle") or used > self.cpu_lifetime_s - (
-                        limits.cpu_time_s + 2
-                    ):
-                        self._respawn()
-                    return _outcome(message, stopped, self._state["workdir"])
-                if op != "call":
-                    raise ProtocolError(f"unexpected frame {op!r} during a call")
-                call = _json_call(message)
+                if not isinstance(message, BaseCall):
+                    op = message.get("op")
+                    if op == "done":
+                        used = message.get("cpu_used_s")
+                        if not isinstance(used, int | float):
+                            used = 0.0
+                        if message.get("recycle") or used > self.cpu_lifetime_s - (
+                            limits.cpu_time_s + 2
+                        ):
+                            self._respawn()
+                        return _outcome(message, stopped, self._state["workdir"])
+                    if op != "call":
+                        raise ProtocolError(f"unexpected frame {op!r} during a call")
+                    message = _json_call(message)
                 calls += 1
                 split = not apart and self._move_apart(proc, calls)
                 apart = apart or split
-                reply, stop = self._answer(call, on_call, stopped, split)
+                reply, stop = self._answer(message, on_call, stopped, split)
                 if stop is not None:
                     deadline = max(deadline, time.monotonic() + ABORT_GRACE_S)
                 stopped = stopped or stop
