@@ -18,7 +18,6 @@ later changes it makes are beyond the sandbox's reach.
 from __future__ import annotations
 
 import contextvars
-import os
 import queue
 import threading
 import time
@@ -33,6 +32,7 @@ from learnact_langgraph.envs.base import (
     format_call,
     observation_text,
 )
+from learnact_langgraph.sandbox.cpus import join_cpu, set_cpus
 from learnact_langgraph.sandbox.host_paths import scrub
 
 T = TypeVar("T")
@@ -75,7 +75,7 @@ class _Helper:
 
     def _loop(self, cpu: int | None) -> None:
         if cpu is not None:
-            _set_cpus({cpu})
+            set_cpus({cpu})
         while (task := self.tasks.get()) is not None:
             try:
                 task.result = task.context.run(task.fn)
@@ -179,7 +179,7 @@ class BaseActionRunner:
         still running past ``deadline``, the caller gives up on it and returns
         ``on_hang(name, args)``; a fresh helper serves later calls.
         """
-        previous = _join_cpu(self.cpu)
+        previous = join_cpu(self.cpu)
         try:
             task = self._submit(fn)
             while not task.done.acquire(timeout=max(deadline - time.perf_counter(), 0.001)):
@@ -190,7 +190,7 @@ class BaseActionRunner:
                 deadline = time.perf_counter() + 0.05
         finally:
             if previous is not None:
-                _set_cpus(previous)
+                set_cpus(previous)
         if task.error is not None:
             raise task.error
         result: T = task.result
@@ -198,27 +198,6 @@ class BaseActionRunner:
 
     def close(self) -> None:
         self._retire_helper()
-
-
-def _set_cpus(cpus: set[int]) -> bool:
-    try:
-        os.sched_setaffinity(0, cpus)
-    except (AttributeError, OSError):  # not Linux, or a CPU taken away meanwhile
-        return False
-    return True
-
-
-def _join_cpu(cpu: int | None) -> set[int] | None:
-    """Move the calling thread to ``cpu``; the CPUs to give back, or ``None``."""
-    if cpu is None:
-        return None
-    try:
-        previous = os.sched_getaffinity(0)
-    except (AttributeError, OSError):
-        return None
-    if cpu not in previous or previous == {cpu}:
-        return None
-    return previous if _set_cpus({cpu}) else None
 
 
 def checked(env: Environment, name: str, args: tuple[Any, ...], result: Any) -> StepResult:

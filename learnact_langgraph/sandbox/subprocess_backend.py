@@ -8,19 +8,15 @@ killed; a fresh worker is started at once so the next call does not wait for it.
 
 from __future__ import annotations
 
-import ast
-import functools
-import itertools
 import os
 import tempfile
-import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from learnact_langgraph import pyast
 from learnact_langgraph.sandbox import zygote_client
+from learnact_langgraph.sandbox.agent_lines import split_source
 from learnact_langgraph.sandbox.backend import (
     BaseReply,
     Job,
@@ -28,6 +24,14 @@ from learnact_langgraph.sandbox.backend import (
     RawOutcome,
     SandboxBackend,
     StopCall,
+)
+from learnact_langgraph.sandbox.cpus import (
+    CPU_TICKETS,
+    IN_FLIGHT,
+    join_cpu,
+    other_cpu,
+    pick_cpu,
+    set_cpus,
 )
 from learnact_langgraph.sandbox.env_boundary import Abandoned
 from learnact_langgraph.sandbox.host_paths import WORKDIR_PREFIX, scrub
@@ -99,8 +103,8 @@ class SubprocessBackend(SandboxBackend):
         #: wake-up or a switch, and neither side evicts the other's caches. The
         #: worker is moved back before the next call; the caller's own CPU mask is
         #: restored when the call returns.
-        self.cpu: int | None = _pick_cpu(next(_CPU_TICKETS)) if pin_cpu else None
-        self.split_cpu = _other_cpu(self.cpu) if self.cpu is not None and spin_us > 0 else None
+        self.cpu: int | None = pick_cpu(next(CPU_TICKETS)) if pin_cpu else None
+        self.split_cpu = other_cpu(self.cpu) if self.cpu is not None and spin_us > 0 else None
         self.spin_s = spin_us / 1e6 if self.split_cpu is not None else 0.0
         if zygote:
             zygote_client.prestart()  # boots while the caller prepares its first call
@@ -261,37 +265,23 @@ class SubprocessBackend(SandboxBackend):
     def execute(self, job: Job, on_call: OnCall) -> RawOutcome:
         proc = self._ready()
         if proc.moved and self.cpu is not None:  # asleep between calls: a cheap move
-            proc.moved = not _set_cpus({self.cpu}, proc.pid)
-        previous = self._pin_caller()
-        _IN_FLIGHT.enter()
+            proc.moved = not set_cpus({self.cpu}, proc.pid)
+        previous = join_cpu(self.cpu)  # the worker's: a turn is a switch
+        IN_FLIGHT.enter()
         try:
             return self._execute(proc, job, on_call)
         finally:
-            _IN_FLIGHT.leave()
+            IN_FLIGHT.leave()
             if previous is not None:
-                _set_cpus(previous)
-
-    def _pin_caller(self) -> set[int] | None:
-        """Move the calling thread to :attr:`cpu`; returns the mask to restore."""
-        if self.cpu is None:
-            return None
-        try:
-            previous = os.sched_getaffinity(0)
-            if previous == {self.cpu} or self.cpu not in previous:
-                return None
-            os.sched_setaffinity(0, {self.cpu})
-        except OSError:
-            self.cpu = self.split_cpu = None
-            return None
-        return previous
+                set_cpus(previous)
 
     def _move_apart(self, proc: WorkerProcess, calls: int) -> bool:
         """Whether the call, after ``calls`` base calls, polls from now on: its worker,
         asleep until it gets this answer, moved to :attr:`split_cpu` (only a call alone
-        in the process does, see :class:`_InFlight`)."""
-        if calls != SPLIT_AFTER or self.split_cpu is None or _IN_FLIGHT.count != 1:
+        in the process does, see :class:`~learnact_langgraph.sandbox.cpus.InFlight`)."""
+        if calls != SPLIT_AFTER or self.split_cpu is None or IN_FLIGHT.count != 1:
             return False
-        proc.moved = _set_cpus({self.split_cpu}, proc.pid)
+        proc.moved = set_cpus({self.split_cpu}, proc.pid)
         return proc.moved
 
     def _execute(self, proc: WorkerProcess, job: Job, on_call: OnCall) -> RawOutcome:
@@ -300,14 +290,14 @@ class SubprocessBackend(SandboxBackend):
         if job.call is not None:
             request["call"] = [job.call[0], list(job.call[1])]
         else:
-            request.update(_split_source(job.source))  # a fresh dict each time
+            request.update(split_source(job.source))  # a fresh dict each time
         deadline = time.monotonic() + limits.wall_time_s
         stopped: str | None = None
         calls, apart = 0, False
         try:
             proc.send(request)
             while True:
-                message = proc.next(deadline, apart and _IN_FLIGHT.count == 1)
+                message = proc.next(deadline, apart and IN_FLIGHT.count == 1)
                 if not isinstance(message, BaseCall):
                     op = message.get("op")
                     if op == "done":
@@ -397,39 +387,6 @@ class SubprocessBackend(SandboxBackend):
         self._state["proc"] = None
 
 
-_CPU_TICKETS = itertools.count()
-
-
-class _InFlight:
-    """Calls running now in this process, over all its sandboxes. Polling pays only
-    for a call that has the process to itself: with several at once, the polling
-    threads would take turns at the GIL and the CPUs the other calls' workers need.
-    (A call whose base action never returns stays counted, and turns polling off.)"""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.count = 0
-
-    def enter(self) -> None:
-        with self.lock:
-            self.count += 1
-
-    def leave(self) -> None:
-        with self.lock:
-            self.count -= 1
-
-
-_IN_FLIGHT = _InFlight()
-
-
-def _pick_cpu(index: int) -> int | None:
-    """A CPU for a new sandbox, spreading sandboxes over the CPUs this process may use."""
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    allowed = sorted(os.sched_getaffinity(0))
-    return allowed[index % len(allowed)] if len(allowed) > 1 else None
-
-
 def _json_call(message: dict[str, Any]) -> BaseCall:
     """A base call the worker sent as JSON (an argument that is not a plain string)."""
     seq, name, args = message.get("seq"), message.get("name"), message.get("args")
@@ -438,58 +395,6 @@ def _json_call(message: dict[str, Any]) -> BaseCall:
     if not isinstance(seq, int) or isinstance(seq, bool):
         raise ProtocolError("the worker sent a base call without a sequence number")
     return BaseCall(seq, name, tuple(args))
-
-
-def _set_cpus(cpus: set[int], pid: int = 0) -> bool:
-    """Pin process (or thread) ``pid`` (``0``: the calling thread); whether it worked."""
-    try:
-        os.sched_setaffinity(pid, cpus)
-    except OSError:  # a CPU taken away meanwhile, or the worker gone
-        return False
-    return True
-
-
-def _other_cpu(cpu: int) -> int | None:
-    """A CPU this process may use other than ``cpu`` (the caller's, while the worker
-    runs on ``cpu``), or ``None`` where there is only the one."""
-    allowed = sorted(os.sched_getaffinity(0))
-    if cpu not in allowed or len(allowed) < 2:
-        return None
-    return allowed[(allowed.index(cpu) + 1) % len(allowed)]
-
-
-def _split_source(source: str) -> dict[str, Any]:
-    """:func:`_split_parts`, kept per source (agents send the same lines again)."""
-    return dict(zip(("source", "code", "expr"), _split(source), strict=True))
-
-
-@functools.lru_cache(maxsize=4096)
-def _split(source: str) -> tuple[str, str, str | None]:
-    parts = _split_parts(source)
-    return parts["source"], parts["code"], parts["expr"]
-
-
-def _split_parts(source: str) -> dict[str, Any]:
-    """Split agent code so the value of a final expression is returned, REPL-style.
-
-    Line numbers are kept by padding the final expression with newlines, so
-    tracebacks point at the agent's own lines in ``<action>``.
-    """
-    request: dict[str, Any] = {"source": source, "code": source, "expr": None}
-    try:
-        tree = pyast.parse(source)
-    except Exception:  # the worker compiles it and reports the problem
-        return request
-    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
-        return request
-    last = tree.body[-1]
-    previous_end = tree.body[-2].end_lineno if len(tree.body) > 1 else 0
-    if last.col_offset != 0 or (previous_end or 0) >= last.lineno:
-        return request
-    lines = source.splitlines(True)
-    request["code"] = "".join(lines[: last.lineno - 1])
-    request["expr"] = "\n" * (last.lineno - 1) + "".join(lines[last.lineno - 1 :])
-    return request
 
 
 _WORKER_KINDS: dict[str, ErrorKind] = {
