@@ -350,13 +350,12 @@ class Environment(ABC):
         action that returns no observation raises :class:`BadObservation`.
         """
         self.task  # noqa: B018 - raises a clear error before reset()
-        text = format_call(name, args)
         spec = self._spec(name)
         if spec is None:
-            result: StepResult | str = self.refuse(text, "unknown_action")
+            result: StepResult | str = self.refuse(format_call(name, args), "unknown_action")
         elif len(args) != spec.arity:
             result = self.refuse(
-                text,
+                format_call(name, args),
                 "bad_arguments",
                 f"{INVALID_UNKNOWN} {spec.signature} takes {spec.arity} argument(s), "
                 f"got {len(args)}.",
@@ -364,8 +363,10 @@ class Environment(ABC):
         else:
             result = self._execute(name, args)
         if not isinstance(result, StepResult):
+            text = format_call(name, args)
             result = self.ok(text, observation_text(text, result))
         elif not isinstance(result.observation, str):
+            text = format_call(name, args)
             result = replace(result, observation=observation_text(text, result.observation))
         self._steps += 1
         self._observation = result.observation
@@ -374,8 +375,11 @@ class Environment(ABC):
     # ----- helpers for subclasses ---------------------------------------------------
     def ok(self, action: str, observation: str) -> StepResult:
         """A valid step: update progress and success, add the goal line when done."""
-        self._best_progress = max(self._best_progress, self.goal_progress())
-        self._done = self.is_success()
+        progress = self.goal_progress()
+        self._best_progress = max(self._best_progress, progress)
+        # is_success() is goal_progress() >= 1 unless a subclass says otherwise.
+        plain = type(self).is_success is Environment.is_success
+        self._done = progress >= 1.0 if plain else self.is_success()
         if self._done and GOAL_SATISFIED not in observation:
             observation = f"{observation} {GOAL_SATISFIED}".strip()
         return StepResult(action, True, observation, self._best_progress, self._done)

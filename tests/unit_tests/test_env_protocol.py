@@ -167,6 +167,43 @@ def test_progress_is_best_so_far_and_goal_line(env: Lamps) -> None:
     assert env.steps == 6
 
 
+class CountingLamps(Lamps):
+    """Counts how often the goal is measured."""
+
+    name = "counting"
+    checks = 0
+
+    def goal_progress(self) -> float:
+        self.checks += 1
+        return super().goal_progress()
+
+
+class StrictLamps(Lamps):
+    """Success also needs lamp b off, which goal_progress does not measure."""
+
+    name = "strict"
+
+    def is_success(self) -> bool:
+        return super().is_success() and "b" not in self.state["on"]
+
+
+def test_a_step_measures_progress_once() -> None:
+    env = CountingLamps()
+    env.reset("lamps/1")
+    env.checks = 0
+    env.call("switch", "b", "on")
+    assert env.checks == 1
+
+
+def test_a_step_asks_an_overridden_is_success() -> None:
+    env = StrictLamps()
+    env.reset("lamps/1")  # the goal is b and c on
+    env.call("switch", "b", "on")
+    step = env.call("switch", "c", "on")
+    assert env.goal_progress() == 1.0 and step.progress == 1.0
+    assert not step.done and not env.done and GOAL_SATISFIED not in step.observation
+
+
 def test_reset_clears_the_episode(env: Lamps) -> None:
     env.call("switch", "a", "on")
     env.reset(2)

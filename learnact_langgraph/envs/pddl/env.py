@@ -105,6 +105,7 @@ class PDDLEnvironment(Environment):
         self._actions = {a.name: a for a in self.spec.actions}
         self._py_names = {a.operator: a.name for a in self.spec.actions}
         self._base = [a.base_action() for a in self.spec.actions]
+        self._base_by_name = {a.name: a for a in self._base}
         self._sims: dict[int, Simulator] = {}
         self._sentences = _Sentences(self.spec)
         self._examples: list[str] | None = None
@@ -207,6 +208,9 @@ class PDDLEnvironment(Environment):
     # ----- actions ---------------------------------------------------------------------------
     def base_actions(self) -> Sequence[BaseAction]:
         return list(self._base)
+
+    def _spec(self, name: str) -> BaseAction | None:
+        return self._base_by_name.get(name)
 
     def valid_actions(self) -> list[str]:
         sim = self.simulator()
