@@ -9,9 +9,11 @@ from the live environment.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -64,6 +66,30 @@ def test_a_step_is_one_superstep_and_the_state_keeps_its_keys() -> None:
     assert len(out["steps"]) == len(nodes) - 1 and out["success"] is True
     assert out["pending"] == "" and out["usage"]["by_node"]["decide"]["calls"] == len(out["steps"])
     assert len(SESSIONS) == 0
+
+
+class ChainNames(BaseCallbackHandler):
+    """The names of the chain runs a traced run starts."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def on_chain_start(self, serialized: Any, inputs: Any, **kwargs: Any) -> None:
+        self.names.append(str(kwargs.get("name")))
+
+
+@pytest.mark.parametrize("run", ["sync", "async"])
+def test_routing_between_steps_starts_no_run_of_its_own(run: str) -> None:
+    graph = build_agent_graph().compile()
+    seen = ChainNames()
+    config: Any = {"callbacks": [seen]}
+    if run == "sync":
+        out = graph.invoke({"task": 0}, config=config, context=context())
+    else:
+        out = asyncio.run(graph.ainvoke({"task": 0}, config=config, context=context()))
+    assert out["success"] is True
+    assert seen.names.count("decide") == len(out["steps"])
+    assert "route" not in seen.names and len(SESSIONS) == 0
 
 
 def test_steps_are_not_rebuilt_from_the_state_on_every_step(
