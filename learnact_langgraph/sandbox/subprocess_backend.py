@@ -313,7 +313,7 @@ class SubprocessBackend(SandboxBackend):
                         raise ProtocolError(f"unexpected frame {op!r} during a call")
                     message = _json_call(message)
                 calls += 1
-                split = not apart and self._move_apart(proc, calls)
+                split = not apart and calls == SPLIT_AFTER and self._move_apart(proc, calls)
                 apart = apart or split
                 reply, stop = self._answer(message, on_call, stopped, split)
                 if stop is not None:

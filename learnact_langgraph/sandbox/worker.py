@@ -73,23 +73,41 @@ def _fill(n: int, spinner: Any = None) -> None:
         _buffer.extend(chunk)
 
 
-def recv(spinner: Any = None) -> dict[str, Any]:
-    """Read one frame; bytes leave the buffer only once the whole frame is there, so
-    a limit signal arriving midway cannot desynchronise the stream. ``spinner``
-    polls for the frame before sleeping."""
+def recv_frame(spinner: Any = None) -> bytes:
+    """Read one frame's payload; bytes leave the buffer only once the whole frame is
+    there, so a limit signal arriving midway cannot desynchronise the stream.
+    ``spinner`` polls for the frame before sleeping."""
+    if not _buffer:  # the usual case: one whole frame in one read
+        if spinner is not None:
+            spinner.wait()
+        chunk = os.read(_IN, 65536)
+        if not chunk:
+            os._exit(0)
+        if int.from_bytes(chunk[:4], "big") == len(chunk) - 4:
+            return chunk[4:]
+        _buffer.extend(chunk)
     _fill(4, spinner)
     size = int.from_bytes(_buffer[:4], "big")
     _fill(4 + size, spinner)
     data = bytes(_buffer[4 : 4 + size])
     del _buffer[: 4 + size]
-    if data[:1] == b"R":  # a base call's answer: tag, seq, flags, observation
-        flags = data[5]
-        obs = data[6:].decode("utf-8", "surrogatepass")
-        return {"op": "ret", "seq": int.from_bytes(data[1:5], "big"), "obs": obs,
-                "valid": bool(flags & 1), "done": bool(flags & 2),
-                "poll": bool(flags & 4)}  # fmt: skip
-    message: dict[str, Any] = json.loads(data)
+    return data
+
+
+def recv() -> dict[str, Any]:
+    """The next frame as a JSON object (a request)."""
+    message: dict[str, Any] = json.loads(recv_frame())
     return message
+
+
+def answer(data: bytes) -> Observation:
+    """A base call's answer frame (tag, seq, flags, observation) as what learned code
+    gets back."""
+    obs = Observation(data[6:].decode("utf-8", "surrogatepass"))
+    flags = data[5]
+    obs.valid = bool(flags & 1)
+    obs.done = bool(flags & 2)
+    return obs
 
 
 def send(message: dict[str, Any]) -> None:
@@ -220,17 +238,16 @@ class Worker:
                     f"{name}() arguments must be strings, numbers, booleans or None"
                 ) from None
             while True:
-                reply = recv(_answers if self.spin else None)
-                if reply.get("seq") == seq:
-                    break
-            if reply["op"] == "abort":
-                raise BaseCallLimit(reply["message"])
-            if reply["poll"]:  # the host moved to another CPU and polls from now on
-                self.spin = True
-            obs = Observation(reply["obs"])
-            obs.valid = bool(reply["valid"])
-            obs.done = bool(reply["done"])
-            return obs
+                data = recv_frame(_answers if self.spin else None)
+                if data[:1] == b"R":
+                    if int.from_bytes(data[1:5], "big") != seq:
+                        continue
+                    if data[5] & 4:  # the host moved to another CPU and polls from now on
+                        self.spin = True
+                    return answer(data)
+                reply = json.loads(data)
+                if reply.get("seq") == seq:  # the host stopped the call
+                    raise BaseCallLimit(str(reply.get("message") or "the host stopped the call"))
 
         base_action.__name__ = base_action.__qualname__ = name
         return base_action

@@ -130,8 +130,10 @@ class WorkerProcess:
         data = message if isinstance(message, bytes) else json.dumps(message).encode()
         frame = len(data).to_bytes(4, "big") + data
         try:
-            while frame:
-                frame = frame[os.write(self.wfd, frame) :]
+            sent = os.write(self.wfd, frame)
+            while sent < len(frame):
+                frame = frame[sent:]
+                sent = os.write(self.wfd, frame)
         except OSError as exc:  # BrokenPipe: the worker is gone
             msg = f"the worker stopped accepting requests ({exc.strerror or exc})"
             raise ProtocolError(msg, "limit") from None
@@ -173,6 +175,8 @@ class WorkerProcess:
             chunk = self._read_some(deadline, ready)
             if not chunk:
                 raise ProtocolError(self._death(), kind="limit")
+            if not buf and int.from_bytes(chunk[:4], "big") == len(chunk) - 4:
+                return chunk[4:]  # the usual case: one whole frame in one read
             buf += chunk
 
     def _read_some(self, deadline: float, ready: bool = False) -> bytes:

@@ -10,13 +10,14 @@ import time
 
 import pytest
 
-from learnact_langgraph.sandbox import Sandbox
+from learnact_langgraph.envs.base import base_action
+from learnact_langgraph.sandbox import Limits, Sandbox
 from learnact_langgraph.sandbox.env_boundary import BaseActionRunner, CallGuard
 from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
 from learnact_langgraph.sandbox.worker_library import Library, compile_learned, mentions
 from learnact_langgraph.sandbox.worker_process import BaseCall, ProtocolError, parse_call
 from learnact_langgraph.sandbox.worker_replies import call_frame
-from tests.unit_tests.sandbox.toy_env import fresh_env
+from tests.unit_tests.sandbox.toy_env import Rooms, fresh_env
 
 MODULES = frozenset(ALLOWED_MODULES)
 CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
@@ -129,3 +130,30 @@ def test_a_base_call_frame_is_split_without_trusting_it() -> None:
         parse_call(b"C\x00\x00")
     with pytest.raises(ProtocolError, match="not UTF-8"):
         parse_call(b"C\x00\x00\x00\x01move\x00\xff")
+
+
+class Shouting(Rooms):
+    """Rooms with a base action whose observation is as long as one wants."""
+
+    @base_action
+    def shout(self, text: str) -> str:
+        """Say text back three times."""
+        return text * 3
+
+
+def test_frames_longer_than_one_read_arrive_whole_both_ways() -> None:
+    """Frames over 64 KiB (a read's size) are put together from several reads: a
+    base call's long argument and its long answer, and a long printed output."""
+    env = Shouting()
+    env.reset(0)
+    line = (
+        "word = 'ab€' * 30_000\nobs = shout(word)\nprint(obs[:150_000])\n"
+        "(len(obs), obs.valid, obs == word * 3)"
+    )
+    with Sandbox(env, limits=Limits(output_chars=200_000)) as sb:
+        for _ in range(2):
+            result = sb.run(line)
+            assert result.ok, result.message
+            assert result.value == [270_000, True, True]
+            assert result.stdout == ("ab€" * 90_000)[:150_000] + "\n"
+            assert sb.run("shout('a') + shout('b')").value == "aaabbb"
