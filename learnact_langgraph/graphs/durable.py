@@ -22,11 +22,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from langchain_core.runnables.config import ContextThreadPoolExecutor
 from langgraph.config import get_config
 from langgraph.func import task
 
 from learnact_langgraph.errors import LearnActError
+from learnact_langgraph.graphs.unit_threads import UNITS
 from learnact_langgraph.models import Usage
 
 Unit = Callable[[Usage], Any]
@@ -191,8 +191,7 @@ class Durable:
     ) -> list[dict[str, Any]]:
         if len(wave) == 1:
             return [self._body(_bind(fn, wave[0]))(keys[wave[0]])]
-        with ContextThreadPoolExecutor(max_workers=len(wave)) as pool:
-            return list(pool.map(lambda i: self._body(_bind(fn, i))(keys[i]), wave))
+        return UNITS.map(lambda i: self._body(_bind(fn, i))(keys[i]), wave)
 
 
 def _bind(fn: Callable[[int, Usage], Any], index: int) -> Unit:
