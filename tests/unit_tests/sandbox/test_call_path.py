@@ -11,11 +11,11 @@ import time
 import pytest
 
 from learnact_langgraph.envs.base import base_action
-from learnact_langgraph.sandbox import Limits, Sandbox
+from learnact_langgraph.sandbox import Limits, Sandbox, SubprocessBackend
 from learnact_langgraph.sandbox.env_boundary import BaseActionRunner, CallGuard
 from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
 from learnact_langgraph.sandbox.worker_library import Library, compile_learned, mentions
-from learnact_langgraph.sandbox.worker_process import BaseCall, ProtocolError, parse_call
+from learnact_langgraph.sandbox.worker_process import BaseCall, ProtocolError, parse_call, ret_frame
 from learnact_langgraph.sandbox.worker_replies import call_frame
 from tests.unit_tests.sandbox.toy_env import Rooms, fresh_env
 
@@ -157,3 +157,18 @@ def test_frames_longer_than_one_read_arrive_whole_both_ways() -> None:
             assert result.value == [270_000, True, True]
             assert result.stdout == ("ab€" * 90_000)[:150_000] + "\n"
             assert sb.run("shout('a') + shout('b')").value == "aaabbb"
+
+
+def test_a_stale_answer_waiting_for_the_worker_is_skipped() -> None:
+    """A call that ended inside a base-action stub (a limit hit after the call was
+    sent) leaves its answer unread; the worker's next request must still be read."""
+    with Sandbox(fresh_env()) as sb:
+        assert sb.run("move('a', 'b')").ok
+        backend = sb.backend
+        assert isinstance(backend, SubprocessBackend)
+        proc = backend._state["proc"]
+        proc.send(ret_frame(10_000, "a stale answer", True, False))
+        proc.send({"op": "abort", "seq": 10_001, "message": "a stale abort"})
+        result = sb.run("move('b', 'a')")
+        assert result.ok and result.value == "You are in a."
+        assert backend._state["proc"] is proc  # the same worker
