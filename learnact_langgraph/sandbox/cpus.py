@@ -19,19 +19,28 @@ class InFlight:
     """Calls running now in this process, over all its sandboxes. Polling pays only
     for a call that has the process to itself: with several at once, the polling
     threads would take turns at the GIL and the CPUs the other calls' workers need.
-    (A call whose base action never returns stays counted, and turns polling off.)"""
+
+    :meth:`enter` gives the call a ticket; :meth:`leave` with it counts once, so a call
+    whose base action hangs can be let go by the caller that gave up on it (see
+    ``SubprocessBackend.abort_pending``) and not again when that action returns.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.count = 0
 
-    def enter(self) -> None:
+    def enter(self) -> list[bool]:
+        """Count a call in; its ticket for :meth:`leave`."""
         with self.lock:
             self.count += 1
+        return [True]
 
-    def leave(self) -> None:
+    def leave(self, ticket: list[bool]) -> None:
+        """Count the call of ``ticket`` out, unless it already is."""
         with self.lock:
-            self.count -= 1
+            if ticket[0]:
+                ticket[0] = False
+                self.count -= 1
 
 
 IN_FLIGHT = InFlight()

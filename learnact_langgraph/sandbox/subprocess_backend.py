@@ -130,6 +130,8 @@ class SubprocessBackend(SandboxBackend):
         self._started = False
         #: The worker and sequence number of the base call being answered now.
         self._pending: tuple[WorkerProcess, Any] | None = None
+        #: The :data:`IN_FLIGHT` ticket of the call running now.
+        self._flight: list[bool] | None = None
         self.restarts = 0
 
     @property
@@ -267,11 +269,11 @@ class SubprocessBackend(SandboxBackend):
         if proc.moved and self.cpu is not None:  # asleep between calls: a cheap move
             proc.moved = not set_cpus({self.cpu}, proc.pid)
         previous = join_cpu(self.cpu)  # the worker's: a turn is a switch
-        IN_FLIGHT.enter()
+        ticket = self._flight = IN_FLIGHT.enter()
         try:
             return self._execute(proc, job, on_call)
         finally:
-            IN_FLIGHT.leave()
+            IN_FLIGHT.leave(ticket)
             if previous is not None:
                 set_cpus(previous)
 
@@ -361,7 +363,11 @@ class SubprocessBackend(SandboxBackend):
     def abort_pending(self, message: str) -> RawOutcome:
         """End the call whose base action the host stopped waiting for (on another
         thread, see ``BaseActionRunner.run_call``): the worker is told that base action
-        was refused and finishes its call. It was innocent, so it is kept."""
+        was refused and finishes its call. It was innocent, so it is kept. The call
+        no longer counts as in flight (its thread only waits for the environment), so
+        later calls in the process poll again."""
+        if self._flight is not None:
+            IN_FLIGHT.leave(self._flight)
         pending, self._pending = self._pending, None
         if pending is None:
             return RawOutcome(False, error_kind="limit", message=message)

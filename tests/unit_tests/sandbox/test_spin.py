@@ -13,6 +13,7 @@ import pytest
 
 from learnact_langgraph.envs.base import StepResult, Task, base_action
 from learnact_langgraph.sandbox import Limits, Sandbox, SubprocessBackend
+from learnact_langgraph.sandbox.cpus import IN_FLIGHT
 from learnact_langgraph.sandbox.spin import MAX_SKIP, Spinner
 from learnact_langgraph.sandbox.subprocess_backend import SPLIT_AFTER
 from learnact_langgraph.sandbox.worker_process import WorkerProcess
@@ -216,3 +217,50 @@ def test_only_a_call_alone_in_the_process_polls(monkeypatch: pytest.MonkeyPatch)
     assert len(busy) == 5 and not any(busy)  # walk(2), and the held call's answer
     polls = bool(SubprocessBackend(names, LIMITS).spin_s)
     assert sent == [False, False, polls, False]
+
+
+@TWO_CPUS
+def test_a_hung_base_action_does_not_turn_polling_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A base action still running when its call's wall time ran out no longer
+    counts as a call in flight: the next long call in the process polls again, and
+    the action's late return does not count the call out a second time."""
+    sent: list[bool] = []
+    original = WorkerProcess.send
+
+    def noting(self: WorkerProcess, message: dict[str, Any] | bytes) -> None:
+        if isinstance(message, bytes) and message[:1] == b"R":
+            sent.append(bool(message[5] & 4))
+        original(self, message)
+
+    monkeypatch.setattr(WorkerProcess, "send", noting)
+    release, returned = threading.Event(), threading.Event()
+
+    class Stuck(Where):
+        @base_action
+        def hang(self) -> StepResult:
+            """Wait until the test lets go."""
+            release.wait(10)
+            returned.set()
+            return self.ok("hang()", "Done.")
+
+    env = Stuck()
+    env.reset(0)
+    limits = Limits(wall_time_s=0.5, memory_mb=256)
+    before = IN_FLIGHT.count
+    backend = SubprocessBackend(["move", "pick", "drop", "hang"], limits, spin_us=100)
+    with Sandbox(env, backend=backend, limits=limits) as sb:
+        sb.load({"walk": WALK})
+        try:
+            result = sb.run("hang()")
+            assert result.error_kind == "environment_error", result
+            assert "still running" in result.message
+            assert IN_FLIGHT.count == before
+            sent.clear()
+            assert sb.run(f"walk({SPLIT_AFTER})").ok
+            assert any(sent)  # the long call moved its worker apart and polls
+        finally:
+            release.set()
+        assert returned.wait(5)
+        time.sleep(0.2)  # the abandoned call unwinds on its own thread
+        assert IN_FLIGHT.count == before
+        assert sb.run("walk(1)").ok
