@@ -8,6 +8,7 @@ is tolerant and never raises on bad output: a line that cannot be used comes bac
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -88,6 +89,14 @@ def parse_action(text: str, *, allow_think: bool = False) -> ParsedAction:
     happens to parse); a thought is kept beside it. Without ``allow_think`` a thought
     alone is not a step.
     """
+    return _parse_action(text, allow_think)
+
+
+# The line functions below are pure functions of their text, and an agent sends the
+# same replies again and again (every episode of a learning run replays the same
+# moves): their results are kept, so a repeated line is not parsed and walked again.
+@functools.lru_cache(maxsize=4096)
+def _parse_action(text: str, allow_think: bool) -> ParsedAction:
     if not text or not text.strip():
         return ParsedAction("unparsable", "", "the reply was empty")
     thought: list[str] = []
@@ -133,6 +142,11 @@ def quote_names(code: str, names: Collection[str]) -> str:
     """
     if not names:
         return code
+    return _quoted(code, frozenset(names))
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(code: str, names: frozenset[str]) -> str:
     try:
         tree = pyast.parse(code)
     except SyntaxError:
@@ -141,7 +155,7 @@ def quote_names(code: str, names: Collection[str]) -> str:
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
     }
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    wanted = set(names) - bound
+    wanted = names - bound
 
     class _Quote(ast.NodeTransformer):
         changed = False
@@ -339,16 +353,21 @@ def with_constants(functions: dict[str, str], constants: dict[str, str]) -> dict
 
 def called_names(code: str) -> list[str]:
     """Names of the functions a line calls directly, in order, without repeats."""
+    return list(_called(code))
+
+
+@functools.lru_cache(maxsize=4096)
+def _called(code: str) -> tuple[str, ...]:
     try:
         tree = pyast.parse(code)
     except SyntaxError:
-        return []
+        return ()
     names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             if node.func.id not in names:
                 names.append(node.func.id)
-    return names
+    return tuple(names)
 
 
 @dataclass(frozen=True)
