@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 from collections.abc import Callable, Mapping, Sequence
 
 from learnact_langgraph import prompts
@@ -65,41 +66,48 @@ def unknown_calls(functions: Mapping[str, str], known: set[str]) -> list[str]:
     gives learned code, so a name it lacks is always reported and one it has never is.
     A source that does not parse is left to the gate.
     """
-    problems = []
-    for name, source in functions.items():
-        tree, _ = gate.parse_source(source, f"<learned:{name}>")
-        if tree is None:
+    frozen = frozenset(known)
+    return [p for name, source in functions.items() for p in _unknown_in(name, source, frozen)]
+
+
+@functools.lru_cache(maxsize=2048)
+def _unknown_in(name: str, source: str, known: frozenset[str]) -> tuple[str, ...]:
+    """:func:`unknown_calls` of one function (kept: the repair loop checks the same
+    functions again with each new reply)."""
+    problems: list[str] = []
+    tree, _ = gate.parse_source(source, f"<learned:{name}>")
+    if tree is None:
+        return ()
+    available = known | _bound_names(tree) | AVAILABLE_NAMES
+    callees = _annotation_nodes(tree)  # annotations are never evaluated in the sandbox
+    for node in ast.walk(tree):
+        if id(node) in callees:
             continue
-        available = known | _bound_names(tree) | AVAILABLE_NAMES
-        callees = _annotation_nodes(tree)  # annotations are never evaluated in the sandbox
-        for node in ast.walk(tree):
-            if id(node) in callees:
-                continue
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                callee = node.func.id
-                callees.add(id(node.func))
-                if callee not in available:
-                    problems.append(
-                        f"NameError in {name}: `{callee}` is not an available action or function"
-                    )
-        missing = sorted(
-            {
-                n.id
-                for n in ast.walk(tree)
-                if isinstance(n, ast.Name)
-                and isinstance(n.ctx, ast.Load)
-                and id(n) not in callees
-                and n.id not in available
-            }
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            callee = node.func.id
+            callees.add(id(node.func))
+            if callee not in available:
+                problems.append(
+                    f"NameError in {name}: `{callee}` is not an available action or function"
+                )
+    missing = sorted(
+        {
+            n.id
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)
+            and id(n) not in callees
+            and n.id not in available
+        }
+    )
+    for unknown in missing:
+        problems.append(
+            f"NameError in {name}: `{unknown}` is not defined (use parameters, the "
+            f"actions, your functions, builtins and the modules {MODULE_LIST})"
         )
-        for unknown in missing:
-            problems.append(
-                f"NameError in {name}: `{unknown}` is not defined (use parameters, the "
-                f"actions, your functions, builtins and the modules {MODULE_LIST})"
-            )
-        if name in _TAKEN_NAMES:
-            problems.append(f"`{name}` is a Python builtin name; choose another function name")
-    return problems
+    if name in _TAKEN_NAMES:
+        problems.append(f"`{name}` is a Python builtin name; choose another function name")
+    return tuple(problems)
 
 
 def check_functions(

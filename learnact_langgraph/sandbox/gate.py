@@ -14,6 +14,7 @@ An action's source may hold imports of the allowed modules, top-level
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import keyword
 import tokenize
@@ -143,12 +144,20 @@ def check_action(name: str, source: str, *, base_actions: Iterable[str] | None =
     builtin, module or base action, and a source of allowed imports, literal
     constants and exactly one top-level ``def name(...)``.
     """
-    base = None if base_actions is None else list(base_actions)
-    _, problems, tree = _shape(name, source, base)
+    base = None if base_actions is None else tuple(base_actions)
+    return list(_action_problems(name, source, base))
+
+
+# A pure function of its arguments, asked again for the same candidates by the
+# learner's checks, the sandbox's loads and the library's publishing: kept.
+@functools.lru_cache(maxsize=2048)
+def _action_problems(name: str, source: str, base: tuple[str, ...] | None) -> tuple[str, ...]:
+    listed = None if base is None else list(base)
+    _, problems, tree = _shape(name, source, listed)
     if tree is None:
-        return problems
-    problems += check_parsed(tree, source, f"<learned:{name}>", base)
-    return list(dict.fromkeys(problems))
+        return tuple(problems)
+    problems += check_parsed(tree, source, f"<learned:{name}>", listed)
+    return tuple(dict.fromkeys(problems))
 
 
 def check_actions(

@@ -119,7 +119,7 @@ class Sandbox:
             problems = list(_code_problems(source, base))
             filename = "<code>"
         else:
-            problems = list(_action_problems(name, source, base))
+            problems = gate.check_action(name, source, base_actions=base)
             filename = f"<learned:{name}>"
         return problems or self.backend.problems(source, filename)
 
@@ -339,11 +339,6 @@ def _line_problems(code: str, base: tuple[str, ...]) -> tuple[ErrorKind | None, 
 @functools.lru_cache(maxsize=2048)
 def _code_problems(source: str, base: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(gate.check_code(source, base_actions=list(base)))
-
-
-@functools.lru_cache(maxsize=2048)
-def _action_problems(name: str, source: str, base: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(gate.check_action(name, source, base_actions=list(base)))
 
 
 def _keeping_progress(snap: Snapshot, progress: float) -> Snapshot:

@@ -319,3 +319,81 @@ def test_runnable_wrappers_read_real_replies_as_the_model_itself(reply: dict[str
     got = [invoke_reply(m, "Act.", stop=prompts.AGENT_STOP) for m in models]
     assert {(g.text, g.truncated) for g in got} == {(got[0].text, got[0].truncated)}
     assert got[0].truncated == (reply["finish_reason"] == "length")
+
+
+AGENT_KINDS = ("action", "think_then_action", "think_only", "unquoted_names", "copied_error")
+
+
+def test_kept_line_results_equal_fresh_ones_and_no_caller_changes_them() -> None:
+    """The line functions keep their results (an agent sends the same replies again):
+    a kept result equals a fresh one for every recorded agent reply, each option and
+    name set gets its own, and a caller changing what it got changes nothing later."""
+    from learnact_langgraph import parsing
+
+    agent_replies = [r["content"] for kind in AGENT_KINDS for r in replies(kind)]
+    names = ["rooma", "roomb", "ball1", "left"]
+
+    def read_all() -> list[tuple[Any, ...]]:
+        out = []
+        for content in agent_replies:
+            for think in (True, False):
+                parsed = parse_action(content, allow_think=think)
+                code = quote_names(parsed.text, names) if parsed.kind == "code" else ""
+                out.append((parsed, code, parsing.called_names(code)))
+        return out
+
+    first = read_all()
+    assert parsing._parse_action.cache_info().currsize > 0
+    parsing._parse_action.cache_clear()
+    parsing._quoted.cache_clear()
+    parsing._called.cache_clear()
+    assert read_all() == first == read_all()
+    assert {p.kind for p, _, _ in first} == {"code", "think", "unparsable"}
+
+    assert quote_names("move(roomb, rooma)", ["rooma"]) == "move(roomb, 'rooma')"
+    assert quote_names("move(roomb, rooma)", names) == "move('roomb', 'rooma')"
+    got = parsing.called_names("move('roomb', 'rooma'); pick('ball1', 'rooma', 'left')")
+    assert got == ["move", "pick"]
+    got.append("drop")
+    assert parsing.called_names("move('roomb', 'rooma'); pick('ball1', 'rooma', 'left')") == [
+        "move",
+        "pick",
+    ]
+
+
+LEARNER_KINDS = ("import", "redefined_base", "truncated", "code_as_text", "code_as_text_no_calls")
+
+
+def test_kept_code_verdicts_equal_fresh_ones_and_no_caller_changes_them() -> None:
+    """The gate's and the name checks' verdicts on learned functions are kept (the
+    learner, the sandbox and the library ask about the same candidates): for every
+    recorded learner reply a kept verdict equals a fresh one, and a caller changing the
+    list it got changes nothing later."""
+    from learnact_langgraph import code_checks
+    from learnact_langgraph.sandbox import gate
+
+    found = [extract_functions(r["content"]) for kind in LEARNER_KINDS for r in replies(kind)]
+    sets = [got.functions for got in found if got.functions]
+    assert sets
+
+    def verdicts() -> list[tuple[list[str], list[list[str]]]]:
+        out = []
+        for functions in sets:
+            known = BASE | set(functions)
+            names = code_checks.unknown_calls(functions, known)
+            gates = [
+                gate.check_action(n, s, base_actions=sorted(BASE)) for n, s in functions.items()
+            ]
+            out.append((names, gates))
+        return out
+
+    first = verdicts()
+    assert any(problems for _, gates in first for problems in gates)  # some are refused
+    gate._action_problems.cache_clear()
+    code_checks._unknown_in.cache_clear()
+    assert verdicts() == first
+    for names, gates in verdicts():
+        names.append("changed by a caller")
+        for problems in gates:
+            problems.append("changed by a caller")
+    assert verdicts() == first
