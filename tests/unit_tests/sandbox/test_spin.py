@@ -174,19 +174,25 @@ def test_polling_changes_no_result(spin_us: int, delay: float) -> None:
         assert env.state["at"] == "c"
 
 
-def test_only_a_call_alone_in_the_process_polls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """While one sandbox's call is in flight, another sandbox's call does not move
-    apart and poll (the two would take turns at the GIL and at the CPUs the workers
-    need)."""
-    sent: list[bool] = []
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The poll flag of every base-call answer the host sends, in order."""
+    flags: list[bool] = []
     original = WorkerProcess.send
 
     def noting(self: WorkerProcess, message: dict[str, Any] | bytes) -> None:
         if isinstance(message, bytes) and message[:1] == b"R":
-            sent.append(bool(message[5] & 4))
+            flags.append(bool(message[5] & 4))
         original(self, message)
 
     monkeypatch.setattr(WorkerProcess, "send", noting)
+    return flags
+
+
+def test_only_a_call_alone_in_the_process_polls(sent: list[bool]) -> None:
+    """While one sandbox's call is in flight, another sandbox's call does not move
+    apart and poll (the two would take turns at the GIL and at the CPUs the workers
+    need)."""
     inside, release = threading.Event(), threading.Event()
 
     class Held(Where):
@@ -220,19 +226,10 @@ def test_only_a_call_alone_in_the_process_polls(monkeypatch: pytest.MonkeyPatch)
 
 
 @TWO_CPUS
-def test_a_hung_base_action_does_not_turn_polling_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hung_base_action_does_not_turn_polling_off(sent: list[bool]) -> None:
     """A base action still running when its call's wall time ran out no longer
     counts as a call in flight: the next long call in the process polls again, and
     the action's late return does not count the call out a second time."""
-    sent: list[bool] = []
-    original = WorkerProcess.send
-
-    def noting(self: WorkerProcess, message: dict[str, Any] | bytes) -> None:
-        if isinstance(message, bytes) and message[:1] == b"R":
-            sent.append(bool(message[5] & 4))
-        original(self, message)
-
-    monkeypatch.setattr(WorkerProcess, "send", noting)
     release, returned = threading.Event(), threading.Event()
 
     class Stuck(Where):
