@@ -19,6 +19,7 @@ from typing import Any
 
 from learnact_langgraph.envs.base import Environment, Snapshot, format_call
 from learnact_langgraph.sandbox import gate
+from learnact_langgraph.sandbox.agent_lines import base_call
 from learnact_langgraph.sandbox.backend import BaseReply, Job, RawOutcome, SandboxBackend, StopCall
 from learnact_langgraph.sandbox.env_boundary import (
     BaseActionRunner,
@@ -37,6 +38,7 @@ from learnact_langgraph.sandbox.types import (
     SandboxError,
     SubStep,
 )
+from learnact_langgraph.sandbox.worker_replies import returned
 
 BackendFactory = Callable[[list[str], Limits], SandboxBackend]
 
@@ -78,6 +80,7 @@ class Sandbox:
         self.limits = limits or Limits()
         self.on_error: OnError = on_error
         self.base_names = [a.name for a in env.base_actions()]
+        self._base_set = frozenset(self.base_names)
         if isinstance(backend, SandboxBackend):
             self.backend = backend
         elif backend in BACKENDS:
@@ -154,6 +157,10 @@ class Sandbox:
     def run(self, code: str, *, limits: Limits | None = None) -> ExecResult:
         """Run the agent's line(s) of Python; the value of a final expression is returned.
 
+        A line that is one base action on literal arguments runs no code, so the host
+        makes that call itself, without the worker, with the same result
+        (:func:`~learnact_langgraph.sandbox.agent_lines.base_call`).
+
         ``limits`` overrides this sandbox's limits for this call (except ``memory_mb``,
         which is fixed when the worker starts).
         """
@@ -165,6 +172,9 @@ class Sandbox:
         problems = self.backend.problems(code, "<action>")
         if problems:
             return self._refused("policy_violation", problems, started)
+        direct = base_call(code, self._base_set)
+        if direct is not None and direct[0] not in self._sources:
+            return self._transaction(None, started, direct=direct, limits=limits)
         return self._transaction(Job(source=code, limits=limits), started)
 
     def call(self, name: str, *args: Any, limits: Limits | None = None) -> ExecResult:
@@ -173,7 +183,7 @@ class Sandbox:
         started = time.perf_counter()
         limits = self._call_limits(limits)
         if name not in self._sources:
-            return self._transaction(None, started, direct=(name, args))
+            return self._transaction(None, started, direct=(name, args), limits=limits)
         try:
             json.dumps(list(args))
         except (TypeError, ValueError):
@@ -194,10 +204,16 @@ class Sandbox:
 
     # ----- the transaction ---------------------------------------------------------------
     def _transaction(
-        self, job: Job | None, started: float, direct: tuple[str, tuple[Any, ...]] | None = None
+        self,
+        job: Job | None,
+        started: float,
+        direct: tuple[str, tuple[Any, ...]] | None = None,
+        limits: Limits | None = None,
     ) -> ExecResult:
+        """Run ``job`` in the backend, or else the base action ``direct`` right here (a
+        call that runs no code), as one transaction on the environment."""
         env = self.env
-        limits = job.limits if job and job.limits else self.limits
+        limits = (job.limits if job is not None else limits) or self.limits
         deadline = started + limits.wall_time_s
         steps: list[SubStep] = []
         snap: list[Snapshot] = []
@@ -248,7 +264,7 @@ class Sandbox:
         with self._lock:
             if direct is not None:
                 try:
-                    raw = RawOutcome(True, on_call(*direct).observation)
+                    raw = RawOutcome(True, returned(on_call(*direct).observation))
                 except StopCall as stop:
                     raw = RawOutcome(False, error_kind="limit", message=str(stop))
             elif guard is not None:

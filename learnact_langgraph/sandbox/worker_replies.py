@@ -50,6 +50,15 @@ def _plain(value: Any, budget: list[int], depth: int = 0) -> bool:
     return False
 
 
+def returned(text: str) -> Any:
+    """What a line whose value is the base action's observation ``text`` gives back,
+    as :func:`encode_value` and the host's reading of it make it: the text, or its
+    ``repr`` cut short when it is too long to send as a value. The host uses it for a
+    base action it calls without the worker, so both paths return the same."""
+    sent = encode_value(text)
+    return sent["value"] if sent["value_repr"] is None else str(sent["value_repr"])
+
+
 def encode_value(value: Any) -> dict[str, Any]:
     try:
         if _plain(value, [10_000]) and len(json.dumps(value)) <= MAX_VALUE_CHARS:

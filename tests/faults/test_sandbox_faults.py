@@ -161,7 +161,8 @@ def test_a_worker_killed_50_times_is_replaced_every_time(sb: Sandbox) -> None:
                 backend._respawn()  # as after a timeout: a fresh worker, still starting
                 kill(backend.pid)
             elif moment == "mid_call":
-                result = sb.run("crash_worker()")
+                # assigned, so the worker makes the call (a bare base call is the host's)
+                result = sb.run("done = crash_worker()")
                 assert not result.ok and result.error_kind == "limit", result
                 counts["documented_call_failures"] += 1
             elif moment == "idle":

@@ -6,12 +6,14 @@ Run as learned actions (``sb.load`` then ``sb.call``) and as agent lines (``sb.r
 
 from __future__ import annotations
 
+import ast
 import random
 import re
 
 import pytest
 
 from learnact_langgraph.sandbox import Sandbox, SandboxError, check_action
+from learnact_langgraph.sandbox.agent_lines import base_call
 from learnact_langgraph.sandbox.gate import action_shape
 from tests.unit_tests.sandbox.toy_env import CARRY, assert_next_call_works
 
@@ -137,4 +139,65 @@ def test_hostile_sources_are_refused_or_run_and_the_sandbox_stays_open(
     assert outcomes["refused"] > 0
     if "carry" not in sb.sources:
         sb.load({"carry": CARRY})
+    assert_next_call_works(sb)
+
+
+LOOKALIKES = [
+    "move(__import__('os').system('id'), 'b')",
+    "move(open('/etc/passwd').read(), 'b')",
+    "move(().__class__, 'b')",
+    "move(*().__class__.__mro__)",
+    "move(**{'src': 'a', 'dst': 'b'})",
+    "move('a', 'b')\nimport os",
+    "move('a', 'b') if __import__('os') else 0",
+    "[move('a', 'b') for _ in ().__class__.__mro__]",
+    "move('a', 'b')[0]",
+    "move.__globals__",
+    "move('a', 'b', __import__('os'))",
+    "move(lambda: 0, 'b')",
+    "move(not 0, 'b')",
+    "move(~1, 'b')",
+    "move(1 if 1 else 2, 'b')",
+    "move('{0.__class__}'.format(1), 'b')",
+    "move(move('a', 'b'), 'c')",
+    "move(*'ab')",
+    "move('a', 'b') and exec('1')",
+    "move('a', 'b'); exec('1')",
+]
+#: The only syntax a line the host makes itself may hold (see ``agent_lines.base_call``).
+PLAIN_NODES = (ast.Module, ast.Expr, ast.Call, ast.Name, ast.Load, ast.Constant)
+
+
+#: Lines the host does make itself.
+PLAIN_LINES = ["move('a', 'b')", "move(-1, 2.5)", "drop(None, True)", "(pick)('b1', \"a\")"]
+
+
+@pytest.mark.parametrize("line", [*PLAIN_LINES, *LOOKALIKES, *ATTACKS, *SOURCES])
+def test_no_line_the_host_makes_itself_holds_code(line: str) -> None:
+    """A line the sandbox makes as a base call on the host (no worker) is a call of a
+    base action on literal values and nothing else: every attack, hostile source and
+    look-alike here either is one, or goes to the worker (behind the gate)."""
+    names = frozenset({"move", "pick", "drop"})
+    found = base_call(line, names)
+    assert (found is not None) == (line in PLAIN_LINES)
+    if found is None:
+        return
+    tree = ast.parse(line)
+    for node in ast.walk(tree):
+        negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+        assert negative or isinstance(node, (*PLAIN_NODES, ast.USub)), ast.dump(node)
+    call = tree.body[0].value  # type: ignore[attr-defined]
+    assert found == (call.func.id, tuple(ast.literal_eval(a) for a in call.args))
+    assert found[0] in names
+
+
+def test_look_alike_lines_go_to_the_worker_and_the_hostile_ones_are_refused(sb: Sandbox) -> None:
+    for line in LOOKALIKES:
+        assert base_call(line, frozenset(sb.base_names)) is None, line
+        result = sb.run(line)
+        if any(word in line for word in ("__", "exec", "open", "format")):
+            assert result.error_kind == "policy_violation" and not result.substeps, line
+        else:
+            assert result.ok or result.message, line
+        sb.env.reset(0)
     assert_next_call_works(sb)

@@ -397,3 +397,36 @@ def test_kept_code_verdicts_equal_fresh_ones_and_no_caller_changes_them() -> Non
         for problems in gates:
             problems.append("changed by a caller")
     assert verdicts() == first
+
+
+def test_recorded_action_lines_give_the_same_step_on_the_host_as_in_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A line that is one base action with literal arguments is made by the host, not
+    the worker: every recorded agent reply gives the same step (and world) either way,
+    and the base-action replies among them never start a worker."""
+    from learnact_langgraph.sandbox import sandbox as sandbox_module
+    from learnact_langgraph.sandbox.agent_lines import base_call
+
+    agent_replies = [r["content"] for kind in AGENT_KINDS for r in replies(kind)]
+
+    def play(worker: bool) -> tuple[list[Any], list[int | None]]:
+        with pytest.MonkeyPatch.context() as patch:
+            if worker:
+                patch.setattr(sandbox_module, "base_call", lambda code, base: None)
+            out, pids = [], []
+            for content in agent_replies:
+                for think in (True, False):
+                    env = _env()
+                    with Sandbox(env) as sandbox:
+                        step = execute_line(sandbox, env, content, set(), allow_think=think)
+                        pids.append(getattr(sandbox.backend, "pid", None))
+                    out.append((step, env.observation, env.progress))
+        return out, pids
+
+    host, host_pids = play(worker=False)
+    worker, _ = play(worker=True)
+    assert host == worker
+    lines = [step.action for step, _, _ in host if step.kind == "base"]
+    assert lines and all(base_call(line, frozenset(BASE)) for line in lines)
+    assert all(pid is None for pid in host_pids)  # nothing here needed the worker

@@ -15,6 +15,7 @@ from learnact_langgraph.graphs.agent import SESSIONS, AgentContext, _Sessions, a
 from learnact_langgraph.graphs.session_pool import POOL
 from learnact_langgraph.sandbox import zygote_client
 from learnact_langgraph.testing import scripted
+from learnact_langgraph.testing.roles import CARRY_BALL
 
 from .scripts import agent
 
@@ -56,16 +57,35 @@ def test_twenty_failing_runs_leave_no_worker_and_no_session() -> None:
     assert workers() == before
 
 
+CARRY = {
+    "name": "carry_ball",
+    "source": CARRY_BALL,
+    "signature": "carry_ball(ball, from_room, to_room, gripper)",
+    "description": "Carry ball from from_room to to_room in gripper.",
+}
+
+
 def test_a_bad_task_and_a_finished_run_leave_no_worker_either() -> None:
     before = workers()
-    ctx = AgentContext(model=scripted(agent), env_factory=gripper_env)
+    ctx = AgentContext(model=scripted(agent), env_factory=gripper_env, actions=[CARRY])
     with pytest.raises(Exception, match="task"):
         agent_graph().invoke({"task": "gripper/no-such-task"}, context=ctx)
     out = agent_graph().invoke({"task": 0}, context=ctx)
     assert out["success"] is True
+    assert any(step["kind"] == "learned" for step in out["steps"])
     assert len(SESSIONS) == 0 and workers() == before + 1  # the finished run's, pooled
     assert POOL.close_idle() == 1
     assert workers() == before
+
+
+def test_a_run_of_base_actions_only_starts_no_worker() -> None:
+    """Its lines are single base calls, which the sandbox makes on the host."""
+    before = workers()
+    ctx = AgentContext(model=scripted(agent), env_factory=gripper_env)
+    out = agent_graph().invoke({"task": 0}, context=ctx)
+    assert out["success"] is True and {step["kind"] for step in out["steps"]} == {"base"}
+    assert workers() == before
+    assert POOL.close_idle() == 1
 
 
 def test_the_next_run_takes_the_finished_runs_session_with_only_its_own_actions() -> None:

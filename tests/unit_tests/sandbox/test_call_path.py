@@ -163,12 +163,13 @@ def test_a_stale_answer_waiting_for_the_worker_is_skipped() -> None:
     """A call that ended inside a base-action stub (a limit hit after the call was
     sent) leaves its answer unread; the worker's next request must still be read."""
     with Sandbox(fresh_env()) as sb:
-        assert sb.run("move('a', 'b')").ok
+        # two statements, so the worker runs them (a bare base call is the host's)
+        assert sb.run("obs = move('a', 'b')\nobs").ok
         backend = sb.backend
         assert isinstance(backend, SubprocessBackend)
         proc = backend._state["proc"]
         proc.send(ret_frame(10_000, "a stale answer", True, False))
         proc.send({"op": "abort", "seq": 10_001, "message": "a stale abort"})
-        result = sb.run("move('b', 'a')")
+        result = sb.run("obs = move('b', 'a')\nobs")
         assert result.ok and result.value == "You are in a."
         assert backend._state["proc"] is proc  # the same worker

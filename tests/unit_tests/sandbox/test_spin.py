@@ -212,7 +212,8 @@ def test_only_a_call_alone_in_the_process_polls(sent: list[bool]) -> None:
         Sandbox(other_env, backend=SubprocessBackend(names, LIMITS), limits=LIMITS) as other,
     ):
         other.load({"walk": WALK})
-        thread = threading.Thread(target=held.run, args=("move('a', 'b')",))
+        # assigned, so the worker makes the call and it is in flight there
+        thread = threading.Thread(target=held.run, args=("obs = move('a', 'b')",))
         thread.start()
         assert inside.wait(5)
         assert other.run("walk(2)").ok  # while the held call is in flight
