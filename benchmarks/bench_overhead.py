@@ -27,7 +27,9 @@ steps, where the graph also pays for taking its run's session (environment, sand
 worker, learned actions loaded) from the process's pool, warm after the first run,
 while ``run_episode`` here reuses one sandbox. Every
 path offers the same learned action (``carry_ball``, never called), so every prompt
-is the same; the graph's ``max_steps`` is the episodes' (60).
+is the same; the graph's ``max_steps`` is the episodes' (60). The scripted player's
+lines are single base calls, which the sandbox makes on the host without its worker
+(``docs/sandbox.md``), as it does for any agent.
 Episodes are interleaved (episode i on every path, the order rotating), so machine
 noise falls on every path alike; ratios are to the ``run_episode`` path's p50.
 
