@@ -305,12 +305,18 @@ def test_environment_faults_are_environment_errors_and_the_next_call_is_immediat
     sb: Sandbox,
 ) -> None:
     counts: Counter[str] = Counter()
+    # a line that is only the call is made by the host; assigned, the worker makes it
+    ways = {
+        "line": lambda name: sb.run(f"{name}()"),
+        "worker": lambda name: sb.run(f"obs = {name}()\nobs"),
+        "call": sb.call,
+    }
     for _ in range(FAULT_ROUNDS):
         for name, words in ENV_ERRORS.items():
-            for how in ("run", "call"):
+            for how in ways.values():
                 sb.env.reset(0)
                 restarts = backend_of(sb).restarts
-                result = sb.run(f"{name}()") if how == "run" else sb.call(name)
+                result = how(name)
                 assert not result.ok and result.error_kind == "environment_error", result
                 assert words in result.message and f"base action {name}()" in result.message
                 assert result.rolled_back or not result.substeps[:-1]
@@ -321,13 +327,14 @@ def test_environment_faults_are_environment_errors_and_the_next_call_is_immediat
                 assert took < NEXT_CALL_S, took
                 counts["next_call_fast"] += 1
         for name, text in CONVERTED.items():
-            result = sb.run(f"{name}()")
-            assert result.ok and result.observation == text, result
-            counts["converted"] += 1
+            for how in ways.values():
+                result = how(name)
+                assert result.ok and result.observation == text, result
+                counts["converted"] += 1
     MEASURED["environment_faults"] = dict(counts)
-    cases = FAULT_ROUNDS * len(ENV_ERRORS) * 2
+    cases = FAULT_ROUNDS * len(ENV_ERRORS) * len(ways)
     assert counts["environment_errors"] == cases and counts["next_call_fast"] == cases
-    assert counts["converted"] == FAULT_ROUNDS * len(CONVERTED)
+    assert counts["converted"] == FAULT_ROUNDS * len(CONVERTED) * len(ways)
 
 
 def test_an_environment_fault_inside_a_learned_action_undoes_its_steps(sb: Sandbox) -> None:

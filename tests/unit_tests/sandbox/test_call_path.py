@@ -114,9 +114,10 @@ def test_a_line_run_again_is_the_same_line(sb: Sandbox) -> None:
     ids=["plain", "empty", "non-ascii", "nul", "control"],
 )
 def test_base_call_arguments_reach_the_host_exactly(args: tuple[str, str]) -> None:
-    """Arguments cross as NUL-separated UTF-8, or as JSON when one holds a NUL."""
+    """Arguments cross as NUL-separated UTF-8, or as JSON when one holds a NUL (the
+    call is assigned, so the worker makes it: a bare base call is the host's)."""
     with Sandbox(fresh_env()) as sb:
-        result = sb.run(f"move({args[0]!r}, {args[1]!r})")
+        result = sb.run(f"obs = move({args[0]!r}, {args[1]!r})")
     assert [s.args for s in result.substeps] == [args]
 
 

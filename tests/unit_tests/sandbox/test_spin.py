@@ -170,7 +170,7 @@ def test_polling_changes_no_result(spin_us: int, delay: float) -> None:
             assert result.ok, result.message
             assert result.value == ["You are in b.", "You are in a."] * 5
             assert [s.name for s in result.substeps] == ["move"] * 10
-        assert sb.run("move('a', 'c')").ok  # a base call typed by the agent
+        assert sb.run("obs = move('a', 'c')").ok  # one base call, in the worker again
         assert env.state["at"] == "c"
 
 
