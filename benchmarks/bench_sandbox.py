@@ -8,13 +8,19 @@ function calls) and RestrictedPython (compile-time guards; run in-process here, 
 its row shows the guard cost only: in a worker it would add the same pipe round trips
 as the subprocess row).
 
-    .venv/bin/python benchmarks/bench_sandbox.py [--n 300] [--security]
+    .venv/bin/python benchmarks/bench_sandbox.py [--n 300] [--security] [--split-rule]
+
+``--split-rule`` times learned actions making 1, 2, 3, 5 and 20 base calls with the
+worker moving apart at the first and at the third base call (``SPLIT_AFTER``),
+alternating call by call in one sandbox, each call after an echo sample as in the
+round-trip target.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -24,7 +30,7 @@ from typing import Any
 from pingpong import LIMITS, PingPong
 from sandbox_attacks import security
 
-from learnact_langgraph.sandbox import Sandbox, SandboxError, SubprocessBackend
+from learnact_langgraph.sandbox import Sandbox, SandboxError, SubprocessBackend, subprocess_backend
 
 TRIVIAL = "def trivial():\n    return 1\n"
 WALK = (
@@ -312,11 +318,66 @@ def targets(n: int) -> None:
     )
 
 
+def walk_source(calls: int) -> str:
+    """A learned action making ``calls`` base calls."""
+    return (
+        f"def walk{calls}():\n"
+        "    obs = None\n"
+        f"    for i in range({calls}):\n"
+        "        obs = move('a', 'b') if i % 2 == 0 else move('b', 'a')\n"
+        "    return obs\n"
+    )
+
+
+def split_rule(n: int, rules: tuple[int, ...] = (1, 3)) -> None:
+    """``SPLIT_AFTER`` side by side: the rules alternate call by call (in a shuffled
+    order), so machine load hits each alike."""
+    sizes = (1, 2, 3, 5, 20)
+    env = PingPong()
+    sample, close = echo_child(20)
+    saved = subprocess_backend.SPLIT_AFTER
+    times: dict[tuple[int, int], list[float]] = {}
+    order = random.Random(0)
+    try:
+        with Sandbox(env, limits=LIMITS) as sb:
+            sb.load({f"walk{k}": walk_source(k) for k in sizes})
+            for _ in range(20):
+                sb.run("walk20()")
+            for _ in range(n):
+                for k in sizes:
+                    for rule in order.sample(rules, len(rules)):
+                        subprocess_backend.SPLIT_AFTER = rule
+                        env.reset(0)
+                        sample()
+                        start = time.perf_counter()
+                        assert sb.run(f"walk{k}()").ok
+                        times.setdefault((k, rule), []).append(time.perf_counter() - start)
+    finally:
+        subprocess_backend.SPLIT_AFTER = saved
+        close()
+    first, *others = rules
+    print(f"\nmoving the worker apart after the n-th base call (SPLIT_AFTER), n={n}, p50 us")
+    head = " ".join(f"{f'after {r}':>9}" for r in rules)
+    ratios = " ".join(f"{f'{r} / {first}':>8}" for r in others)
+    print(f"{'base calls':>10} {head} {ratios}")
+    for k in sizes:
+        p50s = [p50_us(times[(k, r)]) for r in rules]
+        cells = " ".join(f"{v:9.0f}" for v in p50s)
+        rel = " ".join(f"{v / p50s[0]:8.2f}" for v in p50s[1:])
+        print(f"{k:10d} {cells} {rel}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="timed calls per case")
     parser.add_argument("--security", action="store_true", help="also run the attack table")
+    parser.add_argument(
+        "--split-rule", action="store_true", help="only compare SPLIT_AFTER 1 and 3"
+    )
     args = parser.parse_args()
+    if args.split_rule:
+        split_rule(args.n)
+        return
     targets(args.n)
     latency(args.n)
     if args.security:
