@@ -1,7 +1,8 @@
 """Latency of the action library at 100, 1,000 and 10,000 actions, against its targets.
 
-For each size and store (InMemoryStore, SqliteStore) the library is filled with one
-release, then we time, per operation (median ms of a few runs):
+For each store (InMemoryStore, SqliteStore) a library of each size is filled with one
+release, then we time, per operation (median ms of a few runs, the sizes taking turns
+run by run, so the growth from 1,000 to 10,000 is measured side by side):
 
 * ``add``: one more action published on its own (lock, compare-and-set, snapshot
   shard, new release);
@@ -34,7 +35,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -56,7 +58,7 @@ BASE = [
 VERBS = ["carry", "stack", "fetch", "deliver", "clear", "sort", "swap", "collect", "inspect"]
 THINGS = ["ball", "block", "cup", "tyre", "shaker", "room", "gripper", "tower", "glass"]
 QUERIES = ["carry a ball to a room", "stack blocks into a tower", "clean the shaker", "swap cups"]
-REPEATS = {"add": 20, "get": 200, "search": 20, "tools": 7, "export": 5}
+REPEATS = {"add": 20, "get": 200, "search": 20, "tools": 9, "export": 7}
 TARGETS_MS = {
     "search p50": 10.0,
     "as_tools warm": 200.0,
@@ -96,20 +98,25 @@ STORES: dict[str, Callable[[], AbstractContextManager[BaseStore]]] = {
 }
 
 
-def _timed(fn: Callable[[int], object], repeats: int) -> float:
-    """Median milliseconds of ``fn(i)`` over ``repeats`` runs.
+def _side_by_side(fns: dict[int, Callable[[int], object]], repeats: int) -> dict[int, float]:
+    """Median milliseconds of each size's ``fn(i)`` over ``repeats`` runs, the sizes
+    taking turns run by run (the order rotating), so load on the machine falls on
+    every size alike and the growth from one to the next is measured side by side.
 
     The result is freed after the clock stops: freeing 10,000 tools is the caller's
     cost whenever it drops them, and inside the timing it measured the allocator's
     cache behaviour more than the library.
     """
-    samples = []
+    samples: dict[int, list[float]] = {n: [] for n in fns}
+    sizes = list(fns)
     for i in range(repeats):
-        start = time.perf_counter()
-        result = fn(i)
-        samples.append((time.perf_counter() - start) * 1000)
-        del result
-    return statistics.median(samples)
+        shift = i % len(sizes)
+        for n in sizes[shift:] + sizes[:shift]:
+            start = time.perf_counter()
+            result = fns[n](i)
+            samples[n].append((time.perf_counter() - start) * 1000)
+            del result
+    return {n: statistics.median(v) for n, v in samples.items()}
 
 
 def _cold(store: BaseStore) -> ActionLibrary:
@@ -119,8 +126,8 @@ def _cold(store: BaseStore) -> ActionLibrary:
     return ActionLibrary(store, PREFIX)
 
 
-def _export(write: Callable[[ActionLibrary], str], store: BaseStore, _: int) -> str:
-    return write(_cold(store))
+def _export(write: Callable[[ActionLibrary], str], filled: Filled, _: int) -> str:
+    return write(_cold(filled.store))
 
 
 def _sandbox_load_ms(lib: ActionLibrary) -> float:
@@ -139,48 +146,77 @@ def _sandbox_load_ms(lib: ActionLibrary) -> float:
         return (time.perf_counter() - start) * 1000
 
 
-def measure(store_name: str, n: int, sandbox: bool) -> dict[str, float]:
+@dataclass
+class Filled:
+    """A library filled with ``n`` actions in one release, and what its timings draw on."""
+
+    store: BaseStore
+    lib: ActionLibrary
+    names: list[str]
+    extra: Iterator[int]
+    rng: random.Random
+
+    def add(self, _: int) -> object:
+        source, description = _source(next(self.extra))
+        return self.lib.add(source, description=description)
+
+
+def _filled(store: BaseStore, n: int) -> tuple[Filled, float]:
+    """``store`` filled with ``n`` actions, and the seconds that took."""
+    lib = ActionLibrary(store, PREFIX, base_actions=BASE)
+    start = time.perf_counter()
+    with lib.release(message="fill") as rel:
+        for i in range(n):
+            source, description = _source(i)
+            rel.add(source, description=description)
+    took = time.perf_counter() - start
+    return Filled(store, lib, lib.names(), iter(range(n, n + 10_000)), random.Random(n)), took
+
+
+def measure(store_name: str, sizes: list[int], sandbox: bool) -> dict[int, dict[str, float]]:
+    """Every operation at every size: the libraries are filled first, then each
+    operation is timed at all sizes side by side (see :func:`_side_by_side`)."""
     from learnact_langgraph.mcp_server import mcp_manifest
 
-    rng = random.Random(n)
-    with STORES[store_name]() as store:
-        lib = ActionLibrary(store, PREFIX, base_actions=BASE)
-        start = time.perf_counter()
-        with lib.release(message="fill") as rel:
-            for i in range(n):
-                source, description = _source(i)
-                rel.add(source, description=description)
-        fill_s = time.perf_counter() - start
-        names = lib.names()
-        extra = iter(range(n, n + 10_000))
+    exports: dict[str, Callable[[ActionLibrary], str]] = {
+        "json": export_manifest,
+        "python": export_python,
+        "openai": export_openai,
+        "mcp": lambda lib: mcp_manifest(lib, env="gripper"),
+    }
+    results: dict[int, dict[str, float]] = {n: {} for n in sizes}
+    with ExitStack() as stack:
+        libs: dict[int, Filled] = {}
+        for n in sizes:
+            libs[n], results[n]["fill (one release, s)"] = _filled(
+                stack.enter_context(STORES[store_name]()), n
+            )
 
-        def add(_: int) -> object:
-            source, description = _source(next(extra))
-            return lib.add(source, description=description)
+        def timed(op: str, fn: Callable[[Filled, int], object], repeats: int) -> None:
+            per_size = {n: partial(fn, f) for n, f in libs.items()}
+            for n, ms in _side_by_side(per_size, repeats).items():
+                results[n][op] = ms
 
-        result = {"fill (one release, s)": fill_s, "add": _timed(add, REPEATS["add"])}
-        result["get"] = _timed(lambda _: lib.get(rng.choice(names)), REPEATS["get"])
-        result["search p50"] = _timed(
-            lambda i: lib.search(QUERIES[i % len(QUERIES)], 5), REPEATS["search"]
+        timed("add", Filled.add, REPEATS["add"])
+        timed("get", lambda f, _: f.lib.get(f.rng.choice(f.names)), REPEATS["get"])
+        timed(
+            "search p50", lambda f, i: f.lib.search(QUERIES[i % len(QUERIES)], 5), REPEATS["search"]
         )
-        result["as_tools cold"] = _timed(lambda _: _cold(store).as_tools(None), REPEATS["tools"])
-        lib.as_tools(None)
-        result["as_tools warm"] = _timed(lambda _: lib.as_tools(None), REPEATS["tools"])
-        exports: dict[str, Callable[[ActionLibrary], str]] = {
-            "json": export_manifest,
-            "python": export_python,
-            "openai": export_openai,
-            "mcp": lambda lib: mcp_manifest(lib, env="gripper"),
-        }
+        timed("as_tools cold", lambda f, _: _cold(f.store).as_tools(None), REPEATS["tools"])
+        for f in libs.values():
+            f.lib.as_tools(None)
+        timed("as_tools warm", lambda f, _: f.lib.as_tools(None), REPEATS["tools"])
         for fmt, write in exports.items():
-            result[f"export {fmt}"] = _timed(partial(_export, write, store), REPEATS["export"])
-        assert len(lib.as_tools(None)) == len(names) + REPEATS["add"] + len(BASE)
+            timed(f"export {fmt}", partial(_export, write), REPEATS["export"])
+        for f in libs.values():
+            assert len(f.lib.as_tools(None)) == len(f.names) + REPEATS["add"] + len(BASE)
         if sandbox and store_name == "memory":
-            try:
-                result["sandbox load (not library)"] = _sandbox_load_ms(lib)
-            except Exception as exc:  # the sandbox is not this benchmark's subject
-                print(f"sandbox load not measured: {exc}", file=sys.stderr)
-        return result
+            for n, f in libs.items():
+                try:
+                    results[n]["sandbox load (not library)"] = _sandbox_load_ms(f.lib)
+                except Exception as exc:  # the sandbox is not this benchmark's subject
+                    print(f"sandbox load not measured: {exc}", file=sys.stderr)
+    return results
 
 
 def _cell(value: float | None) -> str:
@@ -198,10 +234,10 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     stores = [s for s in args.stores.split(",") if s]
     results: dict[tuple[str, int], dict[str, float]] = {}
-    for n in sizes:
-        for store_name in stores:
-            results[store_name, n] = measure(store_name, n, args.sandbox)
-            print(f"done: {store_name}, {n} actions", file=sys.stderr)
+    for store_name in stores:
+        for n, result in measure(store_name, sizes, args.sandbox).items():
+            results[store_name, n] = result
+        print(f"done: {store_name}", file=sys.stderr)
     top = max(sizes)
     print(f"\nActionLibrary, median ms per call (Python {sys.version.split()[0]})")
     header = (
