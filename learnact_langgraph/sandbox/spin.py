@@ -4,8 +4,8 @@ During a call the host and the worker take turns: each base action is a request 
 way and an answer the other, and the answer usually comes within tens of
 microseconds. Sleeping in ``read`` and being woken costs more than that on a VM (a
 wake-up of another CPU), and running both sides on one CPU (which turns the wake-up
-into a switch) makes them evict each other's caches. So once a call has made a few
-base calls, its worker moves to another CPU and each side polls the pipe for a short
+into a switch) makes them evict each other's caches. So once a call has made its
+first base call, its worker moves to another CPU and each side polls the pipe for a short
 budget before it sleeps (``SubprocessBackend.cpu`` says when). Measured on the
 2-vCPU VM, side by side in one process over four runs: a learned action making 20
 base calls took 1.1–1.4 ms with polling against 1.3–1.9 ms without

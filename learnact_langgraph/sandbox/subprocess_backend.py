@@ -320,7 +320,7 @@ class SubprocessBackend(SandboxBackend):
                 calls += 1
                 split = not apart and calls == SPLIT_AFTER and self._move_apart(proc, calls)
                 apart = apart or split
-                reply, stop = self._answer(message, on_call, stopped, split)
+                reply, stop = self._answer(message, on_call, stopped, apart)
                 if stop is not None:
                     deadline = max(deadline, time.monotonic() + ABORT_GRACE_S)
                 stopped = stopped or stop
@@ -343,10 +343,12 @@ class SubprocessBackend(SandboxBackend):
             raise
 
     def _answer(
-        self, call: BaseCall, on_call: OnCall, stopped: str | None, split: bool = False
+        self, call: BaseCall, on_call: OnCall, stopped: str | None, apart: bool = False
     ) -> tuple[dict[str, Any] | bytes, str | None]:
-        """The reply to a base call and, if the host stopped the call, why; ``split``
-        tells the worker to poll for the answers from now on."""
+        """The reply to a base call and, if the host stopped the call, why. The reply
+        tells the worker whether to poll for the next answer: only while it is on a CPU
+        of its own (``apart``) and its call is the only one in flight in the process,
+        decided as the answer leaves (another call may have started meanwhile)."""
         seq, name = call.seq, call.name
         if name not in self.base_actions:
             raise ProtocolError(f"the worker asked for an unknown base action {name!r}")
@@ -361,7 +363,8 @@ class SubprocessBackend(SandboxBackend):
             if self._pending is mine:  # a call abandoned long ago must not clear a new one
                 self._pending = None
         obs = str(reply.observation)
-        return ret_frame(seq, obs, reply.valid, reply.done, poll=split), None
+        poll = apart and IN_FLIGHT.count == 1
+        return ret_frame(seq, obs, reply.valid, reply.done, poll=poll), None
 
     def abort_pending(self, message: str) -> RawOutcome:
         """End the call whose base action the host stopped waiting for (on another

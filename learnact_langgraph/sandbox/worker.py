@@ -246,8 +246,8 @@ class Worker:
                 if data[:1] == b"R":
                     if int.from_bytes(data[1:5], "big") != seq:
                         continue
-                    if data[5] & 4:  # the host moved to another CPU and polls from now on
-                        self.spin = True
+                    # the worker is on a CPU of its own and the call alone: poll for the next
+                    self.spin = bool(data[5] & 4)
                     return answer(data)
                 reply = json.loads(data)
                 if reply.get("seq") == seq:  # the host stopped the call

@@ -233,7 +233,7 @@ def parse_call(data: bytes) -> BaseCall:
 
 def ret_frame(seq: int, observation: str, valid: bool, done: bool, poll: bool = False) -> bytes:
     """The answer to a base call: tag, seq, flags, the observation (no JSON). ``poll``
-    asks the worker to poll for the call's later answers (see :mod:`.spin`)."""
+    asks the worker to poll for the call's next answer (see :mod:`.spin`)."""
     flags = (1 if valid else 0) | (2 if done else 0) | (4 if poll else 0)
     head = b"R" + (seq & 0xFFFFFFFF).to_bytes(4, "big") + bytes((flags,))
     return head + observation.encode("utf-8", "surrogatepass")

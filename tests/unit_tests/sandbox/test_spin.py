@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from learnact_langgraph.sandbox import Limits, Sandbox, SubprocessBackend
 from learnact_langgraph.sandbox.cpus import IN_FLIGHT
 from learnact_langgraph.sandbox.spin import MAX_SKIP, Spinner
 from learnact_langgraph.sandbox.subprocess_backend import SPLIT_AFTER
-from learnact_langgraph.sandbox.worker_process import WorkerProcess
+from learnact_langgraph.sandbox.worker_process import WorkerProcess, ret_frame
 from tests.unit_tests.sandbox.toy_env import CARRY, Rooms, fresh_env
 
 CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
@@ -225,7 +226,51 @@ def test_only_a_call_alone_in_the_process_polls(sent: list[bool]) -> None:
     assert busy[:4] == [False] * 4  # walk(2) while the held call is in flight
     # the held call's one base call, answered once that call is alone again
     assert busy[4:] == [polls and SPLIT_AFTER == 1]
-    assert sent == [polls and n == SPLIT_AFTER for n in range(1, 5)]  # walk(2) alone
+    assert sent == [polls and n >= SPLIT_AFTER for n in range(1, 5)]  # walk(2) alone
+
+
+@TWO_CPUS
+def test_a_call_stops_polling_when_another_call_starts(sent: list[bool]) -> None:
+    """The worker is told on each answer whether to poll for the next one: a call that
+    moved apart while alone stops polling once another call is in flight, so two
+    calls never burn the CPUs the other needs."""
+    inside, release = threading.Event(), threading.Event()
+    names = ["move", "pick", "drop"]
+
+    class Held(Where):
+        @base_action
+        def move(self, src: str, dst: str) -> StepResult:
+            """Move from room src to room dst."""
+            inside.set()
+            release.wait(5)
+            return super().move(src, dst)
+
+    held_env = Held()
+    held_env.reset(0)
+    held = Sandbox(held_env, backend=SubprocessBackend(names, LIMITS), limits=LIMITS)
+    thread = threading.Thread(target=held.run, args=("obs = move('a', 'b')",))
+
+    class Starter(Where):
+        @base_action
+        def move(self, src: str, dst: str) -> StepResult:
+            """Move from room src to room dst."""
+            if len(self.seen) == 1:  # the second base call: another call starts
+                thread.start()
+                assert inside.wait(5)
+            return super().move(src, dst)
+
+    env = Starter()
+    env.reset(0)
+    with held, Sandbox(env, backend=SubprocessBackend(names, LIMITS), limits=LIMITS) as sb:
+        sb.load({"walk": WALK})
+        sent.clear()
+        try:
+            assert sb.run("walk(2)").ok
+        finally:
+            release.set()
+            thread.join(5)
+    polls = bool(SubprocessBackend(names, LIMITS).spin_s)
+    assert sent[:4] == [polls and SPLIT_AFTER == 1, False, False, False]
 
 
 @TWO_CPUS
@@ -264,3 +309,36 @@ def test_a_hung_base_action_does_not_turn_polling_off(sent: list[bool]) -> None:
         time.sleep(0.2)  # the abandoned call unwinds on its own thread
         assert IN_FLIGHT.count == before
         assert sb.run("walk(1)").ok
+
+
+def test_the_worker_polls_for_an_answer_only_when_the_last_answer_said_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flag on an answer is about the next wait only: the worker's base-action stub
+    polls before reading an answer exactly when the answer before asked it to."""
+    from learnact_langgraph.sandbox import worker
+
+    to_worker, from_worker = os.pipe(), os.pipe()
+    monkeypatch.setattr(worker, "_IN", to_worker[0])
+    monkeypatch.setattr(worker, "_OUT", from_worker[1])
+    polled: list[bool] = []
+
+    class Spy:
+        def wait(self) -> bool:
+            polled.append(True)
+            return False
+
+    monkeypatch.setattr(worker, "_answers", Spy())
+    stub = worker.Worker._make_base(SimpleNamespace(loading=False, seq=0, spin=False), "move")  # type: ignore[arg-type]
+    waits = []
+    try:
+        for seq, poll in enumerate([True, True, False, True, False], start=1):
+            frame = ret_frame(seq, f"answer {seq}", True, False, poll=poll)
+            os.write(to_worker[1], len(frame).to_bytes(4, "big") + frame)
+            before = len(polled)
+            assert stub("a", "b") == f"answer {seq}"
+            waits.append(len(polled) > before)
+    finally:
+        for fd in (*to_worker, *from_worker):
+            os.close(fd)
+    assert waits == [False, True, True, False, True]
