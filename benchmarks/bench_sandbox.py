@@ -8,10 +8,10 @@ function calls) and RestrictedPython (compile-time guards; run in-process here, 
 its row shows the guard cost only: in a worker it would add the same pipe round trips
 as the subprocess row).
 
-    .venv/bin/python benchmarks/bench_sandbox.py [--n 300] [--security] [--split-rule]
+    .venv/bin/python benchmarks/bench_sandbox.py [--n 300] [--security] [--placement]
 
-``--split-rule`` times learned actions making 1, 2, 3, 5 and 20 base calls with the
-worker moving apart at the first and at the third base call (``SPLIT_AFTER``),
+``--placement`` times learned actions making 0 to 20 base calls under three rules for
+where a call's worker runs (``PLACEMENTS``: the backend's and the two before it),
 alternating call by call in one sandbox, each call after an echo sample as in the
 round-trip target.
 """
@@ -329,14 +329,35 @@ def walk_source(calls: int) -> str:
     )
 
 
-def split_rule(n: int, rules: tuple[int, ...] = (1, 3)) -> None:
-    """``SPLIT_AFTER`` side by side: the rules alternate call by call (in a shuffled
-    order), so machine load hits each alike."""
-    sizes = (1, 2, 3, 5, 20)
+#: Where a call's worker runs: (label, SPLIT_AFTER, moved back to the shared CPU
+#: before every call). The last is the backend's rule; the others came before it.
+PLACEMENTS = (
+    ("shared, apart at 3rd", 3, True),
+    ("shared, apart at 1st", 1, True),
+    ("stays apart (now)", 1, False),
+)
+
+
+def _place(sb: Sandbox, split_after: int, back: bool) -> None:
+    """Make the next call start as the rule would: the worker moved back to the shared
+    CPU first when ``back`` (what the backend did before every call)."""
+    subprocess_backend.SPLIT_AFTER = split_after
+    backend = sb.backend
+    assert isinstance(backend, SubprocessBackend)
+    proc = backend._state["proc"]
+    if back and proc is not None and proc.moved and backend.cpu is not None:
+        os.sched_setaffinity(proc.pid, {backend.cpu})
+        proc.moved = False
+
+
+def placement(n: int) -> None:
+    """The worker placement rules side by side: they alternate call by call (in a
+    shuffled order), so machine load hits each alike."""
+    sizes = (0, 1, 2, 3, 5, 20)
     env = PingPong()
     sample, close = echo_child(20)
     saved = subprocess_backend.SPLIT_AFTER
-    times: dict[tuple[int, int], list[float]] = {}
+    times: dict[tuple[int, str], list[float]] = {}
     order = random.Random(0)
     try:
         with Sandbox(env, limits=LIMITS) as sb:
@@ -345,26 +366,23 @@ def split_rule(n: int, rules: tuple[int, ...] = (1, 3)) -> None:
                 sb.run("walk20()")
             for _ in range(n):
                 for k in sizes:
-                    for rule in order.sample(rules, len(rules)):
-                        subprocess_backend.SPLIT_AFTER = rule
+                    for label, split_after, back in order.sample(PLACEMENTS, len(PLACEMENTS)):
+                        _place(sb, split_after, back)
                         env.reset(0)
                         sample()
                         start = time.perf_counter()
                         assert sb.run(f"walk{k}()").ok
-                        times.setdefault((k, rule), []).append(time.perf_counter() - start)
+                        times.setdefault((k, label), []).append(time.perf_counter() - start)
     finally:
         subprocess_backend.SPLIT_AFTER = saved
         close()
-    first, *others = rules
-    print(f"\nmoving the worker apart after the n-th base call (SPLIT_AFTER), n={n}, p50 us")
-    head = " ".join(f"{f'after {r}':>9}" for r in rules)
-    ratios = " ".join(f"{f'{r} / {first}':>8}" for r in others)
-    print(f"{'base calls':>10} {head} {ratios}")
+    labels = [label for label, _, _ in PLACEMENTS]
+    print(f"\nwhere a call's worker runs, n={n}, p50 us (ratio: to the first rule)")
+    print(f"{'base calls':>10} " + " ".join(f"{label:>21}" for label in labels))
     for k in sizes:
-        p50s = [p50_us(times[(k, r)]) for r in rules]
-        cells = " ".join(f"{v:9.0f}" for v in p50s)
-        rel = " ".join(f"{v / p50s[0]:8.2f}" for v in p50s[1:])
-        print(f"{k:10d} {cells} {rel}")
+        p50s = [p50_us(times[(k, label)]) for label in labels]
+        cells = [f"{p50s[0]:21.0f}"] + [f"{v:13.0f} ({v / p50s[0]:4.2f}x)" for v in p50s[1:]]
+        print(f"{k:10d} " + " ".join(cells))
 
 
 def main() -> None:
@@ -372,11 +390,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300, help="timed calls per case")
     parser.add_argument("--security", action="store_true", help="also run the attack table")
     parser.add_argument(
-        "--split-rule", action="store_true", help="only compare SPLIT_AFTER 1 and 3"
+        "--placement", action="store_true", help="only compare where a call's worker runs"
     )
     args = parser.parse_args()
-    if args.split_rule:
-        split_rule(args.n)
+    if args.placement:
+        placement(args.n)
         return
     targets(args.n)
     latency(args.n)

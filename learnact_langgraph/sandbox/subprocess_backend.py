@@ -104,8 +104,10 @@ class SubprocessBackend(SandboxBackend):
         #: for an answer, to :attr:`split_cpu`, and from then on both sides poll for
         #: each other's answers (``spin_us``) instead of sleeping: no turn waits for a
         #: wake-up or a switch, and neither side evicts the other's caches. The
-        #: worker is moved back before the next call; the caller's own CPU mask is
-        #: restored when the call returns.
+        #: worker stays apart for the next call if that call is alone (it then polls
+        #: from its first frame) and is moved back before a call that starts while
+        #: another is in flight; the caller's own CPU mask is restored when the call
+        #: returns.
         self.cpu: int | None = pick_cpu(next(CPU_TICKETS)) if pin_cpu else None
         self.split_cpu = other_cpu(self.cpu) if self.cpu is not None and spin_us > 0 else None
         self.spin_s = spin_us / 1e6 if self.split_cpu is not None else 0.0
@@ -269,7 +271,9 @@ class SubprocessBackend(SandboxBackend):
 
     def execute(self, job: Job, on_call: OnCall) -> RawOutcome:
         proc = self._ready()
-        if proc.moved and self.cpu is not None:  # asleep between calls: a cheap move
+        if proc.moved and self.cpu is not None and IN_FLIGHT.count:
+            # apart, asleep since the last call: back to the shared CPU (a cheap move)
+            # unless this call is alone, which then polls from its first frame
             proc.moved = not set_cpus({self.cpu}, proc.pid)
         previous = join_cpu(self.cpu)  # the worker's: a turn is a switch
         ticket = self._flight = IN_FLIGHT.enter()
@@ -298,7 +302,7 @@ class SubprocessBackend(SandboxBackend):
             request.update(split_source(job.source))  # a fresh dict each time
         deadline = time.monotonic() + limits.wall_time_s
         stopped: str | None = None
-        calls, apart = 0, False
+        calls, apart = 0, proc.moved  # a worker left apart: the host polls at once
         try:
             proc.send(request)
             while True:

@@ -128,29 +128,55 @@ class Where(Rooms):
 
 
 @TWO_CPUS
-def test_a_long_call_moves_its_worker_apart_and_the_next_call_brings_it_back() -> None:
+def test_a_call_moves_its_worker_apart_and_a_call_among_others_brings_it_back() -> None:
     """Base actions run on the sandbox's CPU, in the caller's process; the worker
     shares that CPU until a call has made ``SPLIT_AFTER`` base calls, then moves to
-    the other CPU for the rest of the call, and is back before the next call."""
+    the other CPU for the rest of the call. It stays there for the next call while
+    that call is alone, and is back on the shared CPU before a call that starts
+    while another call is in flight."""
     env = Where()
     env.reset(0)
     backend = SubprocessBackend(["move", "pick", "drop"], LIMITS, spin_us=100)
     before = os.sched_getaffinity(0)
     shared, apart = {backend.cpu}, {backend.split_cpu}
-    with Sandbox(env, backend=backend, limits=LIMITS) as sb:
+    inside, release = threading.Event(), threading.Event()
+
+    class Held(Where):
+        @base_action
+        def move(self, src: str, dst: str) -> StepResult:
+            """Move from room src to room dst."""
+            inside.set()
+            release.wait(5)
+            return super().move(src, dst)
+
+    held_env = Held()
+    held_env.reset(0)
+    with (
+        Sandbox(env, backend=backend, limits=LIMITS) as sb,
+        Sandbox(held_env, backend=SubprocessBackend(["move"], LIMITS), limits=LIMITS) as held,
+    ):
         sb.load({"walk": WALK})
         pid = backend.pid
         assert pid is not None
+        assert os.sched_getaffinity(pid) == shared
         for _ in range(2):
             env.seen.clear()
             result = sb.run("walk(3)")
             assert result.ok and len(result.substeps) == 6
-            assert env.seen == [shared] * 6
+            assert env.seen == [shared] * 6  # the host side stays on the shared CPU
             assert os.sched_getaffinity(pid) == apart
             assert os.sched_getaffinity(0) == before
-        env.seen.clear()
-        assert sb.run(f"walk({SPLIT_AFTER // 2})").ok  # too short to move apart
-        assert os.sched_getaffinity(pid) == shared
+        assert sb.run("walk(0)").ok  # alone: the worker stays apart
+        assert os.sched_getaffinity(pid) == apart
+        thread = threading.Thread(target=held.run, args=("obs = move('a', 'b')",))
+        thread.start()
+        try:
+            assert inside.wait(5)
+            assert sb.run("walk(0)").ok  # another call in flight: back to the shared CPU
+            assert os.sched_getaffinity(pid) == shared
+        finally:
+            release.set()
+            thread.join(5)
         assert backend.pid == pid
 
 
