@@ -302,7 +302,9 @@ class SubprocessBackend(SandboxBackend):
             request.update(split_source(job.source))  # a fresh dict each time
         deadline = time.monotonic() + limits.wall_time_s
         stopped: str | None = None
-        calls, apart = 0, proc.moved  # a worker left apart: the host polls at once
+        calls, apart = 0, proc.moved  # a worker left apart: both sides poll at once
+        if apart and IN_FLIGHT.count == 1:
+            request["poll"] = True
         try:
             proc.send(request)
             while True:

@@ -287,7 +287,8 @@ class Worker:
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         self.limits.update(request.get("limits", {}))
-        self.spin = False  # until the host says it polls (a flag on an answer)
+        # poll for the first answer only where the host says so (then each answer says)
+        self.spin = bool(request.get("poll"))
         self.out, self.out_len = [], 0
         started = time.perf_counter()
         value: Any = None

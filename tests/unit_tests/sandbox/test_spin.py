@@ -128,7 +128,9 @@ class Where(Rooms):
 
 
 @TWO_CPUS
-def test_a_call_moves_its_worker_apart_and_a_call_among_others_brings_it_back() -> None:
+def test_a_call_moves_its_worker_apart_and_a_call_among_others_brings_it_back(
+    run_requests: list[dict[str, Any]],
+) -> None:
     """Base actions run on the sandbox's CPU, in the caller's process; the worker
     shares that CPU until a call has made ``SPLIT_AFTER`` base calls, then moves to
     the other CPU for the rest of the call. It stays there for the next call while
@@ -166,6 +168,7 @@ def test_a_call_moves_its_worker_apart_and_a_call_among_others_brings_it_back() 
             assert env.seen == [shared] * 6  # the host side stays on the shared CPU
             assert os.sched_getaffinity(pid) == apart
             assert os.sched_getaffinity(0) == before
+        run_requests.clear()
         assert sb.run("walk(0)").ok  # alone: the worker stays apart
         assert os.sched_getaffinity(pid) == apart
         thread = threading.Thread(target=held.run, args=("obs = move('a', 'b')",))
@@ -178,6 +181,8 @@ def test_a_call_moves_its_worker_apart_and_a_call_among_others_brings_it_back() 
             release.set()
             thread.join(5)
         assert backend.pid == pid
+    # the worker polls for its first answer only in the call that started apart, alone
+    assert [r.get("poll", False) for r in run_requests if r["source"] == "walk(0)"] == [True, False]
 
 
 @pytest.mark.parametrize("spin_us", [0, 100])
@@ -214,6 +219,21 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
     monkeypatch.setattr(WorkerProcess, "send", noting)
     return flags
+
+
+@pytest.fixture
+def run_requests(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every ``run`` request the host sends, in order."""
+    seen: list[dict[str, Any]] = []
+    original = WorkerProcess.send
+
+    def noting(self: WorkerProcess, message: dict[str, Any] | bytes) -> None:
+        if isinstance(message, dict) and message.get("op") == "run":
+            seen.append(dict(message))
+        original(self, message)
+
+    monkeypatch.setattr(WorkerProcess, "send", noting)
+    return seen
 
 
 def test_only_a_call_alone_in_the_process_polls(sent: list[bool]) -> None:
