@@ -1,9 +1,9 @@
 """Which CPUs a sandbox's worker and the host side of its calls run on.
 
 Each sandbox's worker is pinned to one CPU, the sandboxes spread over the CPUs this
-process may use; the host side of a call joins the worker's CPU, and a call that
-keeps making base calls moves the worker to another one (see
-``SubprocessBackend.cpu`` and :mod:`.spin`).
+process may use; the host side of a call joins that CPU, and a call alone in the
+process moves the worker to another one at its first base call, where it stays while
+calls come alone (see ``SubprocessBackend.cpu`` and :mod:`.spin`).
 """
 
 from __future__ import annotations
