@@ -127,6 +127,22 @@ class Where(Rooms):
         return super().move(src, dst)
 
 
+class Held(Where):
+    """Rooms whose ``move`` says it started (``inside``) and waits for ``release``: a
+    call held in flight while the test makes others."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside, self.release = threading.Event(), threading.Event()
+
+    @base_action
+    def move(self, src: str, dst: str) -> StepResult:
+        """Move from room src to room dst."""
+        self.inside.set()
+        self.release.wait(5)
+        return super().move(src, dst)
+
+
 @TWO_CPUS
 def test_a_call_moves_its_worker_apart_and_a_call_among_others_brings_it_back(
     run_requests: list[dict[str, Any]],
@@ -141,16 +157,6 @@ def test_a_call_moves_its_worker_apart_and_a_call_among_others_brings_it_back(
     backend = SubprocessBackend(["move", "pick", "drop"], LIMITS, spin_us=100)
     before = os.sched_getaffinity(0)
     shared, apart = {backend.cpu}, {backend.split_cpu}
-    inside, release = threading.Event(), threading.Event()
-
-    class Held(Where):
-        @base_action
-        def move(self, src: str, dst: str) -> StepResult:
-            """Move from room src to room dst."""
-            inside.set()
-            release.wait(5)
-            return super().move(src, dst)
-
     held_env = Held()
     held_env.reset(0)
     with (
@@ -174,11 +180,11 @@ def test_a_call_moves_its_worker_apart_and_a_call_among_others_brings_it_back(
         thread = threading.Thread(target=held.run, args=("obs = move('a', 'b')",))
         thread.start()
         try:
-            assert inside.wait(5)
+            assert held_env.inside.wait(5)
             assert sb.run("walk(0)").ok  # another call in flight: back to the shared CPU
             assert os.sched_getaffinity(pid) == shared
         finally:
-            release.set()
+            held_env.release.set()
             thread.join(5)
         assert backend.pid == pid
     # the worker polls for its first answer only in the call that started apart, alone
@@ -240,16 +246,6 @@ def test_only_a_call_alone_in_the_process_polls(sent: list[bool]) -> None:
     """While one sandbox's call is in flight, another sandbox's call does not move
     apart and poll (the two would take turns at the GIL and at the CPUs the workers
     need)."""
-    inside, release = threading.Event(), threading.Event()
-
-    class Held(Where):
-        @base_action
-        def move(self, src: str, dst: str) -> StepResult:
-            """Move from room src to room dst."""
-            inside.set()
-            release.wait(5)
-            return super().move(src, dst)
-
     held_env, other_env = Held(), Where()
     held_env.reset(0)
     other_env.reset(0)
@@ -262,9 +258,9 @@ def test_only_a_call_alone_in_the_process_polls(sent: list[bool]) -> None:
         # assigned, so the worker makes the call and it is in flight there
         thread = threading.Thread(target=held.run, args=("obs = move('a', 'b')",))
         thread.start()
-        assert inside.wait(5)
+        assert held_env.inside.wait(5)
         assert other.run("walk(2)").ok  # while the held call is in flight
-        release.set()
+        held_env.release.set()
         thread.join(5)
         busy, sent[:] = list(sent), []
         assert other.run("walk(2)").ok  # alone again
@@ -280,17 +276,7 @@ def test_a_call_stops_polling_when_another_call_starts(sent: list[bool]) -> None
     """The worker is told on each answer whether to poll for the next one: a call that
     moved apart while alone stops polling once another call is in flight, so two
     calls never burn the CPUs the other needs."""
-    inside, release = threading.Event(), threading.Event()
     names = ["move", "pick", "drop"]
-
-    class Held(Where):
-        @base_action
-        def move(self, src: str, dst: str) -> StepResult:
-            """Move from room src to room dst."""
-            inside.set()
-            release.wait(5)
-            return super().move(src, dst)
-
     held_env = Held()
     held_env.reset(0)
     held = Sandbox(held_env, backend=SubprocessBackend(names, LIMITS), limits=LIMITS)
@@ -302,7 +288,7 @@ def test_a_call_stops_polling_when_another_call_starts(sent: list[bool]) -> None
             """Move from room src to room dst."""
             if len(self.seen) == 1:  # the second base call: another call starts
                 thread.start()
-                assert inside.wait(5)
+                assert held_env.inside.wait(5)
             return super().move(src, dst)
 
     env = Starter()
@@ -313,7 +299,7 @@ def test_a_call_stops_polling_when_another_call_starts(sent: list[bool]) -> None
         try:
             assert sb.run("walk(2)").ok
         finally:
-            release.set()
+            held_env.release.set()
             thread.join(5)
     polls = bool(SubprocessBackend(names, LIMITS).spin_s)
     assert sent[:4] == [polls and SPLIT_AFTER == 1, False, False, False]
