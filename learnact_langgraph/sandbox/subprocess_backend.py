@@ -62,8 +62,7 @@ DEFAULT_SPIN_US = 100
 #: The base calls a call makes on one shared CPU before its two sides move apart and
 #: poll (see :attr:`SubprocessBackend.cpu`). A line that is one base action never
 #: reaches the worker (the host makes it), so what does is mostly a learned action
-#: making several: moving apart at its first base call costs a one-call action about
-#: 25 µs and saves an action of three to five calls 50-70 µs.
+#: making several (the rules compared: ``benchmarks/bench_sandbox.py --placement``).
 SPLIT_AFTER = 1
 
 

@@ -246,7 +246,7 @@ class Worker:
                 if data[:1] == b"R":
                     if int.from_bytes(data[1:5], "big") != seq:
                         continue
-                    # the worker is on a CPU of its own and the call alone: poll for the next
+                    # the host's flag: poll for the next answer (apart, and the call alone)
                     self.spin = bool(data[5] & 4)
                     return answer(data)
                 reply = json.loads(data)
