@@ -222,16 +222,17 @@ class SnapshotCache:
             if cached is not None and cached[0] == keys:
                 return cached[1]
             missing = [k for k in keys.values() if k not in self._shards]
-        items = get_many(lib.store, [GetOp(lib.ns("shards"), k) for k in missing])
-        if any(i is None for i in items):
-            return None
-        loaded = {i.key: Shard.from_value(i.key, i.value) for i in items if i is not None}
-        with self._lock:
-            self._shards.update(loaded)
-            view = ReleaseView(generation, [self._shards[k] for k in sorted(keys.values())])
-            self._views[generation] = (keys, view)
-            self._forget(keep=set(keys.values()))
-            return view
+        with gc_paused():  # a store that decodes JSON makes every entry's dicts here
+            items = get_many(lib.store, [GetOp(lib.ns("shards"), k) for k in missing])
+            if any(i is None for i in items):
+                return None
+            loaded = {i.key: Shard.from_value(i.key, i.value) for i in items if i is not None}
+            with self._lock:
+                self._shards.update(loaded)
+                view = ReleaseView(generation, [self._shards[k] for k in sorted(keys.values())])
+                self._views[generation] = (keys, view)
+                self._forget(keep=set(keys.values()))
+                return view
 
     def _forget(self, keep: set[str]) -> None:
         """Drop shards and views of old releases once the cache holds many."""
