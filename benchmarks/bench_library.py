@@ -15,6 +15,9 @@ run by run, so the growth from 1,000 to 10,000 is measured side by side):
   (snapshot read, actions restored, tool templates built);
 * ``export json|python|openai|mcp``: each export format of ``learnact library export``
   from a fresh ``ActionLibrary`` with every cache cleared, as the CLI runs it.
+* ``import json``: ``learnact library import`` of the JSON export into a new, empty
+  store of the same kind, every cache cleared (each version is validated, checked by
+  the gate and written with the release's snapshot); no target, growth shown.
 * ``sandbox load`` (InMemoryStore only, ``--sandbox``): the part of
   ``as_tools(sandbox)`` that is not the library's: the sandbox checking and loading
   every action's source (``ToolSession.open``), on a generated gripper problem.
@@ -47,7 +50,12 @@ from langgraph.store.sqlite import SqliteStore
 from learnact_langgraph.envs.base import BaseAction, Param
 from learnact_langgraph.library import ActionLibrary
 from learnact_langgraph.library_cache import clear_action_cache
-from learnact_langgraph.library_export import export_manifest, export_openai, export_python
+from learnact_langgraph.library_export import (
+    export_manifest,
+    export_openai,
+    export_python,
+    import_manifest,
+)
 from learnact_langgraph.tools.schema import clear_schema_cache
 
 BASE = [
@@ -58,7 +66,7 @@ BASE = [
 VERBS = ["carry", "stack", "fetch", "deliver", "clear", "sort", "swap", "collect", "inspect"]
 THINGS = ["ball", "block", "cup", "tyre", "shaker", "room", "gripper", "tower", "glass"]
 QUERIES = ["carry a ball to a room", "stack blocks into a tower", "clean the shaker", "swap cups"]
-REPEATS = {"add": 20, "get": 200, "search": 20, "tools": 9, "export": 7}
+REPEATS = {"add": 20, "get": 200, "search": 20, "tools": 9, "export": 7, "import": 3}
 TARGETS_MS = {
     "search p50": 10.0,
     "as_tools warm": 200.0,
@@ -128,6 +136,12 @@ def _cold(store: BaseStore) -> ActionLibrary:
 
 def _export(write: Callable[[ActionLibrary], str], filled: Filled, _: int) -> str:
     return write(_cold(filled.store))
+
+
+def _import(store_name: str, text: str, _: int) -> None:
+    clear_action_cache()
+    with STORES[store_name]() as store:
+        import_manifest(ActionLibrary(store, PREFIX), text)
 
 
 def _sandbox_load_ms(lib: ActionLibrary) -> float:
@@ -210,6 +224,10 @@ def measure(store_name: str, sizes: list[int], sandbox: bool) -> dict[int, dict[
             timed(f"export {fmt}", partial(_export, write), REPEATS["export"])
         for f in libs.values():
             assert len(f.lib.as_tools(None)) == len(f.names) + REPEATS["add"] + len(BASE)
+        texts = {n: export_manifest(f.lib) for n, f in libs.items()}
+        per_size = {n: partial(_import, store_name, text) for n, text in texts.items()}
+        for n, ms in _side_by_side(per_size, REPEATS["import"]).items():
+            results[n]["import json"] = ms
         if sandbox and store_name == "memory":
             for n, f in libs.items():
                 try:

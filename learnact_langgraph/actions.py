@@ -21,7 +21,7 @@ import ast
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Self
 
 from pydantic import (
@@ -107,6 +107,22 @@ def parse_function(
     return found, params
 
 
+@lru_cache(maxsize=4096)
+def _read_def(name: str, source: str) -> tuple[tuple[ActionParam, ...], str]:
+    """The parameters and docstring of ``def name`` (:func:`parse_function` without the
+    policy), read once per source: a version is validated, its signature read and its
+    record written, and each of those parsed the source again (an import of 10,000
+    actions parsed each one four times). Refused sources raise and are not kept."""
+    found, params = parse_function(name, source, policy=False)
+    return params, ast.get_docstring(found) or ""
+
+
+def forget_parsed_sources() -> None:
+    """Drop what is remembered per source: signatures and the gate's verdicts."""
+    _read_def.cache_clear()
+    gate.clear_verdicts()
+
+
 def refusal(name: str, problems: Iterable[str]) -> str:
     """The one sentence an :class:`ActionValidationError` about ``name`` carries."""
     listed = "; ".join(problems) or "the gate refused it"
@@ -177,13 +193,17 @@ class LearnedAction(BaseModel):
 
     @model_validator(mode="after")
     def _check_source(self) -> LearnedAction:
-        parse_function(self.name, self.source, policy=not _STORED.get())
+        _read_def(self.name, self.source)
+        if not _STORED.get():
+            problems = gate.check_action(self.name, self.source, base_actions=None)
+            if problems:
+                raise ActionValidationError(refusal(self.name, problems))
         return self
 
     @cached_property
     def params(self) -> tuple[ActionParam, ...]:
         """The parameters, read from the ``def`` line."""
-        return parse_function(self.name, self.source, policy=False)[1]
+        return _read_def(self.name, self.source)[0]
 
     @property
     def signature(self) -> str:
@@ -192,7 +212,7 @@ class LearnedAction(BaseModel):
 
     @property
     def docstring(self) -> str:
-        return ast.get_docstring(parse_function(self.name, self.source, policy=False)[0]) or ""
+        return _read_def(self.name, self.source)[1]
 
     def full_description(self) -> str:
         """Description plus usage notes: the text agents and tool schemas see."""

@@ -23,7 +23,12 @@ from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from learnact_langgraph.actions import ActionParam, LearnedAction, Provenance
+from learnact_langgraph.actions import (
+    ActionParam,
+    LearnedAction,
+    Provenance,
+    forget_parsed_sources,
+)
 
 __all__ = ["clear_action_cache", "entry_of", "from_entry", "from_record", "gc_paused"]
 
@@ -65,9 +70,11 @@ def from_record(record: dict[str, Any]) -> LearnedAction:
 
 
 def clear_action_cache() -> None:
-    """Forget parsed records (benchmarks use it to time a cold start)."""
+    """Forget parsed records and what was read from sources (the signatures, the gate's
+    verdicts): benchmarks use it to time a cold start, as a new process makes it."""
     with _lock:
         _cache.clear()
+    forget_parsed_sources()
 
 
 def entry_of(action: LearnedAction) -> dict[str, Any]:

@@ -20,6 +20,31 @@ def test_signature_and_params_come_from_the_def_line() -> None:
     assert a.docstring == "Carry obj from src to dst."
 
 
+def test_a_version_is_parsed_once_for_its_shape_and_once_for_the_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Validating, reading the signature and docstring and writing the record used to
+    parse the source again each time (four parses per imported action)."""
+    from learnact_langgraph import actions
+    from learnact_langgraph.sandbox import gate
+
+    parses: list[str] = []
+    real = gate.parse_source
+    monkeypatch.setattr(
+        gate, "parse_source", lambda src, fn="<code>": parses.append(fn) or real(src, fn)
+    )
+    source = CARRY.replace("def carry(", "def carry_once(")
+    actions.forget_parsed_sources()
+    a = LearnedAction(name="carry_once", source=source, description="Carry a ball.")
+    record = a.to_record()
+    assert a.docstring == "Carry obj from src to dst." and record["signature"] == a.signature
+    assert len(parses) == 2  # the shape (params, docstring) and the policy check
+    again = LearnedAction.from_record(record)
+    assert again.signature == a.signature and len(parses) == 2  # both remembered
+    with pytest.raises(ActionValidationError, match="does not define a function"):
+        LearnedAction(name="carry_once", source="x = 1\n")
+
+
 def test_record_round_trip_is_lossless_json() -> None:
     a = LearnedAction(
         name="carry",

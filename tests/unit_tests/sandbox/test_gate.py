@@ -237,6 +237,16 @@ def test_size_and_depth_limits_are_generous() -> None:
     refused("x = " + "[" * 120 + "]" * 120, f"more than {MAX_DEPTH} levels")
 
 
+def test_the_depth_limit_is_exact() -> None:
+    """Module, Assign, then one level per unary minus, then the constant: ``n`` minus
+    signs make a tree ``n + 3`` deep, so the limit falls between two neighbours."""
+    at_limit = "x = " + "-" * (MAX_DEPTH - 3) + "1"
+    assert parse_source(at_limit)[0] is not None
+    refused("x = " + "-" * (MAX_DEPTH - 2) + "1", f"more than {MAX_DEPTH} levels")
+    wide = "x = [" + ", ".join(["-" * (MAX_DEPTH - 4) + "1"] * 50) + "]"
+    assert parse_source(wide)[0] is not None  # width is not depth
+
+
 # ----- 7. messages say how to rewrite ------------------------------------------------------
 @pytest.mark.parametrize(
     ("code", "fragment"),
