@@ -98,6 +98,7 @@ _REFUSED_NODES: dict[type[ast.AST], str] = {
     ast.AsyncWith: "async with is not allowed: write the code without it",
     ast.Match: "match statements are not allowed: use if/elif",
 }
+_REFUSED_TYPES = tuple(_REFUSED_NODES)
 _IMPORT_HELP = f"only these modules can be imported: {MODULE_LIST}"
 _LITERAL_DEFAULT = "must be a literal (a string, number, True/False/None or a tuple of them)"
 
@@ -113,18 +114,61 @@ def check_tree(tree: ast.AST, filename: str, allowed: Iterable[str] | None = ())
     problems: list[str] = []
     judge_names = allowed is not None
     permitted = frozenset(allowed or ())
-    for node in ast.walk(tree):
-        line = getattr(node, "lineno", None)
-        where = f"{filename} line {line}" if line else filename
-        for problem in _node_problems(node, permitted, judge_names):
-            problems.append(f"{where}: {problem}")
+    for node in walk(tree):
+        if not _checked(type(node)):
+            continue
+        found = list(_node_problems(node, permitted, judge_names))
+        if found:
+            line = getattr(node, "lineno", None)
+            where = f"{filename} line {line}" if line else filename
+            problems += [f"{where}: {problem}" for problem in found]
     return list(dict.fromkeys(problems))
 
 
+def walk(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of ``tree`` in :func:`ast.walk`'s order (breadth first, fields in
+    order), a level at a time: every learned action is walked when it is checked,
+    and ``ast.walk``'s queue and generator of children cost more than the checks."""
+    level = [tree]
+    while level:
+        below: list[ast.AST] = []
+        for node in level:
+            yield node
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, list):
+                    below += [v for v in value if isinstance(v, ast.AST)]
+                elif isinstance(value, ast.AST):
+                    below.append(value)
+        level = below
+
+
+#: Every node type :func:`_node_problems` (or :func:`_identifiers`) looks at; a node of
+#: any other type has no problem to report, and most nodes (loads, constants, calls)
+#: are of another type.
+_CHECKED_TYPES = (
+    *_REFUSED_TYPES,
+    *(ast.Name, ast.arg, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda),
+    *(ast.Attribute, ast.keyword, ast.ExceptHandler, ast.alias, ast.Global, ast.Nonlocal),
+    *(ast.Import, ast.ImportFrom, ast.comprehension),
+)
+
+
+_checked_kinds: dict[type, bool] = {}
+
+
+def _checked(kind: type) -> bool:
+    known = _checked_kinds.get(kind)
+    if known is None:
+        known = _checked_kinds[kind] = issubclass(kind, _CHECKED_TYPES)
+    return known
+
+
 def _node_problems(node: ast.AST, permitted: frozenset[str], judge_names: bool) -> Iterator[str]:
-    for kind, why in _REFUSED_NODES.items():
-        if isinstance(node, kind):
-            yield why
+    if isinstance(node, _REFUSED_TYPES):
+        for kind, why in _REFUSED_NODES.items():
+            if isinstance(node, kind):
+                yield why
     yield from (
         f"name {n!r} is not allowed: use ASCII letters, digits and underscores in names"
         for n in _identifiers(node)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from learnact_langgraph.actions import LearnedAction
@@ -13,6 +16,7 @@ from learnact_langgraph.sandbox import (
     check_action,
     check_actions,
     check_code,
+    policy,
 )
 from learnact_langgraph.sandbox.gate import MAX_DEPTH, MAX_SOURCE_CHARS, action_shape, parse_source
 from learnact_langgraph.sandbox.policy import AVAILABLE_NAMES, SAFE_BUILTINS
@@ -386,3 +390,28 @@ def test_learner_name_checks_match_the_names_the_sandbox_provides(sb: Sandbox) -
         assert unknown_calls({"probe": source}, set()), name
         result = sb.run(f"x = {name}")
         assert result.error_kind == "python_exception" and "NameError" in result.message, name
+
+
+def test_the_policy_walks_every_node_in_ast_walk_order() -> None:
+    import learnact_langgraph.sandbox.gate as gate_module
+
+    tree = ast.parse(Path(gate_module.__file__).read_text(encoding="utf-8"))
+    assert list(policy.walk(tree)) == list(ast.walk(tree))
+
+
+def test_node_types_the_policy_skips_have_nothing_to_report() -> None:
+    """The policy skips nodes of types it never looks at (most of a tree); a check
+    added for another type must add it to ``_CHECKED_TYPES`` or this fails."""
+    kinds = [
+        k
+        for k in vars(ast).values()
+        if isinstance(k, type) and issubclass(k, ast.AST) and k._fields is not None
+    ]
+    skipped = [k for k in kinds if not policy._checked(k)]
+    assert ast.Call in skipped and ast.Name not in skipped
+    for kind in skipped:
+        try:
+            node = kind()
+        except TypeError:  # ast.Index and the like: deprecated, never parsed
+            continue
+        assert list(policy._node_problems(node, frozenset(), True)) == [], kind
