@@ -83,26 +83,14 @@ def parse_source(source: str, filename: str = "<code>") -> tuple[ast.Module | No
 
 
 def _depth(tree: ast.AST) -> int:
-    """The tree's depth (the root is 1), or :data:`MAX_DEPTH` + 1 once it is deeper.
-
-    Walked level by level over the nodes' fields: every action is parsed and measured
-    when it is checked, published, imported or loaded, and ``ast.iter_child_nodes``
-    with a ``(node, depth)`` pair per node took three times as long.
-    """
-    level, depth = [tree], 0
-    while level:
+    """The tree's depth (the root is 1), or :data:`MAX_DEPTH` + 1 once it is deeper;
+    counted a level at a time (``policy.levels``), three times faster than a
+    ``(node, depth)`` pair per node through ``ast.iter_child_nodes``."""
+    depth = 0
+    for _ in policy.levels(tree):
         depth += 1
         if depth > MAX_DEPTH:
             break
-        below: list[ast.AST] = []
-        for node in level:
-            for name in node._fields:
-                value = getattr(node, name, None)
-                if isinstance(value, list):
-                    below += [v for v in value if isinstance(v, ast.AST)]
-                elif isinstance(value, ast.AST):
-                    below.append(value)
-        level = below
     return depth
 
 

@@ -125,15 +125,15 @@ def check_tree(tree: ast.AST, filename: str, allowed: Iterable[str] | None = ())
     return list(dict.fromkeys(problems))
 
 
-def walk(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node of ``tree`` in :func:`ast.walk`'s order (breadth first, fields in
-    order), a level at a time: every learned action is walked when it is checked,
-    and ``ast.walk``'s queue and generator of children cost more than the checks."""
+def levels(tree: ast.AST) -> Iterator[list[ast.AST]]:
+    """The nodes of ``tree`` a level at a time (the root's level first), each level in
+    :func:`ast.walk`'s order: every learned action is walked when it is checked, and
+    ``ast.walk``'s queue and generator of children cost more than the checks."""
     level = [tree]
     while level:
+        yield level
         below: list[ast.AST] = []
         for node in level:
-            yield node
             for name in node._fields:
                 value = getattr(node, name, None)
                 if isinstance(value, list):
@@ -141,6 +141,12 @@ def walk(tree: ast.AST) -> Iterator[ast.AST]:
                 elif isinstance(value, ast.AST):
                     below.append(value)
         level = below
+
+
+def walk(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of ``tree`` in :func:`ast.walk`'s order (breadth first, fields in order)."""
+    for level in levels(tree):
+        yield from level
 
 
 #: Every node type :func:`_node_problems` (or :func:`_identifiers`) looks at; a node of
