@@ -31,6 +31,7 @@ from pingpong import LIMITS, PingPong
 from sandbox_attacks import security
 
 from learnact_langgraph.sandbox import Sandbox, SandboxError, SubprocessBackend, subprocess_backend
+from learnact_langgraph.sandbox.cpus import set_cpus
 
 TRIVIAL = "def trivial():\n    return 1\n"
 WALK = (
@@ -346,8 +347,7 @@ def _place(sb: Sandbox, split_after: int, back: bool) -> None:
     assert isinstance(backend, SubprocessBackend)
     proc = backend._state["proc"]
     if back and proc is not None and proc.moved and backend.cpu is not None:
-        os.sched_setaffinity(proc.pid, {backend.cpu})
-        proc.moved = False
+        proc.moved = not set_cpus({backend.cpu}, proc.pid)
 
 
 def placement(n: int) -> None:
