@@ -37,23 +37,31 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @contextmanager
-def _hold(path: Path, seconds: float) -> Iterator[None]:
-    """Keep an exclusive lock on ``path`` for ``seconds`` from another thread."""
+def _hold(path: Path, seconds: float | None = None) -> Iterator[None]:
+    """Keep an exclusive lock on ``path`` from another thread.
+
+    With ``seconds`` the lock goes after that long, whatever the block is doing; without,
+    it lasts until the block ends, so a slow machine cannot let it lapse too early.
+    """
     taken = threading.Event()
+    release = threading.Event()
 
     def run() -> None:
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         conn.execute("BEGIN EXCLUSIVE")
         taken.set()
-        time.sleep(seconds)
+        release.wait(seconds)
         conn.execute("COMMIT")
         conn.close()
 
     thread = threading.Thread(target=run)
     thread.start()
-    taken.wait(5)
-    yield
-    thread.join()
+    assert taken.wait(5), "the lock holder never took the lock"
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()
 
 
 def _busy_error() -> sqlite3.OperationalError:
@@ -102,7 +110,7 @@ def test_a_file_locked_past_the_budget_is_one_sentence_and_exit_2(
     db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_retry, "BUSY_BUDGET_S", 0.3)
-    with _hold(db, 1.5):
+    with _hold(db):
         result = runner.invoke(app, ["library", "ls"])
         rollback = runner.invoke(app, ["library", "rollback", "--release", "0"])
     for out in (result, rollback):
