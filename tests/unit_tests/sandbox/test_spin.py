@@ -348,7 +348,9 @@ def test_a_hung_base_action_does_not_turn_polling_off(sent: list[bool]) -> None:
         finally:
             release.set()
         assert returned.wait(5)
-        time.sleep(0.2)  # the abandoned call unwinds on its own thread
+        unwound = time.monotonic() + 5  # the abandoned call unwinds on its own thread
+        while IN_FLIGHT.count != before and time.monotonic() < unwound:
+            time.sleep(0.01)
         assert IN_FLIGHT.count == before
         assert sb.run("walk(1)").ok
 
