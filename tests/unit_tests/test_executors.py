@@ -35,6 +35,9 @@ from learnact_langgraph.models.recording import Recording
 from learnact_langgraph.testing import scripted_model
 from learnact_langgraph.validation import SettingError
 
+#: langchain-openai opens (never connects) a socket to see which keepalive options the
+#: system has; connecting stays blocked everywhere but loopback.
+OPENS_A_SOCKET = pytest.mark.allow_hosts(["127.0.0.1"])
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -151,6 +154,7 @@ def test_a_scripted_model_travels_and_answers_the_same() -> None:
     assert travelled.build() is copy  # built once per process
 
 
+@OPENS_A_SOCKET
 def test_a_client_model_travels_without_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-here")
     model = ChatOpenAI(model="gpt-4o-mini", base_url="http://127.0.0.1:9/v1", temperature=0.3)
@@ -165,6 +169,7 @@ def test_a_client_model_travels_without_its_key(monkeypatch: pytest.MonkeyPatch)
     )
 
 
+@OPENS_A_SOCKET
 def test_a_model_that_cannot_travel_is_refused_with_what_to_do() -> None:
     model = ChatOpenAI(model="gpt-4o-mini", api_key="x").with_retry()  # type: ignore[arg-type]
     with pytest.raises(LearnActError, match="The agent model .* cannot be sent to Ray workers"):
@@ -288,6 +293,7 @@ def test_resolving_a_scripted_spec_with_a_wait() -> None:
         resolve_model("scripted:soon")
 
 
+@OPENS_A_SOCKET
 def test_a_compatible_server_model_travels_without_any_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """The local model server (and vLLM) take no key: a worker without one still builds
     the model, with the same placeholder a model named here gets."""

@@ -22,6 +22,10 @@ from learnact_langgraph.models import (
 from learnact_langgraph.models.usage import invoke_reply
 from learnact_langgraph.validation import SettingError
 
+#: langchain-openai opens (never connects) a socket to see which keepalive options the
+#: system has; connecting stays blocked everywhere but loopback.
+pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
+
 URL = "http://127.0.0.1:8767/v1"
 
 
