@@ -12,11 +12,12 @@ from learnact_langgraph import pyast
 
 def split_source(source: str) -> dict[str, Any]:
     """:func:`split_parts`, kept per source (agents send the same lines again)."""
-    return dict(zip(("source", "code", "expr"), _split(source), strict=True))
+    return dict(zip(("source", "code", "expr"), split_line(source), strict=True))
 
 
 @functools.lru_cache(maxsize=4096)
-def _split(source: str) -> tuple[str, str, str | None]:
+def split_line(source: str) -> tuple[str, str, str | None]:
+    """:func:`split_parts` as ``(source, code, expr)``, kept per source."""
     parts = split_parts(source)
     return parts["source"], parts["code"], parts["expr"]
 

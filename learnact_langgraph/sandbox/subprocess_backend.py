@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from learnact_langgraph.sandbox import zygote_client
-from learnact_langgraph.sandbox.agent_lines import split_source
+from learnact_langgraph.sandbox.agent_lines import split_line, split_source
 from learnact_langgraph.sandbox.backend import (
     BaseReply,
     Job,
@@ -45,6 +45,7 @@ from learnact_langgraph.sandbox.worker_process import (
     WorkerTimeout,
     kill_all,
     ret_frame,
+    run_frame,
 )
 
 STARTUP_TIMEOUT_S = 20.0
@@ -294,18 +295,11 @@ class SubprocessBackend(SandboxBackend):
 
     def _execute(self, proc: WorkerProcess, job: Job, on_call: OnCall) -> RawOutcome:
         limits = job.limits or self.limits
-        request: dict[str, Any] = {"op": "run", "limits": limits.to_dict()}
-        if job.call is not None:
-            request["call"] = [job.call[0], list(job.call[1])]
-        else:
-            request.update(split_source(job.source))  # a fresh dict each time
         deadline = time.monotonic() + limits.wall_time_s
         stopped: str | None = None
         calls, apart = 0, proc.moved  # a worker left apart: both sides poll at once
-        if apart and IN_FLIGHT.count == 1:
-            request["poll"] = True
         try:
-            proc.send(request)
+            proc.send(self._request(proc, job, limits, apart and IN_FLIGHT.count == 1))
             while True:
                 message = proc.next(deadline, apart and IN_FLIGHT.count == 1)
                 if not isinstance(message, BaseCall):
@@ -346,6 +340,26 @@ class SubprocessBackend(SandboxBackend):
         except BaseException:  # interrupted (Ctrl-C) mid-call: never leave a busy worker
             self._discard()
             raise
+
+    @staticmethod
+    def _request(
+        proc: WorkerProcess, job: Job, limits: Limits, poll: bool
+    ) -> dict[str, Any] | bytes:
+        """A run request: a frame when it is a line under the limits the worker already
+        holds, else JSON, which sets them."""
+        if job.call is None and limits == proc.limits:
+            frame = run_frame(*split_line(job.source), poll)
+            if frame is not None:
+                return frame
+        request: dict[str, Any] = {"op": "run", "limits": limits.to_dict()}
+        if job.call is not None:
+            request["call"] = [job.call[0], list(job.call[1])]
+        else:
+            request.update(split_source(job.source))  # a fresh dict each time
+        if poll:
+            request["poll"] = True
+        proc.limits = limits
+        return request
 
     def _answer(
         self, call: BaseCall, on_call: OnCall, stopped: str | None, apart: bool = False

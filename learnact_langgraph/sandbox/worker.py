@@ -7,11 +7,13 @@ only the standard library and never imports the package, so nothing of the host
 ``{"op": "call"}`` frames to the host and wait for the observation.
 
 Frames are a 4-byte big-endian length followed by UTF-8 JSON, on fds 0 (in) and 1
-(out). After the configuration frame the worker imports what it will ever need (the
-allowed standard-library modules, offered to learned code only as read-only proxies,
-and ``unicodedata``, which compiling non-ASCII text needs), then locks itself down: no
-new file descriptors (so no files, sockets or pipes), no child processes, no file
-writes, an address-space cap, an unprivileged uid when started as root.
+(out), except the common ones (a run request, a call that ended well, a base call and
+its answer), which are tagged fields (``worker_replies.py``). After the configuration
+frame the worker imports what it will ever need (the allowed standard-library
+modules, offered to learned code only as read-only proxies, and ``unicodedata``, which
+compiling non-ASCII text needs), then locks itself down: no new file descriptors (so
+no files, sockets or pipes), no child processes, no file writes, an address-space cap,
+an unprivileged uid when started as root.
 
 Each learned action's source runs once per load in its own namespace
 (``worker_library.py``); the actions, the base actions, the builtins and the module
@@ -95,11 +97,14 @@ def recv_frame(spinner: Any = None) -> bytes:
 
 
 def recv() -> dict[str, Any]:
-    """The next request as a JSON object. A base call's answer found here is stale: the
-    call that asked ended before reading it (a limit hit inside the stub), so it is
-    skipped; a stale abort is a frame the caller ignores."""
+    """The next request, from JSON or a run frame. A base call's answer found here is
+    stale: the call that asked ended before reading it (a limit hit inside the stub),
+    so it is skipped; a stale abort is a frame the caller ignores."""
     while (data := recv_frame())[:1] == b"R":
         pass
+    if data[:1] == b"E":
+        request: dict[str, Any] = _replies.run_request(data)
+        return request
     message: dict[str, Any] = json.loads(data)
     return message
 
@@ -448,7 +453,12 @@ def main() -> None:
         request = recv()
         op = request.get("op")
         if op == "run":
-            send(worker.run(request))
+            reply = worker.run(request)
+            frame = _replies.done_frame(reply)
+            if frame is None:
+                send(reply)
+            else:
+                _send_bytes(frame)
         elif op == "load":
             send(worker.load(request))
         elif op == "exit":

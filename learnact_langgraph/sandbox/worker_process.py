@@ -7,11 +7,13 @@ The host never unpickles or evaluates anything the worker sends.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -106,6 +108,8 @@ class WorkerProcess:
         self.closed = False
         #: Moved off the sandbox's CPU by a long call (see ``SubprocessBackend.cpu``).
         self.moved = False
+        #: The limits the worker holds: a run request under the same ones needs no JSON.
+        self.limits: Any = None
         spin_s = float(config.get("spin_s") or 0)
         self.spinner = Spinner(self.rfd, spin_s) if spin_s > 0 else None
         try:
@@ -151,6 +155,8 @@ class WorkerProcess:
         data = self._frame(deadline, spin)
         if data[:1] == b"C":
             return parse_call(data)
+        if data[:1] == b"D":
+            return parse_done(data)
         try:
             message = json.loads(data)
         except (ValueError, RecursionError) as exc:
@@ -229,6 +235,49 @@ def parse_call(data: bytes) -> BaseCall:
     except UnicodeDecodeError:
         raise ProtocolError("the worker sent a base call that is not UTF-8") from None
     return BaseCall(int.from_bytes(data[1:5], "big"), name, tuple(args))
+
+
+_DONE_HEAD = struct.Struct(">ddB")
+
+
+def parse_done(data: bytes) -> dict[str, Any]:
+    """A call that ended well, as its JSON reply would read (see
+    ``worker_replies.done_frame``): tag, CPU and worker seconds, the value's kind (0
+    ``None``, 1 text), the text in UTF-8."""
+    if len(data) < 1 + _DONE_HEAD.size:
+        raise ProtocolError("the worker sent a truncated reply frame")
+    cpu_used_s, worker_s, kind = _DONE_HEAD.unpack_from(data, 1)
+    text = data[1 + _DONE_HEAD.size :]
+    if kind == 0 and not text:
+        value = None
+    elif kind == 1:
+        try:
+            value = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("the worker sent a reply that is not UTF-8") from None
+    else:
+        raise ProtocolError("the worker sent a reply frame of an unknown kind")
+    return {
+        "op": "done",
+        "ok": True,
+        "cpu_used_s": cpu_used_s,
+        "worker_s": worker_s,
+        "value": value,
+        "value_repr": None,
+    }
+
+
+@functools.lru_cache(maxsize=1024)
+def run_frame(source: str, code: str, expr: str | None, poll: bool) -> bytes | None:
+    """A run request without JSON (read by ``worker_replies.run_request``): tag, flags
+    (1: poll for the first answer, 2: a final expression follows), then the source,
+    the statements and the final expression, separated by NUL; ``None`` (send JSON)
+    when a part holds a NUL. Kept per line: agents send the same lines again."""
+    parts = (source, code, expr or "")
+    if any("\x00" in part for part in parts):
+        return None
+    flags = (1 if poll else 0) | (2 if expr is not None else 0)
+    return b"E" + bytes((flags,)) + "\x00".join(parts).encode("utf-8", "surrogatepass")
 
 
 def ret_frame(seq: int, observation: str, valid: bool, done: bool, poll: bool = False) -> bytes:

@@ -18,6 +18,7 @@ from learnact_langgraph.sandbox.cpus import IN_FLIGHT
 from learnact_langgraph.sandbox.spin import MAX_SKIP, Spinner
 from learnact_langgraph.sandbox.subprocess_backend import SPLIT_AFTER
 from learnact_langgraph.sandbox.worker_process import WorkerProcess, ret_frame
+from learnact_langgraph.sandbox.worker_replies import run_request
 from tests.unit_tests.sandbox.toy_env import CARRY, Rooms, fresh_env
 
 CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
@@ -239,13 +240,15 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
 @pytest.fixture
 def run_requests(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every ``run`` request the host sends, in order."""
+    """Every ``run`` request the host sends, in order, as the worker reads it."""
     seen: list[dict[str, Any]] = []
     original = WorkerProcess.send
 
     def noting(self: WorkerProcess, message: dict[str, Any] | bytes) -> None:
         if isinstance(message, dict) and message.get("op") == "run":
             seen.append(dict(message))
+        elif isinstance(message, bytes) and message[:1] == b"E":
+            seen.append(run_request(message))
         original(self, message)
 
     monkeypatch.setattr(WorkerProcess, "send", noting)
