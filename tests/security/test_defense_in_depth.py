@@ -97,6 +97,21 @@ def test_forged_frames_are_a_policy_violation(backend: SubprocessBackend) -> Non
     still_works(backend)
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [b"D\x00", b"D" + bytes(16) + b"\x09", b"D" + bytes(16) + b"\x01\xff\xfe"],
+    ids=["truncated", "unknown-kind", "not-utf8"],
+)
+def test_forged_reply_frames_are_a_policy_violation(
+    backend: SubprocessBackend, payload: bytes
+) -> None:
+    frame = len(payload).to_bytes(4, "big") + payload
+    outcome = run(backend, ESCAPE + f"os['write'](1, {frame!r})")
+    assert outcome.error_kind == "policy_violation", outcome
+    assert "protocol" in outcome.message
+    still_works(backend)
+
+
 def test_forged_call_to_unknown_action_is_refused(backend: SubprocessBackend) -> None:
     frame = b'{"op": "call", "seq": 99, "name": "set_goal_satisfied", "args": []}'
     code = ESCAPE + f"os['write'](1, {len(frame).to_bytes(4, 'big')!r} + {frame!r})\nmove('a','b')"
