@@ -13,7 +13,6 @@ import os
 import select
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
@@ -22,7 +21,8 @@ from typing import Any, NamedTuple
 
 from learnact_langgraph.sandbox import zygote_client
 from learnact_langgraph.sandbox.spin import Spinner
-from learnact_langgraph.sandbox.types import ErrorKind
+from learnact_langgraph.sandbox.types import ErrorKind, Limits
+from learnact_langgraph.sandbox.worker_replies import DONE_HEAD
 from learnact_langgraph.sandbox.zygote_client import ForkedWorker
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -109,7 +109,7 @@ class WorkerProcess:
         #: Moved off the sandbox's CPU by a long call (see ``SubprocessBackend.cpu``).
         self.moved = False
         #: The limits the worker holds: a run request under the same ones needs no JSON.
-        self.limits: Any = None
+        self.limits: Limits | None = None
         spin_s = float(config.get("spin_s") or 0)
         self.spinner = Spinner(self.rfd, spin_s) if spin_s > 0 else None
         try:
@@ -237,17 +237,14 @@ def parse_call(data: bytes) -> BaseCall:
     return BaseCall(int.from_bytes(data[1:5], "big"), name, tuple(args))
 
 
-_DONE_HEAD = struct.Struct(">ddB")
-
-
 def parse_done(data: bytes) -> dict[str, Any]:
     """A call that ended well, as its JSON reply would read (see
     ``worker_replies.done_frame``): tag, CPU and worker seconds, the value's kind (0
     ``None``, 1 text), the text in UTF-8."""
-    if len(data) < 1 + _DONE_HEAD.size:
+    if len(data) < 1 + DONE_HEAD.size:
         raise ProtocolError("the worker sent a truncated reply frame")
-    cpu_used_s, worker_s, kind = _DONE_HEAD.unpack_from(data, 1)
-    text = data[1 + _DONE_HEAD.size :]
+    cpu_used_s, worker_s, kind = DONE_HEAD.unpack_from(data, 1)
+    text = data[1 + DONE_HEAD.size :]
     if kind == 0 and not text:
         value = None
     elif kind == 1:

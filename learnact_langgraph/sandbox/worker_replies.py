@@ -16,7 +16,8 @@ MAX_VALUE_CHARS = 1_000_000
 _SHORT_TEXT = MAX_VALUE_CHARS // 12
 #: The fields of a call that ended well with nothing printed (see :func:`done_frame`).
 _DONE_KEYS = frozenset(("op", "ok", "cpu_used_s", "worker_s", "value", "value_repr"))
-_DONE_HEAD = struct.Struct(">ddB")
+#: A reply frame's head after its tag: CPU seconds, the worker's seconds, value kind.
+DONE_HEAD = struct.Struct(">ddB")
 
 
 def remember(filename: str, source: str) -> None:
@@ -104,7 +105,7 @@ def done_frame(reply: dict[str, Any]) -> bytes | None:
         kind, text = 1, value.encode("utf-8", "replace")
     else:
         return None
-    return b"D" + _DONE_HEAD.pack(reply["cpu_used_s"], reply["worker_s"], kind) + text
+    return b"D" + DONE_HEAD.pack(reply["cpu_used_s"], reply["worker_s"], kind) + text
 
 
 def run_request(data: bytes) -> dict[str, Any]:
