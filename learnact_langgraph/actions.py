@@ -94,9 +94,13 @@ def parse_function(
         problems = gate.check_action(name, source, base_actions=None)
     if problems or found is None:
         raise ActionValidationError(refusal(name, problems))
+    return found, _params_of(found)
+
+
+def _params_of(found: ast.FunctionDef) -> tuple[ActionParam, ...]:
     defaults: list[ast.expr | None] = [None] * (len(found.args.args) - len(found.args.defaults))
     defaults += list(found.args.defaults)
-    params = tuple(
+    return tuple(
         ActionParam(
             name=a.arg,
             annotation=_unparse(a.annotation) if a.annotation else None,
@@ -104,7 +108,6 @@ def parse_function(
         )
         for a, d in zip(found.args.args, defaults, strict=True)
     )
-    return found, params
 
 
 @lru_cache(maxsize=4096)
@@ -112,9 +115,12 @@ def _read_def(name: str, source: str) -> tuple[tuple[ActionParam, ...], str]:
     """The parameters and docstring of ``def name`` (:func:`parse_function` without the
     policy), read once per source: a version is validated, its signature read and its
     record written, and each of those parsed the source again (an import of 10,000
-    actions parsed each one four times). Refused sources raise and are not kept."""
-    found, params = parse_function(name, source, policy=False)
-    return params, ast.get_docstring(found) or ""
+    actions parsed each one four times). The parse is the gate's kept one, which its
+    checks of the same source read next. Refused sources raise and are not kept."""
+    found, problems = gate.kept_action_shape(name, source)
+    if problems or found is None:
+        raise ActionValidationError(refusal(name, problems))
+    return _params_of(found), ast.get_docstring(found) or ""
 
 
 def forget_parsed_sources() -> None:
@@ -193,12 +199,33 @@ class LearnedAction(BaseModel):
 
     @model_validator(mode="after")
     def _check_source(self) -> LearnedAction:
-        _read_def(self.name, self.source)
+        # Kept on the object: _read_def's cache forgets a version in a release of
+        # thousands before the release writes its signature and description.
+        self.__dict__["params"], self.__dict__["docstring"] = _read_def(self.name, self.source)
         if not _STORED.get():
-            problems = gate.check_action(self.name, self.source, base_actions=None)
+            problems = self.gate_problems(None)
             if problems:
                 raise ActionValidationError(refusal(self.name, problems))
         return self
+
+    def gate_problems(self, base_actions: Iterable[str] | None) -> tuple[str, ...]:
+        """The gate's verdict on this version (``gate.check_action``), kept on the object.
+
+        A version is checked when it is made, when it is added to a release and again
+        when the release commits, and the gate's own cache forgets it in a release of
+        thousands. Kept per name, source and base actions, so a copy with another
+        source never reuses it.
+        """
+        key = (self.name, self.source, gate.base_key(base_actions))
+        verdicts: dict[tuple[Any, ...], tuple[str, ...]] = self.__dict__.setdefault(
+            "_gate_verdicts", {}
+        )
+        found = verdicts.get(key)
+        if found is None:
+            found = verdicts[key] = tuple(
+                gate.check_action(self.name, self.source, base_actions=key[2])
+            )
+        return found
 
     @cached_property
     def params(self) -> tuple[ActionParam, ...]:
@@ -210,7 +237,7 @@ class LearnedAction(BaseModel):
         """``name(a, b: str = 'x')``: derived from the AST, never evaluated."""
         return f"{self.name}({', '.join(p.render() for p in self.params)})"
 
-    @property
+    @cached_property
     def docstring(self) -> str:
         return _read_def(self.name, self.source)[1]
 
@@ -236,7 +263,7 @@ class LearnedAction(BaseModel):
                 f"{self.name!r} is a base action of this environment; give the learned "
                 "action a different name."
             )
-        problems = gate.check_action(self.name, self.source, base_actions=base)
+        problems = self.gate_problems(base)
         if problems:
             raise ActionValidationError(refusal(self.name, problems))
 

@@ -18,7 +18,7 @@ from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
 from learnact_langgraph.actions import LearnedAction, Provenance, refusal
 from learnact_langgraph.errors import ActionValidationError, ConflictError, LibraryError
-from learnact_langgraph.sandbox.gate import check_action, parse_source
+from learnact_langgraph.sandbox.gate import kept_parse
 
 if TYPE_CHECKING:
     from learnact_langgraph.library import ActionLibrary
@@ -85,7 +85,7 @@ class _Change:
 
 def _def_name(source: str) -> str:
     """The name of the first top-level ``def`` (the action's name when none is given)."""
-    tree, problems = parse_source(source, "<learned>")
+    tree, problems = kept_parse(source, "<learned>")
     if tree is None:
         raise ActionValidationError(f"The action source was refused: {'; '.join(problems)}.")
     for node in tree.body:
@@ -105,7 +105,7 @@ def check_publishable(action: LearnedAction, base_names: Iterable[str]) -> None:
     if base:
         action.check_names(base)
         return
-    problems = check_action(action.name, action.source, base_actions=None)
+    problems = action.gate_problems(None)
     if problems:
         raise ActionValidationError(refusal(action.name, problems))
 
@@ -306,13 +306,15 @@ def commit(
                 prov = out.provenance
                 if run_id and prov.run_id is None:
                     prov = prov.model_copy(update={"run_id": run_id})
-                rec = LearnedAction.model_validate(
-                    {
-                        **out.model_dump(),
+                # The version as ``out`` with its place in the history; ``out`` was
+                # validated and checked above, so its copy keeps what was derived.
+                rec = out.model_copy(
+                    update={
                         "version": version,
                         "parent_version": released[n] or (int(head["latest"]) or None),
                         "created_at": now,
-                        "provenance": prov.model_dump(),
+                        "provenance": prov,
+                        "scores": dict(out.scores),
                     }
                 )
                 ops.append(PutOp(lib.ns("versions", n), vkey(version), rec.to_record(), False))

@@ -19,6 +19,7 @@ import io
 import keyword
 import tokenize
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from learnact_langgraph import pyast
 from learnact_langgraph.sandbox import policy
@@ -32,12 +33,15 @@ __all__ = [
     "MAX_SOURCE_CHARS",
     "SAFE_BUILTINS",
     "action_shape",
+    "base_key",
     "check_action",
     "check_actions",
     "check_code",
     "check_parsed",
     "clear_verdicts",
     "is_literal",
+    "kept_action_shape",
+    "kept_parse",
     "parse_source",
 ]
 
@@ -119,8 +123,14 @@ def check_parsed(
     tree: ast.Module, source: str, filename: str, base_actions: Iterable[str] | None = ()
 ) -> list[str]:
     """Policy problems of an already parsed source (see :func:`check_code`)."""
+    return _policy_problems(source, filename, policy.findings(tree), base_actions)
+
+
+def _policy_problems(
+    source: str, filename: str, found: list[policy.Finding], base_actions: Iterable[str] | None
+) -> list[str]:
     problems = _non_ascii_names(source, filename)
-    problems += policy.check_tree(tree, filename, base_actions)
+    problems += policy.judge(found, filename, base_actions)
     return list(dict.fromkeys(problems))
 
 
@@ -146,8 +156,13 @@ def check_action(name: str, source: str, *, base_actions: Iterable[str] | None =
     builtin, module or base action, and a source of allowed imports, literal
     constants and exactly one top-level ``def name(...)``.
     """
-    base = None if base_actions is None else tuple(base_actions)
-    return list(_action_problems(name, source, base))
+    return list(_action_problems(name, source, base_key(base_actions)))
+
+
+def base_key(base_actions: Iterable[str] | None) -> tuple[str, ...] | None:
+    """Base-action names as one key: only membership counts, so a set and a list of the
+    same names (the library passes both) are the same verdict."""
+    return None if base_actions is None else tuple(sorted(set(base_actions)))
 
 
 # A pure function of its arguments, asked again for the same candidates by the
@@ -155,16 +170,64 @@ def check_action(name: str, source: str, *, base_actions: Iterable[str] | None =
 @functools.lru_cache(maxsize=2048)
 def _action_problems(name: str, source: str, base: tuple[str, ...] | None) -> tuple[str, ...]:
     listed = None if base is None else list(base)
-    _, problems, tree = _shape(name, source, listed)
-    if tree is None:
+    _, problems, parsed = _shape(name, source, listed, shared=True)
+    if parsed.tree is None:
         return tuple(problems)
-    problems += check_parsed(tree, source, f"<learned:{name}>", listed)
+    problems += _policy_problems(source, f"<learned:{name}>", parsed.findings(), listed)
     return tuple(dict.fromkeys(problems))
+
+
+#: Sources up to this long have their parse kept (:func:`_parsed`).
+_SHARED_PARSE_CHARS = 20_000
+
+
+@dataclass
+class _Parse:
+    """A source's tree (``None``: refused, with ``problems``), and its policy findings
+    once asked for: the same for every set of base actions."""
+
+    tree: ast.Module | None
+    problems: tuple[str, ...]
+    _findings: list[policy.Finding] | None = None
+
+    def findings(self) -> list[policy.Finding]:
+        if self._findings is None:
+            assert self.tree is not None
+            self._findings = policy.findings(self.tree)
+        return self._findings
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(source: str) -> _Parse:
+    """:func:`parse_source`, kept for a few sources: publishing or importing a version
+    reads its name and signature and asks the gate without and then with the base
+    actions, and each of those parsed and walked the same source again. A tree does
+    not depend on the file name (only a refusal names it). The trees are the gate's
+    own: read, never changed, and never handed to a caller that could change them."""
+    tree, problems = parse_source(source, "<kept>")
+    return _Parse(tree, tuple(problems))
+
+
+def _parse(source: str, filename: str, shared: bool) -> _Parse:
+    if shared and isinstance(source, str) and len(source) <= _SHARED_PARSE_CHARS:
+        kept = _parsed(source)
+        if kept.tree is not None:
+            return kept
+    tree, problems = parse_source(source, filename)
+    return _Parse(tree, tuple(problems))
+
+
+def kept_parse(source: str, filename: str = "<code>") -> tuple[ast.Module | None, list[str]]:
+    """:func:`parse_source` through the gate's kept parses: the tree is shared with the
+    gate's later checks of the same source, so read it and never change it."""
+    parsed = _parse(source, filename, shared=True)
+    return parsed.tree, list(parsed.problems)
 
 
 def clear_verdicts() -> None:
     """Forget the kept verdicts of :func:`check_action` (for timing a cold check)."""
     _action_problems.cache_clear()
+    _parsed.cache_clear()
 
 
 def check_actions(
@@ -191,14 +254,23 @@ def action_shape(
     return (node if not problems else None), problems
 
 
+def kept_action_shape(name: str, source: str) -> tuple[ast.FunctionDef | None, list[str]]:
+    """:func:`action_shape` with unknown base actions, from the gate's kept parse: the
+    node is shared with the gate's later checks of the same source, so read it and
+    never change it."""
+    node, problems, _ = _shape(name, source, None, shared=True)
+    return (node if not problems else None), problems
+
+
 def _shape(
-    name: str, source: str, base: list[str] | None
-) -> tuple[ast.FunctionDef | None, list[str], ast.Module | None]:
+    name: str, source: str, base: list[str] | None, *, shared: bool = False
+) -> tuple[ast.FunctionDef | None, list[str], _Parse]:
     filename = f"<learned:{name}>"
     problems = _name_problems(name, filename, base)
-    tree, parse_problems = parse_source(source, filename)
+    parsed = _parse(source, filename, shared)
+    tree = parsed.tree
     if tree is None:
-        return None, problems + parse_problems, None
+        return None, problems + list(parsed.problems), parsed
     found: ast.FunctionDef | None = None
     for stmt in tree.body:
         where = f"{filename} line {stmt.lineno}"
@@ -220,7 +292,7 @@ def _shape(
             f"{filename}: the source does not define a function named {name!r}: write "
             f"`def {name}(...):`"
         )
-    return found, list(dict.fromkeys(problems)), tree
+    return found, list(dict.fromkeys(problems)), parsed
 
 
 def _name_problems(name: str, filename: str, base: list[str] | None) -> list[str]:

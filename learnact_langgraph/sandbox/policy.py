@@ -111,17 +111,43 @@ def check_tree(tree: ast.AST, filename: str, allowed: Iterable[str] | None = ())
     that name is the host-side action, never the builtin. ``None`` means the base
     actions are unknown: names a base action might carry are then not judged.
     """
-    problems: list[str] = []
-    judge_names = allowed is not None
-    permitted = frozenset(allowed or ())
+    return judge(findings(tree), filename, allowed)
+
+
+#: One checked node of a tree: its line, what is wrong with it whatever the base
+#: actions are, and the name it reads (``ast.Name`` only), judged per base actions.
+Finding = tuple[int | None, tuple[str, ...], str | None]
+
+
+def findings(tree: ast.AST) -> list[Finding]:
+    """The part of :func:`check_tree` that does not depend on the base actions, in its
+    order: the gate judges a version without and then with the environment's base
+    actions, and the walk is what costs, so one walk serves both."""
+    found: list[Finding] = []
     for node in walk(tree):
         if not _checked(type(node)):
             continue
-        found = list(_node_problems(node, permitted, judge_names))
-        if found:
-            line = getattr(node, "lineno", None)
+        fixed = tuple(_fixed_problems(node))
+        name = node.id if isinstance(node, ast.Name) else None
+        if fixed or name is not None:
+            found.append((getattr(node, "lineno", None), fixed, name))
+    return found
+
+
+def judge(found: Iterable[Finding], filename: str, allowed: Iterable[str] | None = ()) -> list[str]:
+    """:func:`check_tree`'s problems from the tree's :func:`findings`."""
+    problems: list[str] = []
+    judge_names = allowed is not None
+    permitted = frozenset(allowed or ())
+    for line, fixed, name in found:
+        lines = list(fixed)
+        if name is not None and name not in permitted:
+            problem = name_problem(name, judge_names)
+            if problem:
+                lines.append(problem)
+        if lines:
             where = f"{filename} line {line}" if line else filename
-            problems += [f"{where}: {problem}" for problem in found]
+            problems += [f"{where}: {problem}" for problem in lines]
     return list(dict.fromkeys(problems))
 
 
@@ -149,7 +175,7 @@ def walk(tree: ast.AST) -> Iterator[ast.AST]:
         yield from level
 
 
-#: Every node type :func:`_node_problems` (or :func:`_identifiers`) looks at; a node of
+#: Every node type :func:`_fixed_problems` (or :func:`_identifiers`) looks at; a node of
 #: any other type has no problem to report, and most nodes (loads, constants, calls)
 #: are of another type.
 _CHECKED_TYPES = (
@@ -170,7 +196,9 @@ def _checked(kind: type) -> bool:
     return known
 
 
-def _node_problems(node: ast.AST, permitted: frozenset[str], judge_names: bool) -> Iterator[str]:
+def _fixed_problems(node: ast.AST) -> Iterator[str]:
+    """The problems of one node that do not depend on the base actions (all but the
+    judgement of a name it reads)."""
     if isinstance(node, _REFUSED_TYPES):
         for kind, why in _REFUSED_NODES.items():
             if isinstance(node, kind):
@@ -181,11 +209,8 @@ def _node_problems(node: ast.AST, permitted: frozenset[str], judge_names: bool) 
         if not n.isascii()
     )
     if isinstance(node, ast.Name):
-        if node.id not in permitted:
-            problem = name_problem(node.id, judge_names)
-            if problem:
-                yield problem
-    elif isinstance(node, ast.Attribute):
+        return
+    if isinstance(node, ast.Attribute):
         problem = _attribute_problem(node)
         if problem:
             yield problem

@@ -20,29 +20,83 @@ def test_signature_and_params_come_from_the_def_line() -> None:
     assert a.docstring == "Carry obj from src to dst."
 
 
-def test_a_version_is_parsed_once_for_its_shape_and_once_for_the_policy(
+def test_a_version_is_parsed_and_walked_once_whatever_it_is_checked_against(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Validating, reading the signature and docstring and writing the record used to
-    parse the source again each time (four parses per imported action)."""
+    """Validating, reading the signature and docstring, writing the record and checking
+    against the base actions used to parse the source again each time (four parses
+    and two policy walks per imported action)."""
     from learnact_langgraph import actions
-    from learnact_langgraph.sandbox import gate
+    from learnact_langgraph.sandbox import gate, policy
 
     parses: list[str] = []
-    real = gate.parse_source
+    walks: list[object] = []
+    real, real_findings = gate.parse_source, policy.findings
     monkeypatch.setattr(
         gate, "parse_source", lambda src, fn="<code>": parses.append(fn) or real(src, fn)
     )
+    monkeypatch.setattr(policy, "findings", lambda tree: walks.append(tree) or real_findings(tree))
     source = CARRY.replace("def carry(", "def carry_once(")
     actions.forget_parsed_sources()
     a = LearnedAction(name="carry_once", source=source, description="Carry a ball.")
     record = a.to_record()
     assert a.docstring == "Carry obj from src to dst." and record["signature"] == a.signature
-    assert len(parses) == 2  # the shape (params, docstring) and the policy check
+    a.check_names(["pick", "move", "drop"])
+    a.check_names({"drop", "move", "pick"})  # the same names, as the library's set
+    assert len(parses) == 1 and len(walks) == 1
     again = LearnedAction.from_record(record)
-    assert again.signature == a.signature and len(parses) == 2  # both remembered
+    again.check_names(["drop", "pick", "move"])
+    assert again.signature == a.signature and len(parses) == 1 and len(walks) == 1
     with pytest.raises(ActionValidationError, match="does not define a function"):
         LearnedAction(name="carry_once", source="x = 1\n")
+
+
+def test_a_release_parses_and_walks_each_new_version_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Adding a source to a release reads its name, validates it and checks it against
+    the base actions; committing checks it again and writes its signature and
+    description. The commit must not parse or walk again even when every per-process
+    cache has forgotten the source, as in a release of thousands (it did, twice)."""
+    from langgraph.store.memory import InMemoryStore
+
+    from learnact_langgraph import actions
+    from learnact_langgraph.library import ActionLibrary
+    from learnact_langgraph.sandbox import gate, policy
+
+    from .conftest import BASE, GO
+
+    parses: list[str] = []
+    walks: list[object] = []
+    real, real_findings = gate.parse_source, policy.findings
+    monkeypatch.setattr(
+        gate, "parse_source", lambda src, fn="<code>": parses.append(fn) or real(src, fn)
+    )
+    monkeypatch.setattr(policy, "findings", lambda tree: walks.append(tree) or real_findings(tree))
+    lib = ActionLibrary(InMemoryStore(), ("t",), base_actions=BASE)
+    actions.forget_parsed_sources()
+    with lib.release(message="one") as rel:
+        rel.add(CARRY, description="Carry a ball.")
+        rel.add(GO)
+        assert len(parses) == 2 and len(walks) == 2
+        actions.forget_parsed_sources()
+    assert len(parses) == 2 and len(walks) == 2
+    carry = lib.get("carry")
+    assert carry.version == 1 and carry.signature.startswith("carry(obj: str")
+    assert lib.get("go").docstring == "" and carry.docstring == "Carry obj from src to dst."
+
+
+def test_a_kept_verdict_is_never_reused_for_another_source() -> None:
+    """The verdict kept on a version is keyed by its source: a copy made with
+    ``model_copy`` (which skips validation) and another source is judged again."""
+    a = LearnedAction(name="carry", source=CARRY)
+    a.check_names(["pick", "move", "drop"])
+    bad = a.model_copy(update={"source": "def carry(x):\n    return open(x)\n"})
+    with pytest.raises(ActionValidationError, match="open"):
+        bad.check_names(["pick", "move", "drop"])
+    assert bad.gate_problems(None) == ()  # ``open`` may be a base action when unknown
+    with pytest.raises(ActionValidationError, match="base action"):
+        a.check_names(["carry", "pick"])
 
 
 def test_record_round_trip_is_lossless_json() -> None:

@@ -414,4 +414,39 @@ def test_node_types_the_policy_skips_have_nothing_to_report() -> None:
             node = kind()
         except TypeError:  # ast.Index and the like: deprecated, never parsed
             continue
-        assert list(policy._node_problems(node, frozenset(), True)) == [], kind
+        assert list(policy._fixed_problems(node)) == [], kind
+
+
+_VERDICT_SOURCES = {
+    "fine": "def fine(a, b='x'):\n    pick(a, b, 'left')\n    return drop(a, b, 'left')\n",
+    "opener": "def opener(box):\n    return open(box)\n",
+    "private": "def private(a):\n    _hidden = a\n    return _hidden.__class__\n",
+    "shadow": "def shadow(a):\n    return a\n\n\ndef pick(x):\n    return x\n",
+    "pick": "def pick(a):\n    return a\n",
+    "naïve": "def naïve(a):\n    return a\n",
+    "wide": "def wide(a):\n    ｂ = a\n    global g\n    import os\n    return ｂ\n",
+    "broken": "def broken(a):\n    return (\n",
+}
+_BASES: list[list[str] | set[str] | None] = [None, [], ["pick", "open"], {"open", "pick"}]
+
+
+def test_a_verdict_is_the_same_whatever_the_gate_was_asked_before() -> None:
+    """The gate keeps one parse and one policy walk per source for every set of base
+    actions: each verdict equals the one it gives with nothing kept, in any order of
+    questions, and a set of base names is the list of the same names."""
+    from learnact_langgraph.sandbox import gate
+
+    queries = [(name, base) for name in _VERDICT_SOURCES for base in _BASES]
+    fresh = {}
+    for i, (name, base) in enumerate(queries):
+        gate.clear_verdicts()
+        fresh[i] = check_action(name, _VERDICT_SOURCES[name], base_actions=base)
+    assert fresh[queries.index(("opener", None))] == []
+    assert any("open" in p for p in fresh[queries.index(("opener", []))])
+    assert fresh[queries.index(("opener", ["pick", "open"]))] == []
+    assert any("base action" in p for p in fresh[queries.index(("pick", ["pick", "open"]))])
+    for order in (range(len(queries)), reversed(range(len(queries))), range(0, len(queries), 3)):
+        gate.clear_verdicts()
+        for i in order:
+            name, base = queries[i]
+            assert check_action(name, _VERDICT_SOURCES[name], base_actions=base) == fresh[i]
