@@ -121,6 +121,11 @@ def export_manifest(lib: ActionLibrary) -> str:
 
 def import_manifest(lib: ActionLibrary, text: str, *, replace: bool = False) -> None:
     """Load a manifest into ``lib`` (empty, or emptied first with ``replace=True``)."""
+    with gc_paused():  # every version's record, tree and action: no cycles among them
+        _import_manifest(lib, text, replace)
+
+
+def _import_manifest(lib: ActionLibrary, text: str, replace: bool) -> None:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -227,13 +227,14 @@ def commit(
     The release's snapshot (``library_snapshot``) goes in the same batch, before the
     pointer moves.
     """
+    from learnact_langgraph.library_cache import gc_paused
     from learnact_langgraph.library_snapshot import snapshot_ops
 
     if not builder.changes:
         return []
     store = lib.store
     names = list(dict.fromkeys(c.name for c in builder.changes))
-    with lib.locker.hold(lib.lock_key):
+    with lib.locker.hold(lib.lock_key), gc_paused():  # versions, records, snapshot: no cycles
         if run_id and kind == "publish" and release_of_run(lib, run_id) is not None:
             return []
         base_names = {b.name for b in lib.base_actions}
