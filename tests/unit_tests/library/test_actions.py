@@ -20,13 +20,9 @@ def test_signature_and_params_come_from_the_def_line() -> None:
     assert a.docstring == "Carry obj from src to dst."
 
 
-def test_a_version_is_parsed_and_walked_once_whatever_it_is_checked_against(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Validating, reading the signature and docstring, writing the record and checking
-    against the base actions used to parse the source again each time (four parses
-    and two policy walks per imported action)."""
-    from learnact_langgraph import actions
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[object]]:
+    """The gate's parses (file names) and policy walks (trees), as they happen."""
     from learnact_langgraph.sandbox import gate, policy
 
     parses: list[str] = []
@@ -36,6 +32,18 @@ def test_a_version_is_parsed_and_walked_once_whatever_it_is_checked_against(
         gate, "parse_source", lambda src, fn="<code>": parses.append(fn) or real(src, fn)
     )
     monkeypatch.setattr(policy, "findings", lambda tree: walks.append(tree) or real_findings(tree))
+    return parses, walks
+
+
+def test_a_version_is_parsed_and_walked_once_whatever_it_is_checked_against(
+    counted: tuple[list[str], list[object]],
+) -> None:
+    """Validating, reading the signature and docstring, writing the record and checking
+    against the base actions used to parse the source again each time (four parses
+    and two policy walks per imported action)."""
+    from learnact_langgraph import actions
+
+    parses, walks = counted
     source = CARRY.replace("def carry(", "def carry_once(")
     actions.forget_parsed_sources()
     a = LearnedAction(name="carry_once", source=source, description="Carry a ball.")
@@ -52,7 +60,7 @@ def test_a_version_is_parsed_and_walked_once_whatever_it_is_checked_against(
 
 
 def test_a_release_parses_and_walks_each_new_version_once(
-    monkeypatch: pytest.MonkeyPatch,
+    counted: tuple[list[str], list[object]],
 ) -> None:
     """Adding a source to a release reads its name, validates it and checks it against
     the base actions; committing checks it again and writes its signature and
@@ -62,17 +70,10 @@ def test_a_release_parses_and_walks_each_new_version_once(
 
     from learnact_langgraph import actions
     from learnact_langgraph.library import ActionLibrary
-    from learnact_langgraph.sandbox import gate, policy
 
     from .conftest import BASE, GO
 
-    parses: list[str] = []
-    walks: list[object] = []
-    real, real_findings = gate.parse_source, policy.findings
-    monkeypatch.setattr(
-        gate, "parse_source", lambda src, fn="<code>": parses.append(fn) or real(src, fn)
-    )
-    monkeypatch.setattr(policy, "findings", lambda tree: walks.append(tree) or real_findings(tree))
+    parses, walks = counted
     lib = ActionLibrary(InMemoryStore(), ("t",), base_actions=BASE)
     actions.forget_parsed_sources()
     with lib.release(message="one") as rel:
