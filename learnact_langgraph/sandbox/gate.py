@@ -202,8 +202,11 @@ def _parsed(source: str) -> _Parse:
     """:func:`parse_source`, kept for a few sources: publishing or importing a version
     reads its name and signature and asks the gate without and then with the base
     actions, and each of those parsed and walked the same source again. A tree does
-    not depend on the file name (only a refusal names it). The trees are the gate's
-    own: read, never changed, and never handed to a caller that could change them."""
+    not depend on the file name (only a refusal names it). The trees are shared, so
+    a change to one would change the gate's later verdicts on that source: besides
+    the gate, only :func:`kept_parse` and :func:`kept_action_shape` hand them out, to
+    the package's readers of a new version's name and signature, which only read
+    them. Code that changes a tree parses its own (:func:`parse_source`)."""
     tree, problems = parse_source(source, "<kept>")
     return _Parse(tree, tuple(problems))
 
