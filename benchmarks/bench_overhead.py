@@ -14,7 +14,12 @@ gripper tasks (``--episodes`` of them, ``--size`` balls each) on these paths:
   - graph + checkpointer: the same with an ``InMemorySaver`` (one checkpoint per step),
   - graph, review: ``build_agent_graph(review=True)``, where a step is two supersteps
     (``decide`` asks, ``execute`` runs the line: the layout runs compiled with
-    ``interrupt_before=["execute"]`` get).
+    ``interrupt_before=["execute"]`` get),
+  - LangGraph alone: a graph with the agent's state schema and routing whose one node
+    does no work (it notes the time and returns a step's update, the same keys and a
+    real step's dict): LangGraph's own cost of a superstep. ``run_episode``'s step
+    plus this one is the least a graph of one superstep per step can take, printed
+    as a ratio beside the target.
 
 A step is the same unit on every path: the time from one model call of an episode to
 the next one, that is running the previous reply as a line in the sandbox (or
@@ -59,12 +64,19 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
 
 from learnact_langgraph.envs.pddl import load_env
 from learnact_langgraph.envs.pddl.scripted import gripper_policy
-from learnact_langgraph.episode import AgentSettings, SimpleAction, run_episode
+from learnact_langgraph.episode import AgentSettings, SimpleAction, Step, run_episode
 from learnact_langgraph.errors import DataDirError
-from learnact_langgraph.graphs.agent import AgentContext, build_agent_graph
+from learnact_langgraph.graphs.agent import (
+    _ROUTE,
+    AgentContext,
+    AgentState,
+    build_agent_graph,
+)
+from learnact_langgraph.graphs.agent_sessions import step_dict
 from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
 from learnact_langgraph.graphs.sessions import open_session
 from learnact_langgraph.sandbox import Sandbox
@@ -81,6 +93,9 @@ MAX_STEPS = 60
 TARGET = 1.5
 GRAPH = "graph: agent graph + sandbox"
 EPISODE = "episode: run_episode + sandbox"
+EMPTY = "LangGraph alone: empty superstep"
+#: Steps of an empty-superstep episode: about the generated tasks' mean (413 / 20).
+EMPTY_STEPS = 21
 ACTION = SimpleAction(
     "carry_ball",
     CARRY_BALL,
@@ -201,6 +216,32 @@ def fresh_session_path(episodes: int, size: int) -> Lane:
     return Lane("episode, fresh session per run", play)
 
 
+def empty_superstep_path() -> Lane:
+    """LangGraph's own time per superstep, on the agent's state schema and routing."""
+    clock = Clock()
+    step = step_dict(
+        Step("move('rooma', 'roomb')", "You are in roomb.", "base", True, "You are in rooma.")
+    )
+    usage = {"calls": 1, "by_node": {"decide": {"calls": 1}}}
+
+    def decide(state: AgentState) -> dict[str, Any]:
+        clock.calls.append(time.perf_counter())
+        done = len(state.get("steps", ())) + 1 >= EMPTY_STEPS
+        update = {"pending": "", "done": done, "success": False, "progress": 0.0}
+        return {"steps": [step], **update, "usage": usage}
+
+    g = StateGraph(AgentState)
+    g.add_node("decide", decide)
+    g.add_edge(START, "decide")
+    g.add_conditional_edges("decide", _ROUTE, ["decide", END])
+    graph = g.compile()
+
+    def play(_: Clock, i: int) -> int:
+        return len(graph.invoke({"task": f"gripper/gen-1-{i}"})["steps"])
+
+    return Lane(EMPTY, play, clock)
+
+
 def standard_paths(stack: ExitStack, episodes: int, size: int) -> list[Lane]:
     floor_env, sandbox_env = tasks(episodes, size), tasks(episodes, size)
     sandbox = stack.enter_context(Sandbox(sandbox_env))
@@ -223,6 +264,7 @@ def standard_paths(stack: ExitStack, episodes: int, size: int) -> list[Lane]:
             size,
             episodes,
         ),
+        empty_superstep_path(),
     ]
 
 
@@ -260,6 +302,11 @@ def report(paths: Sequence[Lane], episodes: int, size: int) -> float:
     ratio = statistics.median(graph.gaps) / base
     verdict = "met" if ratio <= TARGET else "NOT met"
     print(f"target: graph step p50 <= {TARGET}x run_episode step p50: {verdict} ({ratio:.2f}x)")
+    empty = statistics.median(next(p for p in paths if p.label == EMPTY).gaps)
+    print(
+        f"least a step of one superstep can take: run_episode {base:.3f} + LangGraph "
+        f"{empty:.3f} ms = {(base + empty) / base:.2f}x"
+    )
     return ratio
 
 
