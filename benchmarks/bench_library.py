@@ -18,6 +18,11 @@ run by run, so the growth from 1,000 to 10,000 is measured side by side):
 * ``import json``: ``learnact library import`` of the JSON export into a new, empty
   store of the same kind, every cache cleared (each version is validated, checked by
   the gate and written with the release's snapshot); no target, growth shown.
+* ``floor: format + join``: no library code, the memory floor of the Python export.
+  A plain loop formats the same five fields of each released record (plain dicts,
+  copied once) the way the export does and joins the strings. Its growth from 1,000
+  to 10,000 is what the machine's caches alone add to a pass over every record; not
+  judged.
 * ``sandbox load`` (InMemoryStore only, ``--sandbox``): the part of
   ``as_tools(sandbox)`` that is not the library's: the sandbox checking and loading
   every action's source (``ToolSession.open``), on a generated gripper problem.
@@ -144,6 +149,21 @@ def _import(store_name: str, text: str, _: int) -> None:
         import_manifest(ActionLibrary(store, PREFIX), text)
 
 
+def _format_and_join(records: list[dict[str, object]], _: int) -> str:
+    """The Python export's pass over the records with no library code in it."""
+    return "".join(
+        f"\n\n# {r['name']} v{r['version']}: {r['description']}\n{r['source']}"
+        f"{r['name']!r}: {{'version': {r['version']!r}, 'signature': {r['signature']!r}}}"
+        for r in records
+    )
+
+
+def _plain_records(lib: ActionLibrary) -> list[dict[str, object]]:
+    view = lib.release_view()
+    assert view is not None, "the benchmark's release has a snapshot"
+    return [dict(r) for r in view.records()]
+
+
 def _sandbox_load_ms(lib: ActionLibrary) -> float:
     """Milliseconds the sandbox takes to check and load the release (library part excluded)."""
     from learnact_langgraph.envs.pddl import load_env
@@ -222,6 +242,10 @@ def measure(store_name: str, sizes: list[int], sandbox: bool) -> dict[int, dict[
         timed("as_tools warm", lambda f, _: f.lib.as_tools(None), REPEATS["tools"])
         for fmt, write in exports.items():
             timed(f"export {fmt}", partial(_export, write), REPEATS["export"])
+        plain = {n: partial(_format_and_join, _plain_records(f.lib)) for n, f in libs.items()}
+        for n, ms in _side_by_side(plain, REPEATS["export"]).items():
+            results[n]["floor: format + join"] = ms
+        del plain
         for f in libs.values():
             assert len(f.lib.as_tools(None)) == len(f.names) + REPEATS["add"] + len(BASE)
         texts = {n: export_manifest(f.lib) for n, f in libs.items()}
