@@ -182,6 +182,11 @@ class LearnedAction(BaseModel):
         with _own_errors():
             super().__init__(**data)
 
+    # Pydantic calls a model's own ``__init__`` from ``model_validate``, which ran
+    # ``_check_source`` twice per read; this one only changes the error raised, as
+    # ``model_validate`` below does, so pydantic may treat it as its own.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
         with _own_errors():

@@ -87,6 +87,30 @@ def test_a_release_parses_and_walks_each_new_version_once(
     assert lib.get("go").docstring == "" and carry.docstring == "Carry obj from src to dst."
 
 
+def test_every_way_in_checks_a_version_once_and_raises_our_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``model_validate`` (every read from a store) used to run the model's checks
+    twice, because pydantic called the model's own ``__init__`` from inside it."""
+    from learnact_langgraph import actions
+
+    checks: list[str] = []
+    real = actions._read_def
+    monkeypatch.setattr(actions, "_read_def", lambda n, s: checks.append(n) or real(n, s))
+    record = LearnedAction(name="carry", source=CARRY).to_record()
+    checks.clear()
+    LearnedAction.model_validate(record)
+    LearnedAction.from_record(record)
+    LearnedAction(**record)
+    assert checks == ["carry", "carry", "carry"]
+    bad = {**record, "source": "def carry(x):\n    import os\n"}
+    for build in (LearnedAction.model_validate, LearnedAction.from_record):
+        with pytest.raises(ActionValidationError, match="import of 'os'"):
+            build(bad)
+    with pytest.raises(ActionValidationError, match="import of 'os'"):
+        LearnedAction(**bad)
+
+
 def test_a_kept_verdict_is_never_reused_for_another_source() -> None:
     """The verdict kept on a version is keyed by its source: a copy made with
     ``model_copy`` (which skips validation) and another source is judged again."""
