@@ -15,6 +15,7 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ class Row:
     crashes: int = 0
     closed: int = 0
     next_call_s: list[float] = field(default_factory=list)
+    #: What each crash was (``Type: message``), so a crash can be read, not only counted.
+    crash_kinds: Counter[str] = field(default_factory=Counter)
 
     def trial(self, fault: Callable[[], None], sb: Sandbox) -> None:
         """One fault, then the next call; counts what escaped."""
@@ -44,8 +47,12 @@ class Row:
             self.next_call_s.append(faults.next_call_works(sb))
         except SandboxError:
             self.closed += 1
-        except Exception:
-            self.crashes += 1
+        except Exception as exc:
+            self.crash(exc)
+
+    def crash(self, exc: Exception) -> None:
+        self.crashes += 1
+        self.crash_kinds[f"{type(exc).__name__}: {str(exc)[:120]}"] += 1
 
 
 def new_sandbox() -> Sandbox:
@@ -66,7 +73,9 @@ def soak_kills(n: int, rng: random.Random) -> list[Row]:
             faults.kill(backend.pid)
 
         def mid_call() -> None:
-            assert sb.run("crash_worker()").error_kind == "limit"
+            # assigned, so the worker makes the call (a bare base call is the host's)
+            result = sb.run("done = crash_worker()")
+            assert not result.ok and result.error_kind == "limit", result
 
         def idle() -> None:
             proc = backend._state["proc"]
@@ -149,8 +158,8 @@ def soak_learning(runs: int) -> tuple[list[Row], int]:
             row.next_call_s.append(time.perf_counter() - started)
         except SandboxError:
             row.closed += 1
-        except Exception:
-            row.crashes += 1
+        except Exception as exc:
+            row.crash(exc)
         finally:
             killer.stop.set()
             killer.join()
@@ -176,6 +185,9 @@ def main() -> None:
         p50 = statistics.median(row.next_call_s) * 1000 if row.next_call_s else float("nan")
         print(f"{row.scenario:38} {row.trials:7} {row.crashes:8} {row.closed:7} {p50:17.1f}")
     print(f"(learning runs: {kills} workers killed; their p50 column is the whole run's time)")
+    for row in rows:
+        for kind, count in row.crash_kinds.most_common():
+            print(f"crash in {row.scenario!r} ({count}x): {kind}")
 
 
 if __name__ == "__main__":
