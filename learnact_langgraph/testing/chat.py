@@ -40,10 +40,12 @@ class ScriptedChatModel(BaseChatModel):
 
     respond: Callable[[list[BaseMessage]], Any]
     model_name: str = "scripted"
-    bound_tools: list[Any] = Field(default_factory=list)
-    calls: list[list[BaseMessage]] = Field(default_factory=list)
+    # Out of the repr: langchain-core serializes a model on every call it makes (its
+    # repr, for a model that is not serializable), and these grow with every call.
+    bound_tools: list[Any] = Field(default_factory=list, repr=False)
+    calls: list[list[BaseMessage]] = Field(default_factory=list, repr=False)
     #: Every tool list bound to it (shared with its bound copies), for tests to read.
-    bindings: list[list[Any]] = Field(default_factory=list)
+    bindings: list[list[Any]] = Field(default_factory=list, repr=False)
     latency: float = 0.0
 
     @property

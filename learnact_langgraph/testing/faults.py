@@ -81,7 +81,7 @@ class FlakyChatModel(BaseChatModel):
     error: str = "rate_limit"
     attempts: int = 0
     failures: int = 0
-    prompts: list[str] = Field(default_factory=list)
+    prompts: list[str] = Field(default_factory=list, repr=False)  # grows with every call
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property

@@ -119,3 +119,25 @@ def test_binding_tools_leaves_the_model_itself_untouched() -> None:
     assert bound.invoke([HumanMessage(goal)]).tool_calls  # the bound copy calls tools
     assert not model.invoke([HumanMessage(goal)]).tool_calls  # the model still writes text
     assert len(model.calls) == 2  # both calls recorded on the model
+
+
+def test_what_a_call_serializes_does_not_grow_with_the_calls_before_it() -> None:
+    """langchain-core serializes a chat model on each call it makes with a new copy (a
+    tool-calling agent binds its tools before every call), through ``repr`` for a
+    model that is not serializable. The repr held every prompt and every binding so
+    far, so each step of an agent cost more than the last (50-230 ms a step in
+    ``bench_middleware.py``, against 2 ms)."""
+    from langchain_core.load import dumpd
+
+    @tool
+    def move(room1: str, room2: str) -> str:
+        """Move Robby."""
+        return ""
+
+    model = scripted_model()
+    first = len(str(dumpd(model.bind_tools([move]))))
+    for i in range(20):
+        model.bind_tools([move]).invoke([HumanMessage(f"Step {i}: ball1 is in rooma.")])
+    assert len(model.calls) == 20 and len(model.bindings) == 21
+    assert len(str(dumpd(model.bind_tools([move])))) == first
+    assert "Step 0" not in repr(model) and "bindings" not in repr(model)
