@@ -125,8 +125,8 @@ def test_what_a_call_serializes_does_not_grow_with_the_calls_before_it() -> None
     """langchain-core serializes a chat model on each call it makes with a new copy (a
     tool-calling agent binds its tools before every call), through ``repr`` for a
     model that is not serializable. The repr held every prompt and every binding so
-    far, so each step of an agent cost more than the last (50-230 ms a step in
-    ``bench_middleware.py``, against 2 ms)."""
+    far, so each step of an agent cost more than the last (223-1,676 ms a step in a
+    short run of ``bench_middleware.py``, against about 2 ms)."""
     from langchain_core.load import dumpd
 
     @tool
