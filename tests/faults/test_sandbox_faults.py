@@ -41,6 +41,7 @@ KILL_MOMENTS = ("before_ready", "mid_call", "idle", "during_load")
 #: Learning runs with a killer thread shooting sandbox workers.
 LEARNING_RUNS = 4
 KILL_INTERVAL_S = (0.08, 0.2)
+FIRST_SHOT_POLL_S = 0.01
 #: Rounds of the environment-fault cases (each case through ``run`` and ``call``).
 FAULT_ROUNDS = 3
 FAULT_LIMITS = Limits(wall_time_s=1.0, cpu_time_s=1.0, base_calls=20)
@@ -239,11 +240,16 @@ class Killer(threading.Thread):
         self.kills = 0
 
     def run(self) -> None:
-        while not self.stop.wait(self.rng.uniform(*KILL_INTERVAL_S)):
+        # The first shot as soon as a worker is up: a scripted run can be over in
+        # 0.13 s, less than one interval, and then no worker was ever shot.
+        delay = FIRST_SHOT_POLL_S
+        while not self.stop.wait(delay):
             pids = sandbox_worker_pids()
             if pids:
                 kill(self.rng.choice(pids))
                 self.kills += 1
+            if self.kills:
+                delay = self.rng.uniform(*KILL_INTERVAL_S)
 
 
 def learning_context() -> Any:
