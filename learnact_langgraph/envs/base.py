@@ -92,7 +92,7 @@ class BaseAction:
         return f"{self.name}({', '.join(p.name for p in self.params)})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class StepResult:
     """The structured outcome of one base-action call.
 
@@ -106,6 +106,22 @@ class StepResult:
     progress: float
     done: bool
     error: StepErrorKind | None = None
+
+    def __init__(
+        self,
+        action: str,
+        valid: bool,
+        observation: str,
+        progress: float,
+        done: bool,
+        error: StepErrorKind | None = None,
+    ) -> None:
+        """Written out: the generated ``__init__`` of a frozen dataclass sets each field
+        through ``object.__setattr__``, which took twice as long, and one is made per
+        base call (``tests/unit_tests/test_value_types.py`` keeps the two alike)."""
+        d = self.__dict__
+        d["action"], d["valid"], d["observation"] = action, valid, observation
+        d["progress"], d["done"], d["error"] = progress, done, error
 
     def __str__(self) -> str:
         return self.observation
@@ -349,7 +365,8 @@ class Environment(ABC):
         agent sees them as feedback. The state never changes on an invalid step. A base
         action that returns no observation raises :class:`BadObservation`.
         """
-        self.task  # noqa: B018 - raises a clear error before reset()
+        if self._task is None:
+            self.task  # noqa: B018 - raises a clear error before reset()
         spec = self._spec(name)
         if spec is None:
             result: StepResult | str = self.refuse(format_call(name, args), "unknown_action")

@@ -71,7 +71,7 @@ class Limits:
 _LIMIT_FIELDS = tuple(f.name for f in fields(Limits))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SubStep:
     """One base-action call made during a sandboxed call, in order."""
 
@@ -82,6 +82,22 @@ class SubStep:
     error: str | None = None
     #: The goal held right after this sub-step.
     done: bool = False
+
+    def __init__(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        valid: bool,
+        observation: str,
+        error: str | None = None,
+        done: bool = False,
+    ) -> None:
+        """Written out: the generated ``__init__`` of a frozen dataclass sets each field
+        through ``object.__setattr__``, which took twice as long, and one is made per
+        base call (``tests/unit_tests/test_value_types.py`` keeps the two alike)."""
+        d = self.__dict__
+        d["name"], d["args"], d["valid"] = name, args, valid
+        d["observation"], d["error"], d["done"] = observation, error, done
 
     @property
     def call(self) -> str:

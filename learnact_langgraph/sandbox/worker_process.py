@@ -13,6 +13,7 @@ import os
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -230,11 +231,26 @@ def parse_call(data: bytes) -> BaseCall:
     (see ``worker_replies.call_frame``)."""
     if len(data) < 5:
         raise ProtocolError("the worker sent a truncated base call frame")
+    text = data[5:]
+    name, args = _kept_call(text) if len(text) <= KEPT_CALL_BYTES else _call_text(text)
+    return BaseCall(int.from_bytes(data[1:5], "big"), name, args)
+
+
+#: Calls at most this long are decoded once and kept: learned code makes the same
+#: few calls again and again (``move('a', 'b')``), and a kept one costs a dict
+#: lookup. Longer ones are decoded each time, so what is kept stays small.
+KEPT_CALL_BYTES = 256
+
+
+def _call_text(text: bytes) -> tuple[str, tuple[str, ...]]:
     try:
-        name, *args = data[5:].decode("utf-8").split("\x00")
+        name, *args = text.decode("utf-8").split("\x00")
     except UnicodeDecodeError:
         raise ProtocolError("the worker sent a base call that is not UTF-8") from None
-    return BaseCall(int.from_bytes(data[1:5], "big"), name, tuple(args))
+    return name, tuple(args)
+
+
+_kept_call = functools.lru_cache(maxsize=512)(_call_text)
 
 
 def parse_done(data: bytes) -> dict[str, Any]:
@@ -277,12 +293,16 @@ def run_frame(source: str, code: str, expr: str | None, poll: bool) -> bytes | N
     return b"E" + bytes((flags,)) + "\x00".join(parts).encode("utf-8", "surrogatepass")
 
 
+_RET_HEAD = struct.Struct(">cIB")
+
+
 def ret_frame(seq: int, observation: str, valid: bool, done: bool, poll: bool = False) -> bytes:
     """The answer to a base call: tag, seq, flags, the observation (no JSON). ``poll``
     asks the worker to poll for the call's next answer (see :mod:`.spin`)."""
     flags = (1 if valid else 0) | (2 if done else 0) | (4 if poll else 0)
-    head = b"R" + (seq & 0xFFFFFFFF).to_bytes(4, "big") + bytes((flags,))
-    return head + observation.encode("utf-8", "surrogatepass")
+    return _RET_HEAD.pack(b"R", seq & 0xFFFFFFFF, flags) + observation.encode(
+        "utf-8", "surrogatepass"
+    )
 
 
 def kill_all(state: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from learnact_langgraph.envs.base import base_action
-from learnact_langgraph.sandbox import Limits, Sandbox, SubprocessBackend
+from learnact_langgraph.sandbox import Limits, Sandbox, SubprocessBackend, worker_process
 from learnact_langgraph.sandbox.env_boundary import BaseActionRunner, CallGuard
 from learnact_langgraph.sandbox.stdlib_modules import ALLOWED_MODULES
 from learnact_langgraph.sandbox.worker_library import Library, compile_learned, mentions
@@ -131,6 +131,23 @@ def test_a_base_call_frame_is_split_without_trusting_it() -> None:
         parse_call(b"C\x00\x00")
     with pytest.raises(ProtocolError, match="not UTF-8"):
         parse_call(b"C\x00\x00\x00\x01move\x00\xff")
+
+
+def test_short_calls_are_decoded_once_and_long_ones_are_not_kept() -> None:
+    worker_process._kept_call.cache_clear()
+    for seq in range(1, 5):
+        assert parse_call(call_frame(seq, "move", ("a", "b")) or b"") == BaseCall(
+            seq, "move", ("a", "b")
+        )
+    assert worker_process._kept_call.cache_info().hits == 3
+    long_arg = "x" * worker_process.KEPT_CALL_BYTES
+    for seq in range(2):
+        assert parse_call(call_frame(seq, "shout", (long_arg,)) or b"").args == (long_arg,)
+    assert worker_process._kept_call.cache_info().currsize == 1
+    for bad in (b"move\x00\xff", b"shout\x00" + b"\xff" * worker_process.KEPT_CALL_BYTES):
+        for _ in range(2):  # a refusal is never kept
+            with pytest.raises(ProtocolError, match="not UTF-8"):
+                parse_call(b"C\x00\x00\x00\x01" + bad)
 
 
 class Shouting(Rooms):
