@@ -19,7 +19,11 @@ gripper tasks (``--episodes`` of them, ``--size`` balls each) on these paths:
     does no work (it notes the time and returns a step's update, the same keys and a
     real step's dict): LangGraph's own cost of a superstep. ``run_episode``'s step
     plus this one is the least a graph of one superstep per step can take, printed
-    as a ratio beside the target.
+    as a ratio beside the target,
+  - LangGraph alone, one task per step: the other form LangGraph offers for a step
+    that is checkpointed and skipped on resume, the functional API (an
+    ``@entrypoint`` calling one ``@task`` per step, the task doing no work): printed
+    as a ratio the same way, to show whether it would leave more room.
 
 A step is the same unit on every path: the time from one model call of an episode to
 the next one, that is running the previous reply as a line in the sandbox (or
@@ -64,6 +68,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.func import entrypoint, task
 from langgraph.graph import END, START, StateGraph
 
 from learnact_langgraph.envs.pddl import load_env
@@ -94,6 +99,7 @@ TARGET = 1.5
 GRAPH = "graph: agent graph + sandbox"
 EPISODE = "episode: run_episode + sandbox"
 EMPTY = "LangGraph alone: empty superstep"
+EMPTY_TASK = "LangGraph alone: empty @task"
 #: Steps of an empty-superstep episode: about the generated tasks' mean (413 / 20).
 EMPTY_STEPS = 21
 ACTION = SimpleAction(
@@ -216,19 +222,26 @@ def fresh_session_path(episodes: int, size: int) -> Lane:
     return Lane("episode, fresh session per run", play)
 
 
+_STEP = step_dict(
+    Step("move('rooma', 'roomb')", "You are in roomb.", "base", True, "You are in rooma.")
+)
+_USAGE = {"calls": 1, "by_node": {"decide": {"calls": 1}}}
+
+
+def _empty_update(clock: Clock, steps: int) -> dict[str, Any]:
+    """What an empty step returns after noting the time: a real step's keys and dict."""
+    clock.calls.append(time.perf_counter())
+    done = steps + 1 >= EMPTY_STEPS
+    update = {"pending": "", "done": done, "success": False, "progress": 0.0}
+    return {"steps": [_STEP], **update, "usage": _USAGE}
+
+
 def empty_superstep_path() -> Lane:
     """LangGraph's own time per superstep, on the agent's state schema and routing."""
     clock = Clock()
-    step = step_dict(
-        Step("move('rooma', 'roomb')", "You are in roomb.", "base", True, "You are in rooma.")
-    )
-    usage = {"calls": 1, "by_node": {"decide": {"calls": 1}}}
 
     def decide(state: AgentState) -> dict[str, Any]:
-        clock.calls.append(time.perf_counter())
-        done = len(state.get("steps", ())) + 1 >= EMPTY_STEPS
-        update = {"pending": "", "done": done, "success": False, "progress": 0.0}
-        return {"steps": [step], **update, "usage": usage}
+        return _empty_update(clock, len(state.get("steps", ())))
 
     g = StateGraph(AgentState)
     g.add_node("decide", decide)
@@ -240,6 +253,31 @@ def empty_superstep_path() -> Lane:
         return len(graph.invoke({"task": f"gripper/gen-1-{i}"})["steps"])
 
     return Lane(EMPTY, play, clock)
+
+
+def empty_task_path() -> Lane:
+    """LangGraph's own time per step when each step is a ``@task`` of an entrypoint."""
+    clock = Clock()
+
+    @task
+    def decide(steps: int) -> dict[str, Any]:
+        return _empty_update(clock, steps)
+
+    @entrypoint()
+    def agent(task_id: str) -> int:
+        steps: list[dict[str, Any]] = []
+        while True:
+            update = decide(len(steps)).result()
+            steps += update["steps"]
+            if update["done"]:
+                return len(steps)
+
+    def play(_: Clock, i: int) -> int:
+        steps = agent.invoke(f"gripper/gen-1-{i}")
+        assert isinstance(steps, int)
+        return steps
+
+    return Lane(EMPTY_TASK, play, clock)
 
 
 def standard_paths(stack: ExitStack, episodes: int, size: int) -> list[Lane]:
@@ -265,6 +303,7 @@ def standard_paths(stack: ExitStack, episodes: int, size: int) -> list[Lane]:
             episodes,
         ),
         empty_superstep_path(),
+        empty_task_path(),
     ]
 
 
@@ -302,11 +341,12 @@ def report(paths: Sequence[Lane], episodes: int, size: int) -> float:
     ratio = statistics.median(graph.gaps) / base
     verdict = "met" if ratio <= TARGET else "NOT met"
     print(f"target: graph step p50 <= {TARGET}x run_episode step p50: {verdict} ({ratio:.2f}x)")
-    empty = statistics.median(next(p for p in paths if p.label == EMPTY).gaps)
-    print(
-        f"least a step of one superstep can take: run_episode {base:.3f} + LangGraph "
-        f"{empty:.3f} ms = {(base + empty) / base:.2f}x"
-    )
+    for label, form in ((EMPTY, "one superstep"), (EMPTY_TASK, "one @task")):
+        empty = statistics.median(next(p for p in paths if p.label == label).gaps)
+        print(
+            f"least a step of {form} can take: run_episode {base:.3f} + LangGraph "
+            f"{empty:.3f} ms = {(base + empty) / base:.2f}x"
+        )
     return ratio
 
 
