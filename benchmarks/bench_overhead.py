@@ -20,6 +20,10 @@ gripper tasks (``--episodes`` of them, ``--size`` balls each) on these paths:
     real step's dict): LangGraph's own cost of a superstep. ``run_episode``'s step
     plus this one is the least a graph of one superstep per step can take, printed
     as a ratio beside the target,
+  - LangGraph alone, routed by ``Command``: the same empty step, its node returning
+    ``Command(update=..., goto=...)`` instead of the conditional edge the agent graph
+    uses (an edge re-reads a fresh copy of every channel after each step; the agent
+    graph keeps it so that ``update_state`` as a node goes on where its edges lead),
   - LangGraph alone, one task per step: the other form LangGraph offers for a step
     that is checkpointed and skipped on resume, the functional API (an
     ``@entrypoint`` calling one ``@task`` per step, the task doing no work): printed
@@ -70,6 +74,7 @@ from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.func import entrypoint, task
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command
 
 from learnact_langgraph.envs.pddl import load_env
 from learnact_langgraph.envs.pddl.scripted import gripper_policy
@@ -100,6 +105,7 @@ GRAPH = "graph: agent graph + sandbox"
 EPISODE = "episode: run_episode + sandbox"
 EMPTY = "LangGraph alone: empty superstep"
 EMPTY_TASK = "LangGraph alone: empty @task"
+EMPTY_COMMAND = "LangGraph alone: Command routing"
 #: Steps of an empty-superstep episode: about the generated tasks' mean (413 / 20).
 EMPTY_STEPS = 21
 ACTION = SimpleAction(
@@ -255,6 +261,25 @@ def empty_superstep_path() -> Lane:
     return Lane(EMPTY, play, clock)
 
 
+def empty_command_path() -> Lane:
+    """The empty superstep routed by the ``Command`` its node returns, not by an edge."""
+    clock = Clock()
+
+    def decide(state: AgentState) -> Command[str]:
+        update = _empty_update(clock, len(state.get("steps", ())))
+        return Command(update=update, goto=END if update["done"] else "decide")
+
+    g = StateGraph(AgentState)
+    g.add_node("decide", decide, destinations=("decide", END))
+    g.add_edge(START, "decide")
+    graph = g.compile()
+
+    def play(_: Clock, i: int) -> int:
+        return len(graph.invoke({"task": f"gripper/gen-1-{i}"})["steps"])
+
+    return Lane(EMPTY_COMMAND, play, clock)
+
+
 def empty_task_path() -> Lane:
     """LangGraph's own time per step when each step is a ``@task`` of an entrypoint."""
     clock = Clock()
@@ -303,6 +328,7 @@ def standard_paths(stack: ExitStack, episodes: int, size: int) -> list[Lane]:
             episodes,
         ),
         empty_superstep_path(),
+        empty_command_path(),
         empty_task_path(),
     ]
 
@@ -341,7 +367,12 @@ def report(paths: Sequence[Lane], episodes: int, size: int) -> float:
     ratio = statistics.median(graph.gaps) / base
     verdict = "met" if ratio <= TARGET else "NOT met"
     print(f"target: graph step p50 <= {TARGET}x run_episode step p50: {verdict} ({ratio:.2f}x)")
-    for label, form in ((EMPTY, "one superstep"), (EMPTY_TASK, "one @task")):
+    forms = (
+        (EMPTY, "one superstep"),
+        (EMPTY_COMMAND, "one superstep routed by Command"),
+        (EMPTY_TASK, "one @task"),
+    )
+    for label, form in forms:
         empty = statistics.median(next(p for p in paths if p.label == label).gaps)
         print(
             f"least a step of {form} can take: run_episode {base:.3f} + LangGraph "
