@@ -242,6 +242,22 @@ def _empty_update(clock: Clock, steps: int) -> dict[str, Any]:
     return {"steps": [_STEP], **update, "usage": _USAGE}
 
 
+def _one_node_lane(label: str, clock: Clock, node: Any, **node_kwargs: Any) -> Lane:
+    """A lane playing a graph on the agent's state whose one node, ``decide``, is
+    ``node``; it ends the run itself (by ``Command``) unless given the agent's edge."""
+    g = StateGraph(AgentState)
+    g.add_node("decide", node, **node_kwargs)
+    g.add_edge(START, "decide")
+    if not node_kwargs:
+        g.add_conditional_edges("decide", _ROUTE, ["decide", END])
+    graph = g.compile()
+
+    def play(_: Clock, i: int) -> int:
+        return len(graph.invoke({"task": f"gripper/gen-1-{i}"})["steps"])
+
+    return Lane(label, play, clock)
+
+
 def empty_superstep_path() -> Lane:
     """LangGraph's own time per superstep, on the agent's state schema and routing."""
     clock = Clock()
@@ -249,16 +265,7 @@ def empty_superstep_path() -> Lane:
     def decide(state: AgentState) -> dict[str, Any]:
         return _empty_update(clock, len(state.get("steps", ())))
 
-    g = StateGraph(AgentState)
-    g.add_node("decide", decide)
-    g.add_edge(START, "decide")
-    g.add_conditional_edges("decide", _ROUTE, ["decide", END])
-    graph = g.compile()
-
-    def play(_: Clock, i: int) -> int:
-        return len(graph.invoke({"task": f"gripper/gen-1-{i}"})["steps"])
-
-    return Lane(EMPTY, play, clock)
+    return _one_node_lane(EMPTY, clock, decide)
 
 
 def empty_command_path() -> Lane:
@@ -269,15 +276,7 @@ def empty_command_path() -> Lane:
         update = _empty_update(clock, len(state.get("steps", ())))
         return Command(update=update, goto=END if update["done"] else "decide")
 
-    g = StateGraph(AgentState)
-    g.add_node("decide", decide, destinations=("decide", END))
-    g.add_edge(START, "decide")
-    graph = g.compile()
-
-    def play(_: Clock, i: int) -> int:
-        return len(graph.invoke({"task": f"gripper/gen-1-{i}"})["steps"])
-
-    return Lane(EMPTY_COMMAND, play, clock)
+    return _one_node_lane(EMPTY_COMMAND, clock, decide, destinations=("decide", END))
 
 
 def empty_task_path() -> Lane:
