@@ -39,8 +39,11 @@ per-step figures; they are in "incl. setup" (ms), the episode's wall time over i
 steps, where the graph also pays for taking its run's session (environment, sandbox
 worker, learned actions loaded) from the process's pool, warm after the first run,
 while ``run_episode`` here reuses one sandbox. Every
-path offers the same learned action (``carry_ball``, never called), so every prompt
-is the same; the graph's ``max_steps`` is the episodes' (60). The scripted player's
+path offers the same learned action (``carry_ball``, never called) and the
+environment's worked examples (the graph's session adds them, as the learner's
+evaluation passes them to ``run_episode``), so every prompt is the same: the script
+checks the first prompt of every path after the warm-up and stops if one differs.
+The graph's ``max_steps`` is the episodes' (60). The scripted player's
 lines are single base calls, which the sandbox makes on the host without its worker
 (``docs/sandbox.md``), as it does for any agent.
 Episodes are interleaved (episode i on every path, the order rotating), so machine
@@ -88,7 +91,7 @@ from learnact_langgraph.graphs.agent import (
 )
 from learnact_langgraph.graphs.agent_sessions import step_dict
 from learnact_langgraph.graphs.learner import LearnerContext, learner_graph
-from learnact_langgraph.graphs.sessions import open_session
+from learnact_langgraph.graphs.sessions import examples_for, open_session
 from learnact_langgraph.sandbox import Sandbox
 from learnact_langgraph.testing import scripted
 from learnact_langgraph.testing.roles import CARRY_BALL
@@ -121,9 +124,13 @@ class Clock:
 
     def __init__(self) -> None:
         self.calls: list[float] = []
+        #: The messages of an episode's first call (read after the warm-up episode).
+        self.first: list[BaseMessage] = []
         self.model = scripted(self.reply)
 
     def reply(self, messages: list[BaseMessage]) -> str:
+        if not self.calls:
+            self.first = messages
         self.calls.append(time.perf_counter())
         return gripper_policy(str(messages[-1].content), learned="no_learned_action")
 
@@ -179,8 +186,12 @@ def tasks(episodes: int, size: int) -> Any:
 def episode_path(label: str, env: Any, runner: Any) -> Lane:
     settings = AgentSettings(max_steps=MAX_STEPS)
 
+    examples = examples_for(env)
+
     def play(clock: Clock, i: int) -> int:
-        traj = run_episode(env, runner, clock.model, i, actions=[ACTION], settings=settings)
+        traj = run_episode(
+            env, runner, clock.model, i, actions=[ACTION], settings=settings, examples=examples
+        )
         return len(traj.steps)
 
     return Lane(label, play)
@@ -222,7 +233,15 @@ def fresh_session_path(episodes: int, size: int) -> Lane:
         with open_session(ctx, sources={ACTION.name: ACTION.source}) as session:
             env = session.env
             model = clock.model
-            traj = run_episode(env, session.sandbox, model, i, actions=[ACTION], settings=settings)
+            traj = run_episode(
+                env,
+                session.sandbox,
+                model,
+                i,
+                actions=[ACTION],
+                settings=settings,
+                examples=session.examples,
+            )
         return len(traj.steps)
 
     return Lane("episode, fresh session per run", play)
@@ -332,10 +351,21 @@ def standard_paths(stack: ExitStack, episodes: int, size: int) -> list[Lane]:
     ]
 
 
+def same_prompts(paths: Sequence[Lane]) -> None:
+    """Stop unless every path that calls the model sent it the same first prompt, so
+    that a step is the same work everywhere (the environment's examples included)."""
+    sent = {p.label: [str(m.content) for m in p.clock.first] for p in paths if p.clock.first}
+    first, prompt = next(iter(sent.items()))
+    for label, other in sent.items():
+        if other != prompt:
+            raise SystemExit(f"{label!r} sent another prompt than {first!r}: fix the path")
+
+
 def run_interleaved(paths: Sequence[Lane], episodes: int) -> None:
     """Episode ``i`` on every path, the order rotating by one each episode."""
     for p in paths:  # warm-up: imports, first worker, caches
         p.play(p.clock, 0)
+    same_prompts(paths)
     for i in range(episodes):
         shift = i % len(paths)
         for p in [*paths[shift:], *paths[:shift]]:
