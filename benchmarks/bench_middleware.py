@@ -9,7 +9,12 @@ rotates every round) and ratios are to the plain agent:
   - plain: base tools only, no middleware;
   - static: base tools plus a snapshot of 50 learned tools (``library.as_tools``);
   - middleware: ``LearnActMiddleware(sandbox, library=..., when="manual")`` with 1, 50
-    and 500 learned actions (variants of ``CARRY_BALL``); no release during the runs.
+    and 500 learned actions (variants of ``CARRY_BALL``); no release during the runs;
+  - no-op middleware: base tools and a middleware with the same four hooks
+    (``wrap_model_call``, ``wrap_tool_call``, ``before_agent``, ``after_agent``) that
+    only hand on what they get: what ``create_agent`` itself costs for such a
+    middleware (it traces each ``wrap_*`` call), printed beside the target as the
+    least a middleware with those hooks can add.
 Part 2 times the live toolkit at 1 / 50 / 500 learned actions: ``get_tools()`` when
 nothing changed, ``library.as_tools`` rebuilt every time (without and with a sandbox
 to load into), and the first ``get_tools()`` after a new release.
@@ -28,6 +33,7 @@ from functools import partial
 from typing import Any
 
 from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langgraph.store.memory import InMemoryStore
 
@@ -75,6 +81,25 @@ def timed(fn: Callable[[], object], reps: int) -> list[float]:
         fn()
         out.append((time.perf_counter() - start) * 1000)
     return out
+
+
+NOOP = "no-op middleware, same hooks"
+
+
+class NoOpMiddleware(AgentMiddleware[Any, Any, Any]):
+    """The hooks ``LearnActMiddleware`` has, each handing on what it gets."""
+
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        return handler(request)
+
+    def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        return handler(request)
+
+    def before_agent(self, state: Any, runtime: Any) -> None:
+        return None
+
+    def after_agent(self, state: Any, runtime: Any) -> None:
+        return None
 
 
 class Mover:
@@ -126,6 +151,8 @@ def agent_steps(env: Any, sandbox: Sandbox, steps: int, rounds: int) -> None:
     add("static: base + 50 learned", lambda m: create_agent(m, tools=lib50.as_tools(sandbox)))
     for n, mw in mws.items():
         add(f"middleware, {n} learned", partial(create_agent, middleware=[mw]))
+    base_tools = lib50.toolkit(sandbox).base_tools()
+    add(NOOP, lambda m: create_agent(m, tools=base_tools, middleware=[NoOpMiddleware()]))
     for mover, agent in variants.values():  # warm-up: schemas, first release read
         mover.run(agent, env)
         mover.gaps.clear()
@@ -163,6 +190,11 @@ def agent_steps(env: Any, sandbox: Sandbox, steps: int, rounds: int) -> None:
     print(
         f"target <= {TARGET_MS:g} ms p50 middleware overhead when no release changed: "
         f"{verdict} (worst {worst:+.3f} ms)"
+    )
+    floor = quantiles(variants[NOOP][0].gaps)[0] - base
+    print(
+        f"least a middleware with these hooks adds (create_agent's own work): {floor:+.3f} ms; "
+        f"the worst middleware row above it: {worst - floor:+.3f} ms"
     )
 
 
