@@ -64,6 +64,25 @@ class LearningOutcome:
     error: str | None = None
 
 
+def _same_objects(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
+def _offer(given: tuple[Any, ...], learned: tuple[BaseTool, ...], mine: set[int]) -> list[Any]:
+    """The tools for the model: the request's, then the learned ones. A learned tool
+    replaces a given one of its name; a tool of the agent's own with a base action's
+    name wins over ours."""
+    names = {t.name for t in learned}
+    theirs = {getattr(t, "name", None) for t in given if id(t) not in mine} - names
+    kept = [
+        t
+        for t in given
+        if getattr(t, "name", None) not in names
+        and (id(t) not in mine or getattr(t, "name", None) not in theirs)
+    ]
+    return [*kept, *learned]
+
+
 class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     """Learn new actions from an agent's own failures, and offer them as tools.
 
@@ -167,6 +186,10 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         self._system_prompt: str | None = None
         self._learning: threading.Thread | None = None
         self._learn_lock = threading.Lock()
+        #: The tools last offered to the model, with the learned and given ones they
+        #: came from; and the learned tools by name (both re-made when those change).
+        self._offered: tuple[tuple[BaseTool, ...], tuple[Any, ...], list[Any]] = ((), (), [])
+        self._learned_names: tuple[tuple[BaseTool, ...], dict[str, BaseTool]] = ((), {})
 
     # ----- tools ------------------------------------------------------------------------
     def learned_tools(self) -> list[BaseTool]:
@@ -177,26 +200,24 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         for tool in self.tools:
             if tool.name == name:
                 return tool, False
-        for tool in self.learned_tools():
-            if tool.name == name:
-                return tool, True
-        return None
+        learned, by_name = self._learned_names
+        current = self.toolkit.current_learned()
+        if current is not learned:
+            by_name = {t.name: t for t in current}
+            self._learned_names = (current, by_name)
+        found = by_name.get(name)
+        return (found, True) if found is not None else None
 
     def _with_learned(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
-        learned = self.learned_tools()
-        names = {t.name for t in learned}
+        learned = self.toolkit.current_learned()
         if self._model is None:
             self._model, self._system_prompt = request.model, request.system_prompt
-        mine = {id(t) for t in self.tools}
-        theirs = {getattr(t, "name", None) for t in request.tools if id(t) not in mine} - names
-        # A tool of the agent's own with a base action's name wins over ours.
-        kept = [
-            t
-            for t in request.tools
-            if getattr(t, "name", None) not in names
-            and (id(t) not in mine or getattr(t, "name", None) not in theirs)
-        ]
-        return request.override(tools=[*kept, *learned])
+        given = tuple(request.tools)
+        seen_learned, seen_given, offered = self._offered
+        if learned is not seen_learned or not _same_objects(given, seen_given):
+            offered = _offer(given, learned, {id(t) for t in self.tools})
+            self._offered = (learned, given, offered)
+        return request.override(tools=list(offered))
 
     def wrap_model_call(
         self,
@@ -231,7 +252,7 @@ class LearnActMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         tool, learned = found
         args = dict(call.get("args") or {})
         self.recorder.expect(str(call["id"]), call["name"], args, list(tool.args), learned)
-        return request.override(tool=tool)
+        return request if tool is given else request.override(tool=tool)
 
     def _expect_theirs(self, request: ToolCallRequest) -> bool:
         call = request.tool_call

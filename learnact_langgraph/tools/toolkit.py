@@ -85,7 +85,7 @@ class LearnedToolkit(BaseToolkit):
     _bound: ToolSession = PrivateAttr()
     _base: list[BaseTool] = PrivateAttr(default_factory=list)
     _learned: dict[tuple[str, int], BaseTool] = PrivateAttr(default_factory=dict)
-    _tools: list[BaseTool] = PrivateAttr(default_factory=list)
+    _tools: tuple[BaseTool, ...] | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def model_post_init(self, context: Any) -> None:
@@ -116,17 +116,23 @@ class LearnedToolkit(BaseToolkit):
 
     def learned_tools(self) -> list[BaseTool]:
         """Tools of the current release's learned actions only."""
+        return list(self.current_learned())
+
+    def current_learned(self) -> tuple[BaseTool, ...]:
+        """The current release's learned tools, as one tuple that stays the same object
+        until a release changes them: a caller that derives something from it (the
+        middleware's tool list for the model) can keep that while ``is`` holds."""
         _, actions, changed = self._live.current()
         view = self._live.view
         with self._lock:
-            if changed or not self._tools:
+            if changed or self._tools is None:
                 tools = {}
                 for action in actions.values():
                     key = (action.name, action.version)
                     tools[key] = self._learned.get(key) or self._own(self._tool(action, view))
                 self._learned = tools
-                self._tools = list(tools.values())
-            return list(self._tools)
+                self._tools = tuple(tools.values())
+            return self._tools
 
     def _tool(self, action: LearnedAction, view: ReleaseView | None) -> BaseTool:
         """A new action's tool: from the release snapshot's template when there is one."""

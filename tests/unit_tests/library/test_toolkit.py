@@ -66,6 +66,23 @@ def test_get_tools_follows_each_release_with_one_store_read_when_unchanged(env: 
         assert "go" not in [t.name for t in toolkit.get_tools()]
 
 
+def test_current_learned_is_the_same_tuple_until_a_release_changes_it(env: Any) -> None:
+    library = ActionLibrary(InMemoryStore(), ("kit",), base_actions=env)
+    with Sandbox(env) as sandbox:
+        toolkit = library.toolkit(sandbox)
+        assert toolkit.current_learned() == ()
+        library.add(GO, description="Go to a room.")
+        first = toolkit.current_learned()
+        assert [t.name for t in first] == ["go"] and toolkit.current_learned() is first
+        copy = toolkit.learned_tools()
+        copy.clear()  # a caller's list is its own
+        assert toolkit.current_learned() is first and toolkit.learned_tools() == list(first)
+        library.add(CARRY, description="Carry a ball.")
+        second = toolkit.current_learned()
+        assert second is not first and sorted(t.name for t in second) == ["carry", "go"]
+        assert any(t is first[0] for t in second)  # an unchanged action keeps its tool
+
+
 def test_a_toolkit_on_an_environment_starts_and_closes_its_own_sandbox(env: Any) -> None:
     library = ActionLibrary(InMemoryStore(), ("kit",), base_actions=env)
     library.add(CARRY, description="Carry a ball.")

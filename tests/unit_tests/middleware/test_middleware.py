@@ -96,6 +96,60 @@ def test_a_release_published_during_a_run_is_offered_at_the_next_model_call() ->
     learn.close()
 
 
+def test_a_revision_published_during_a_run_replaces_the_tool_offered_and_called() -> None:
+    env = four_balls()
+    library = new_library(env, DRAFT)
+    offered: list[Any] = []
+
+    def respond(messages: list[BaseMessage]) -> AIMessage:
+        [tool] = [t for t in model.bindings[-1] if t.name == "carry_ball"]
+        offered.append(tool)
+        if len(offered) == 2:  # after the draft's call ran, before the next model call
+            library.revise("carry_ball", source=CARRY_BALL)
+        if len(offered) == 3:
+            return AIMessage(content="done")
+        args = {"ball": "ball1", "from_room": "roomb", "to_room": "rooma", "gripper": "left"}
+        call = {"name": "carry_ball", "args": args, "id": f"c{len(offered)}"}
+        return AIMessage(content="", tool_calls=[call])
+
+    model = ScriptedChatModel(respond=respond)
+    learn = LearnActMiddleware(env, library=library, when="manual")
+    out = create_agent(model, middleware=[learn]).invoke(ask(env))
+    # The draft dropped the ball in the room it left (undone); the revision did not.
+    first, second = tool_messages(out)
+    assert first.status == "error" and first.artifact["rolled_back"] is True
+    assert second.status == "success" and "Ball1 is in rooma" in str(second.content)
+    assert offered[0] is offered[1] and offered[2] is not offered[1]
+    recorded = [(s.learned_call, s.valid) for s in learn.trajectories[-1].steps]
+    assert recorded == [("carry_ball", False), ("carry_ball", True)]
+    learn.close()
+
+
+def test_one_middleware_in_two_agents_offers_each_its_own_tools() -> None:
+    from langchain_core.tools import tool
+
+    env = four_balls()
+
+    @tool
+    def move(from_room: str, to_room: str) -> str:
+        """Move Robby from one room to another."""
+        return env.call("move", from_room, to_room).observation
+
+    learn = LearnActMiddleware(env, library=new_library(env, CARRY_BALL), when="manual")
+    plain = ScriptedChatModel(respond=lambda _: AIMessage(content="done"))
+    own = ScriptedChatModel(respond=lambda _: AIMessage(content="done"))
+    for _ in range(2):  # the second run of each reuses what the middleware worked out
+        create_agent(plain, middleware=[learn]).invoke(ask(env))
+        create_agent(own, tools=[move], middleware=[learn]).invoke(ask(env))
+    ours = {t.name: t for t in learn.tools}
+    for bound in plain.bindings:
+        assert [t.name for t in bound] == [*ours, "carry_ball"] and bound[0] is ours["move"]
+    for bound in own.bindings:
+        [offered_move] = [t for t in bound if t.name == "move"]
+        assert offered_move is move and "carry_ball" in [t.name for t in bound]
+    learn.close()
+
+
 def test_a_failed_learned_call_is_an_error_message_that_retry_middleware_sees() -> None:
     env = four_balls()
     library = new_library(env, DRAFT)
