@@ -185,7 +185,6 @@ def tasks(episodes: int, size: int) -> Any:
 
 def episode_path(label: str, env: Any, runner: Any) -> Lane:
     settings = AgentSettings(max_steps=MAX_STEPS)
-
     examples = examples_for(env)
 
     def play(clock: Clock, i: int) -> int:

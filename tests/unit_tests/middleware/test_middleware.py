@@ -138,9 +138,14 @@ def test_one_middleware_in_two_agents_offers_each_its_own_tools() -> None:
     learn = LearnActMiddleware(env, library=new_library(env, CARRY_BALL), when="manual")
     plain = ScriptedChatModel(respond=lambda _: AIMessage(content="done"))
     own = ScriptedChatModel(respond=lambda _: AIMessage(content="done"))
-    for _ in range(2):  # the second run of each reuses what the middleware worked out
-        create_agent(plain, middleware=[learn]).invoke(ask(env))
-        create_agent(own, tools=[move], middleware=[learn]).invoke(ask(env))
+    agents = {
+        "plain": create_agent(plain, middleware=[learn]),
+        "own": create_agent(own, tools=[move], middleware=[learn]),
+    }
+    # Each agent twice in a row (the second run reuses the list), then back to the first.
+    for name in ("plain", "plain", "own", "own", "plain"):
+        agents[name].invoke(ask(env))
+    assert (len(plain.bindings), len(own.bindings)) == (3, 2)
     ours = {t.name: t for t in learn.tools}
     for bound in plain.bindings:
         assert [t.name for t in bound] == [*ours, "carry_ball"] and bound[0] is ours["move"]
